@@ -1,0 +1,634 @@
+import { invalid, missing, required, StripeApiError } from './errors.ts';
+import type { Invoice, StripeEvent, Subscription, WebhookEndpoint } from './objects.ts';
+import { bool, int, list, metadata, nullableStr, obj, type Params, reqStr, str, strings } from './params.ts';
+import { mergeMetadata, newId, type RequestRef, type StripeState } from './state.ts';
+
+export interface ApiContext {
+  state: StripeState;
+  params: Params;
+  pathParams: Record<string, string>;
+  request: RequestRef;
+  webhookEndpointsChanged: () => void;
+}
+
+export type Handler = (ctx: ApiContext) => unknown;
+
+interface Listable {
+  id: string;
+  created: number;
+}
+
+/**
+ * Stripe's list envelope, newest first, with `limit` (1–100, default 10), `starting_after` and
+ * `ending_before` cursors.
+ */
+export function paginate<T extends Listable>(items: Iterable<T>, params: Params, url: string) {
+  const limit = int(params, 'limit', { min: 1, max: 100 }) ?? 10;
+  const startingAfter = str(params, 'starting_after');
+  const endingBefore = str(params, 'ending_before');
+  // Insertion order breaks ties between objects created in the same second.
+  const all = [...items].map((item, seq) => ({ item, seq }));
+  all.sort((a, b) => b.item.created - a.item.created || b.seq - a.seq);
+  const sorted = all.map((x) => x.item);
+  let data: T[];
+  let hasMore: boolean;
+  if (endingBefore) {
+    const idx = sorted.findIndex((x) => x.id === endingBefore);
+    if (idx < 0) throw missing('object', endingBefore, 'ending_before');
+    const before = sorted.slice(0, idx);
+    data = before.slice(Math.max(0, before.length - limit));
+    hasMore = before.length > limit;
+  } else {
+    let start = 0;
+    if (startingAfter) {
+      const idx = sorted.findIndex((x) => x.id === startingAfter);
+      if (idx < 0) throw missing('object', startingAfter, 'starting_after');
+      start = idx + 1;
+    }
+    data = sorted.slice(start, start + limit);
+    hasMore = start + limit < sorted.length;
+  }
+  return { object: 'list' as const, data, has_more: hasMore, url };
+}
+
+function created(params: Params): (t: number) => boolean {
+  const c = params.created;
+  if (c === undefined) return () => true;
+  if (typeof c === 'string') {
+    const n = int(params, 'created') as number;
+    return (t) => t === n;
+  }
+  const range = obj(params, 'created') ?? {};
+  const bound = (k: string) => (range[k] === undefined ? undefined : int(range, k));
+  const gt = bound('gt');
+  const gte = bound('gte');
+  const lt = bound('lt');
+  const lte = bound('lte');
+  return (t) =>
+    (gt === undefined || t > gt) && (gte === undefined || t >= gte) && (lt === undefined || t < lt) && (lte === undefined || t <= lte);
+}
+
+/**
+ * Stripe's search query language, the subset that customer search needs:
+ * `email:'x'`, `name:'x'`, `metadata['key']:'value'`, joined with AND or OR, `~` for substring.
+ */
+export function compileSearch(
+  query: string,
+): (c: { email: string | null; name: string | null; metadata: Record<string, string> }) => boolean {
+  const clause = /\s*(email|name|phone|metadata\[(?:'([^']*)'|"([^"]*)")\])\s*(:|~)\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*/y;
+  const clauses: Array<(c: { email: string | null; name: string | null; metadata: Record<string, string> }) => boolean> = [];
+  let joiner: 'AND' | 'OR' | null = null;
+  let pos = 0;
+  while (pos < query.length) {
+    clause.lastIndex = pos;
+    const m = clause.exec(query);
+    if (!m) throw invalid(`Invalid search query: ${query}`, 'query');
+    const field = m[1] as string;
+    const metaKey = m[2] ?? m[3];
+    const op = m[4];
+    const value = (m[5] ?? m[6] ?? '').replace(/\\(.)/g, '$1');
+    clauses.push((c) => {
+      const actual = metaKey !== undefined ? c.metadata[metaKey] : (c as unknown as Record<string, string | null>)[field];
+      if (actual === undefined || actual === null) return false;
+      return op === ':' ? actual === value : actual.toLowerCase().includes(value.toLowerCase());
+    });
+    pos = clause.lastIndex;
+    const rest = query.slice(pos);
+    const j = /^(AND|OR)\s+/i.exec(rest);
+    if (j) {
+      const word = (j[1] as string).toUpperCase() as 'AND' | 'OR';
+      if (joiner && joiner !== word) throw invalid('Search queries cannot mix AND and OR.', 'query');
+      joiner = word;
+      pos += j[0].length;
+    } else if (rest.trim() !== '') throw invalid(`Invalid search query: ${query}`, 'query');
+  }
+  if (clauses.length === 0) throw required('query');
+  return joiner === 'OR' ? (c) => clauses.some((f) => f(c)) : (c) => clauses.every((f) => f(c));
+}
+
+function customerFields(p: Params) {
+  return {
+    email: nullableStr(p, 'email'),
+    name: nullableStr(p, 'name'),
+    description: nullableStr(p, 'description'),
+    phone: nullableStr(p, 'phone'),
+    metadata: metadata(p),
+  };
+}
+
+function definedOnly<T extends Record<string, unknown>>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+function subscriptionMatches(sub: Subscription, p: Params): boolean {
+  const customer = str(p, 'customer');
+  const price = str(p, 'price');
+  const status = str(p, 'status');
+  if (customer && sub.customer !== customer) return false;
+  if (price && !sub.items.data.some((i) => i.price.id === price)) return false;
+  if (status === undefined) return sub.status !== 'canceled' && sub.status !== 'incomplete_expired';
+  if (status === 'all') return true;
+  if (status === 'ended') return sub.status === 'canceled' || sub.status === 'incomplete_expired';
+  return sub.status === status;
+}
+
+function invoiceMatches(inv: Invoice, p: Params): boolean {
+  const customer = str(p, 'customer');
+  const subscription = str(p, 'subscription');
+  const status = str(p, 'status');
+  if (customer && inv.customer !== customer) return false;
+  if (subscription && inv.parent?.subscription_details.subscription !== subscription) return false;
+  if (status && inv.status !== status) return false;
+  return true;
+}
+
+function publicEndpoint(e: WebhookEndpoint, withSecret: boolean): WebhookEndpoint {
+  if (withSecret) return e;
+  const { secret: _secret, ...rest } = e;
+  return rest;
+}
+
+const id = (ctx: ApiContext) => ctx.pathParams.id as string;
+
+/** Every `/v1` operation the emulator answers: `METHOD path` → handler. Order matters for matching. */
+export const routes: Array<[string, string, Handler]> = [
+  // customers
+  [
+    'GET',
+    '/v1/customers/search',
+    ({ state, params }) => {
+      const query = reqStr(params, 'query');
+      const match = compileSearch(query);
+      const limit = int(params, 'limit', { min: 1, max: 100 }) ?? 10;
+      const page = str(params, 'page');
+      const offset = page ? Number.parseInt(Buffer.from(page, 'base64url').toString(), 10) : 0;
+      if (!Number.isFinite(offset) || offset < 0) throw invalid('Invalid page', 'page');
+      const found = [...state.customers.values()].filter(match).reverse();
+      const data = found.slice(offset, offset + limit);
+      const hasMore = offset + limit < found.length;
+      return {
+        object: 'search_result',
+        data,
+        has_more: hasMore,
+        next_page: hasMore ? Buffer.from(String(offset + limit)).toString('base64url') : null,
+        url: '/v1/customers/search',
+      };
+    },
+  ],
+  [
+    'GET',
+    '/v1/customers',
+    ({ state, params }) => {
+      const email = str(params, 'email');
+      const inRange = created(params);
+      return paginate(
+        [...state.customers.values()].filter((c) => (!email || c.email === email) && inRange(c.created)),
+        params,
+        '/v1/customers',
+      );
+    },
+  ],
+  ['POST', '/v1/customers', ({ state, params, request }) => state.createCustomer(customerFields(params), request)],
+  [
+    'GET',
+    '/v1/customers/:id',
+    (ctx) => {
+      if (ctx.state.deletedCustomers.has(id(ctx))) return { id: id(ctx), object: 'customer', deleted: true };
+      return ctx.state.getCustomer(id(ctx), 'id');
+    },
+  ],
+  ['POST', '/v1/customers/:id', (ctx) => ctx.state.updateCustomer(id(ctx), definedOnly(customerFields(ctx.params)), ctx.request)],
+  ['DELETE', '/v1/customers/:id', (ctx) => ctx.state.deleteCustomer(id(ctx), ctx.request)],
+
+  // products and prices
+  [
+    'GET',
+    '/v1/products',
+    ({ state, params }) => {
+      const active = bool(params, 'active');
+      return paginate(
+        [...state.products.values()].filter((p) => active === undefined || p.active === active),
+        params,
+        '/v1/products',
+      );
+    },
+  ],
+  [
+    'POST',
+    '/v1/products',
+    ({ state, params }) =>
+      state.createProduct({
+        name: reqStr(params, 'name'),
+        description: nullableStr(params, 'description') ?? null,
+        metadata: metadata(params) ?? {},
+      }),
+  ],
+  [
+    'GET',
+    '/v1/products/:id',
+    (ctx) => {
+      const product = ctx.state.products.get(id(ctx));
+      if (!product) throw missing('product', id(ctx));
+      return product;
+    },
+  ],
+  [
+    'GET',
+    '/v1/prices',
+    ({ state, params }) => {
+      const active = bool(params, 'active');
+      const product = str(params, 'product');
+      const type = str(params, 'type');
+      const lookupKeys = strings(params, 'lookup_keys');
+      return paginate(
+        [...state.prices.values()].filter(
+          (p) =>
+            (active === undefined || p.active === active) &&
+            (!product || p.product === product) &&
+            (!type || p.type === type) &&
+            (lookupKeys.length === 0 || (p.lookup_key !== null && lookupKeys.includes(p.lookup_key))),
+        ),
+        params,
+        '/v1/prices',
+      );
+    },
+  ],
+  [
+    'POST',
+    '/v1/prices',
+    ({ state, params }) => {
+      const recurring = obj(params, 'recurring');
+      const interval = recurring ? str(recurring, 'interval') : undefined;
+      if (interval !== undefined && !['day', 'week', 'month', 'year'].includes(interval))
+        throw invalid(`Invalid recurring[interval]: ${interval}`, 'recurring[interval]');
+      const amount = int(params, 'unit_amount', { min: 0 });
+      if (amount === undefined) throw required('unit_amount');
+      return state.createPrice({
+        product: reqStr(params, 'product'),
+        unit_amount: amount,
+        currency: reqStr(params, 'currency'),
+        interval: interval as 'day' | 'week' | 'month' | 'year' | undefined,
+        interval_count: recurring ? int(recurring, 'interval_count', { min: 1, max: 36 }) : undefined,
+        lookup_key: nullableStr(params, 'lookup_key'),
+        nickname: nullableStr(params, 'nickname'),
+        metadata: metadata(params),
+      });
+    },
+  ],
+  ['GET', '/v1/prices/:id', (ctx) => ctx.state.getPrice(id(ctx), 'price')],
+
+  // checkout
+  [
+    'POST',
+    '/v1/checkout/sessions',
+    ({ state, params, request }) => {
+      const mode = reqStr(params, 'mode');
+      if (!['subscription', 'payment', 'setup'].includes(mode))
+        throw invalid(`Invalid mode: must be one of payment, setup, or subscription`, 'mode');
+      const lineItems = list(params, 'line_items').map((li, i) => {
+        const price = str(li, 'price');
+        if (!price) throw required(`line_items[${i}][price]`);
+        return { price, quantity: int(li, 'quantity', { min: 1, max: 999_999 }) ?? 1 };
+      });
+      const subscriptionData = obj(params, 'subscription_data');
+      const customer = str(params, 'customer');
+      const customerEmail = str(params, 'customer_email');
+      if (customer && customerEmail)
+        throw invalid('You may only specify one of these parameters: customer, customer_email.', 'customer_email');
+      const clientReference = str(params, 'client_reference_id');
+      if (clientReference !== undefined && clientReference.length > 200)
+        throw invalid('client_reference_id must be at most 200 characters.', 'client_reference_id');
+      return state.createCheckoutSession(
+        {
+          mode: mode as 'subscription',
+          customer,
+          customer_email: customerEmail,
+          line_items: lineItems,
+          success_url: str(params, 'success_url'),
+          cancel_url: str(params, 'cancel_url'),
+          client_reference_id: clientReference,
+          metadata: metadata(params),
+          subscription_metadata: subscriptionData ? metadata(subscriptionData) : undefined,
+          expires_at: int(params, 'expires_at'),
+          allow_promotion_codes: bool(params, 'allow_promotion_codes'),
+          locale: str(params, 'locale'),
+        },
+        request,
+      );
+    },
+  ],
+  [
+    'GET',
+    '/v1/checkout/sessions',
+    ({ state, params }) => {
+      const customer = str(params, 'customer');
+      const subscription = str(params, 'subscription');
+      const status = str(params, 'status');
+      return paginate(
+        [...state.checkoutSessions.values()].filter(
+          (s) =>
+            (!customer || s.customer === customer) &&
+            (!subscription || s.subscription === subscription) &&
+            (!status || s.status === status),
+        ),
+        params,
+        '/v1/checkout/sessions',
+      );
+    },
+  ],
+  ['GET', '/v1/checkout/sessions/:id', (ctx) => ctx.state.getCheckoutSession(id(ctx))],
+  ['POST', '/v1/checkout/sessions/:id/expire', (ctx) => ctx.state.expireCheckoutSession(id(ctx), ctx.request)],
+  [
+    'GET',
+    '/v1/checkout/sessions/:id/line_items',
+    (ctx) => {
+      const session = ctx.state.getCheckoutSession(id(ctx));
+      const items = ctx.state.lineItemsOf(session.id).map((l, i) => ({
+        id: `li_${session.id.slice(8, 20)}${i}`,
+        object: 'item',
+        amount_discount: 0,
+        amount_subtotal: l.price.unit_amount * l.quantity,
+        amount_tax: 0,
+        amount_total: l.price.unit_amount * l.quantity,
+        currency: l.price.currency,
+        description: ctx.state.products.get(l.price.product)?.name ?? null,
+        price: l.price,
+        quantity: l.quantity,
+        created: session.created,
+      }));
+      const page = paginate(items.reverse(), ctx.params, `/v1/checkout/sessions/${session.id}/line_items`);
+      return { ...page, data: page.data.map(({ created: _c, ...rest }) => rest) };
+    },
+  ],
+
+  // billing portal
+  [
+    'POST',
+    '/v1/billing_portal/sessions',
+    ({ state, params, request }) => {
+      const flow = obj(params, 'flow_data');
+      let flowData: { type: string; subscription?: string; after_completion_url?: string } | undefined;
+      if (flow) {
+        const type = reqStr(flow, 'type');
+        const inner = obj(flow, type);
+        const after = obj(flow, 'after_completion');
+        const redirect = after ? obj(after, 'redirect') : undefined;
+        flowData = definedOnly({
+          type,
+          subscription: inner ? str(inner, 'subscription') : undefined,
+          after_completion_url: redirect ? str(redirect, 'return_url') : undefined,
+        });
+      }
+      return state.createPortalSession(
+        { customer: reqStr(params, 'customer'), return_url: str(params, 'return_url'), locale: str(params, 'locale'), flow_data: flowData },
+        request,
+      );
+    },
+  ],
+
+  // subscriptions
+  [
+    'GET',
+    '/v1/subscriptions',
+    ({ state, params }) => {
+      const status = str(params, 'status');
+      const allowed = [
+        'active',
+        'all',
+        'canceled',
+        'ended',
+        'incomplete',
+        'incomplete_expired',
+        'past_due',
+        'paused',
+        'trialing',
+        'unpaid',
+      ];
+      if (status && !allowed.includes(status)) throw invalid(`Invalid status: must be one of ${allowed.join(', ')}`, 'status');
+      const inRange = created(params);
+      return paginate(
+        [...state.subscriptions.values()].filter((s) => subscriptionMatches(s, params) && inRange(s.created)),
+        params,
+        '/v1/subscriptions',
+      );
+    },
+  ],
+  [
+    'POST',
+    '/v1/subscriptions',
+    ({ state, params, request }) => {
+      const items = list(params, 'items').map((it, i) => {
+        const price = str(it, 'price');
+        if (!price) throw required(`items[${i}][price]`);
+        return { price, quantity: int(it, 'quantity', { min: 1 }) };
+      });
+      if (items.length === 0) throw required('items');
+      return state.createSubscription(
+        {
+          customer: reqStr(params, 'customer'),
+          items,
+          metadata: metadata(params),
+          cancel_at_period_end: bool(params, 'cancel_at_period_end'),
+        },
+        request,
+      );
+    },
+  ],
+  ['GET', '/v1/subscriptions/:id', (ctx) => ctx.state.getSubscription(id(ctx))],
+  [
+    'POST',
+    '/v1/subscriptions/:id',
+    (ctx) => {
+      const p = ctx.params;
+      const behavior = str(p, 'proration_behavior');
+      if (behavior !== undefined && !['create_prorations', 'none', 'always_invoice'].includes(behavior)) {
+        throw invalid('Invalid proration_behavior: must be one of always_invoice, create_prorations, or none', 'proration_behavior');
+      }
+      const cancellation = obj(p, 'cancellation_details');
+      return ctx.state.updateSubscription(
+        id(ctx),
+        {
+          cancel_at_period_end: bool(p, 'cancel_at_period_end'),
+          metadata: metadata(p),
+          items: list(p, 'items').map((it) => ({ id: str(it, 'id'), price: str(it, 'price'), quantity: int(it, 'quantity', { min: 1 }) })),
+          proration_behavior: behavior as 'create_prorations' | 'none' | 'always_invoice' | undefined,
+          cancellation_comment: cancellation ? str(cancellation, 'comment') : undefined,
+        },
+        ctx.request,
+      );
+    },
+  ],
+  ['DELETE', '/v1/subscriptions/:id', (ctx) => ctx.state.cancelSubscription(id(ctx), ctx.request)],
+
+  // invoices
+  [
+    'GET',
+    '/v1/invoices',
+    ({ state, params }) => {
+      const inRange = created(params);
+      return paginate(
+        [...state.invoices.values()].filter((i) => invoiceMatches(i, params) && inRange(i.created)),
+        params,
+        '/v1/invoices',
+      );
+    },
+  ],
+  [
+    'GET',
+    '/v1/invoices/:id',
+    (ctx) => {
+      const invoice = ctx.state.invoices.get(id(ctx));
+      if (!invoice) throw missing('invoice', id(ctx), 'invoice');
+      return invoice;
+    },
+  ],
+  [
+    'GET',
+    '/v1/invoices/:id/lines',
+    (ctx) => {
+      const invoice = ctx.state.invoices.get(id(ctx));
+      if (!invoice) throw missing('invoice', id(ctx), 'invoice');
+      const lines = invoice.lines.data.map((l) => ({ ...l, created: invoice.created }));
+      const page = paginate(lines.reverse(), ctx.params, `/v1/invoices/${invoice.id}/lines`);
+      return { ...page, data: page.data.map(({ created: _c, ...rest }) => rest) };
+    },
+  ],
+
+  // events
+  [
+    'GET',
+    '/v1/events',
+    ({ state, params }) => {
+      const type = str(params, 'type');
+      const types = strings(params, 'types');
+      const inRange = created(params);
+      const matchType = (t: string) => {
+        if (types.length > 0) return types.includes(t);
+        if (!type) return true;
+        if (type.endsWith('.*')) return t.startsWith(type.slice(0, -1));
+        return t === type;
+      };
+      return paginate(
+        [...state.events.values()].filter((e: StripeEvent) => matchType(e.type) && inRange(e.created)),
+        params,
+        '/v1/events',
+      );
+    },
+  ],
+  [
+    'GET',
+    '/v1/events/:id',
+    (ctx) => {
+      const event = ctx.state.events.get(id(ctx));
+      if (!event) throw missing('event', id(ctx));
+      return event;
+    },
+  ],
+
+  // webhook endpoints
+  [
+    'POST',
+    '/v1/webhook_endpoints',
+    ({ state, params, webhookEndpointsChanged }) => {
+      const url = reqStr(params, 'url');
+      try {
+        new URL(url);
+      } catch {
+        throw invalid('Invalid URL: must be a valid URL.', 'url');
+      }
+      const events = strings(params, 'enabled_events');
+      if (events.length === 0) throw required('enabled_events');
+      const endpoint: WebhookEndpoint = {
+        id: newId('we'),
+        object: 'webhook_endpoint',
+        api_version: str(params, 'api_version') ?? null,
+        application: null,
+        created: state.now(),
+        description: nullableStr(params, 'description') ?? null,
+        enabled_events: events,
+        livemode: false,
+        metadata: metadata(params) ?? {},
+        secret: `whsec_${newId('x').slice(2)}`,
+        status: 'enabled',
+        url,
+      };
+      state.webhookEndpoints.set(endpoint.id, endpoint);
+      webhookEndpointsChanged();
+      return endpoint;
+    },
+  ],
+  [
+    'GET',
+    '/v1/webhook_endpoints',
+    ({ state, params }) =>
+      paginate(
+        [...state.webhookEndpoints.values()].map((e) => publicEndpoint(e, false)),
+        params,
+        '/v1/webhook_endpoints',
+      ),
+  ],
+  [
+    'GET',
+    '/v1/webhook_endpoints/:id',
+    (ctx) => {
+      const e = ctx.state.webhookEndpoints.get(id(ctx));
+      if (!e) throw missing('webhook_endpoint', id(ctx));
+      return publicEndpoint(e, false);
+    },
+  ],
+  [
+    'POST',
+    '/v1/webhook_endpoints/:id',
+    (ctx) => {
+      const e = ctx.state.webhookEndpoints.get(id(ctx));
+      if (!e) throw missing('webhook_endpoint', id(ctx));
+      const url = str(ctx.params, 'url');
+      if (url) e.url = url;
+      const events = strings(ctx.params, 'enabled_events');
+      if (events.length > 0) e.enabled_events = events;
+      const disabled = bool(ctx.params, 'disabled');
+      if (disabled !== undefined) e.status = disabled ? 'disabled' : 'enabled';
+      const md = metadata(ctx.params);
+      if (md) e.metadata = mergeMetadata(e.metadata, md);
+      ctx.webhookEndpointsChanged();
+      return publicEndpoint(e, false);
+    },
+  ],
+  [
+    'DELETE',
+    '/v1/webhook_endpoints/:id',
+    (ctx) => {
+      if (!ctx.state.webhookEndpoints.delete(id(ctx))) throw missing('webhook_endpoint', id(ctx));
+      ctx.webhookEndpointsChanged();
+      return { id: id(ctx), object: 'webhook_endpoint', deleted: true };
+    },
+  ],
+];
+
+/** Replaces ids with objects along each `expand[]` path (`customer`, `data.subscription`, `items.data.price.product`). */
+export function expand(value: unknown, paths: string[], lookup: (id: string) => unknown): unknown {
+  let out = value;
+  for (const path of paths) {
+    const parts = path.split('.');
+    if (parts.length > 4) throw invalid(`You cannot expand more than 4 levels of a property (${path}).`, 'expand');
+    out = expandPath(out, parts, lookup);
+  }
+  return out;
+}
+
+function expandPath(value: unknown, parts: string[], lookup: (id: string) => unknown): unknown {
+  if (parts.length === 0) return value;
+  if (Array.isArray(value)) return value.map((v) => expandPath(v, parts, lookup));
+  if (value === null || typeof value !== 'object') return value;
+  const [head, ...rest] = parts as [string, ...string[]];
+  const record = value as Record<string, unknown>;
+  if (!(head in record)) return value;
+  let child = record[head];
+  if (typeof child === 'string') {
+    const found = lookup(child);
+    if (found === undefined)
+      throw new StripeApiError(400, 'invalid_request_error', `This property cannot be expanded (${head}).`, { param: 'expand' });
+    child = structuredClone(found);
+  }
+  return { ...record, [head]: expandPath(child, rest, lookup) };
+}

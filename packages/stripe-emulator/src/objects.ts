@@ -1,0 +1,577 @@
+/**
+ * Builders for Stripe-shaped objects at the API version the installed `stripe` SDK pins.
+ *
+ * Every field the SDK's types declare non-optional is always present (null when it has no value),
+ * so code written against the real API sees the same shapes here. Fields follow Stripe's current
+ * fixtures; values that this emulator does not model take Stripe's neutral defaults.
+ */
+
+export const API_VERSION = '2026-10-28.endive';
+
+export type Metadata = Record<string, string>;
+export type Interval = 'day' | 'week' | 'month' | 'year';
+
+export interface Customer {
+  id: string;
+  object: 'customer';
+  address: null;
+  balance: number;
+  created: number;
+  currency: string | null;
+  default_source: null;
+  delinquent: boolean;
+  description: string | null;
+  discount: null;
+  email: string | null;
+  invoice_prefix: string;
+  invoice_settings: {
+    custom_fields: null;
+    default_payment_method: string | null;
+    footer: null;
+    rendering_options: null;
+  };
+  livemode: false;
+  metadata: Metadata;
+  name: string | null;
+  next_invoice_sequence: number;
+  phone: string | null;
+  preferred_locales: string[];
+  shipping: null;
+  tax_exempt: 'none';
+  test_clock: null;
+  customer_account: null;
+}
+
+export interface Product {
+  id: string;
+  object: 'product';
+  active: boolean;
+  created: number;
+  default_price: string | null;
+  description: string | null;
+  images: string[];
+  livemode: false;
+  marketing_features: Array<{ name: string }>;
+  metadata: Metadata;
+  name: string;
+  package_dimensions: null;
+  shippable: null;
+  statement_descriptor: null;
+  tax_code: null;
+  type: 'service';
+  unit_label: null;
+  updated: number;
+  url: null;
+}
+
+export interface Price {
+  id: string;
+  object: 'price';
+  active: boolean;
+  billing_scheme: 'per_unit';
+  created: number;
+  currency: string;
+  custom_unit_amount: null;
+  livemode: false;
+  lookup_key: string | null;
+  metadata: Metadata;
+  nickname: string | null;
+  product: string;
+  recurring: {
+    interval: Interval;
+    interval_count: number;
+    meter: null;
+    trial_period_days: null;
+    usage_type: 'licensed';
+  } | null;
+  tax_behavior: 'unspecified';
+  tiers_mode: null;
+  transform_quantity: null;
+  type: 'recurring' | 'one_time';
+  unit_amount: number;
+  unit_amount_decimal: string;
+}
+
+export interface Plan {
+  id: string;
+  object: 'plan';
+  active: boolean;
+  amount: number;
+  amount_decimal: string;
+  billing_scheme: 'per_unit';
+  created: number;
+  currency: string;
+  interval: Interval;
+  interval_count: number;
+  livemode: false;
+  metadata: Metadata;
+  meter: null;
+  nickname: string | null;
+  product: string;
+  tiers_mode: null;
+  transform_usage: null;
+  trial_period_days: null;
+  usage_type: 'licensed';
+}
+
+export interface SubscriptionItem {
+  id: string;
+  object: 'subscription_item';
+  billing_thresholds: null;
+  created: number;
+  current_period_end: number;
+  current_period_start: number;
+  current_trial: null;
+  discounts: string[];
+  metadata: Metadata;
+  plan: Plan;
+  price: Price;
+  quantity: number;
+  subscription: string;
+  tax_rates: [];
+}
+
+export type SubscriptionStatus =
+  | 'incomplete'
+  | 'incomplete_expired'
+  | 'trialing'
+  | 'active'
+  | 'past_due'
+  | 'canceled'
+  | 'unpaid'
+  | 'paused';
+
+export interface Subscription {
+  id: string;
+  object: 'subscription';
+  application: null;
+  application_fee_percent: null;
+  automatic_tax: { disabled_reason: null; enabled: false; liability: null };
+  billing_cycle_anchor: number;
+  billing_cycle_anchor_config: null;
+  billing_mode: { type: 'classic' };
+  billing_schedules: [];
+  billing_thresholds: null;
+  cancel_at: number | null;
+  cancel_at_period_end: boolean;
+  canceled_at: number | null;
+  cancellation_details: {
+    comment: string | null;
+    feedback: string | null;
+    reason: 'cancellation_requested' | 'payment_disputed' | 'payment_failed' | null;
+  };
+  collection_method: 'charge_automatically';
+  created: number;
+  currency: string;
+  customer: string;
+  customer_account: null;
+  days_until_due: null;
+  default_payment_method: string | null;
+  default_source: null;
+  default_tax_rates: [];
+  description: string | null;
+  discounts: string[];
+  ended_at: number | null;
+  invoice_settings: { account_tax_ids: null; issuer: { type: 'self' } };
+  items: { object: 'list'; data: SubscriptionItem[]; has_more: false; total_count: number; url: string };
+  latest_invoice: string | null;
+  livemode: false;
+  managed_payments: null;
+  metadata: Metadata;
+  next_pending_invoice_item_invoice: null;
+  on_behalf_of: null;
+  pause_collection: null;
+  payment_settings: {
+    payment_method_options: null;
+    payment_method_types: null;
+    save_default_payment_method: 'off' | 'on_subscription';
+  };
+  pending_invoice_item_interval: null;
+  pending_setup_intent: null;
+  pending_update: null;
+  schedule: null;
+  start_date: number;
+  status: SubscriptionStatus;
+  test_clock: null;
+  transfer_data: null;
+  trial_end: number | null;
+  trial_settings: { end_behavior: { missing_payment_method: 'create_invoice' } };
+  trial_start: number | null;
+}
+
+export interface InvoiceLine {
+  id: string;
+  object: 'line_item';
+  amount: number;
+  currency: string;
+  description: string;
+  discount_amounts: [];
+  discountable: boolean;
+  discounts: [];
+  invoice: string;
+  livemode: false;
+  metadata: Metadata;
+  parent: {
+    type: 'subscription_item_details';
+    invoice_item_details: null;
+    subscription_item_details: {
+      invoice_item: string | null;
+      proration: boolean;
+      proration_details: { credited_items: null };
+      subscription: string;
+      subscription_item: string;
+    };
+  };
+  period: { end: number; start: number };
+  pretax_credit_amounts: [];
+  pricing: {
+    type: 'price_details';
+    price_details: { price: string; product: string };
+    unit_amount_decimal: string;
+  };
+  quantity: number;
+  subtotal: number;
+  taxes: [];
+}
+
+export type InvoiceStatus = 'draft' | 'open' | 'paid' | 'uncollectible' | 'void';
+export type BillingReason = 'subscription_create' | 'subscription_cycle' | 'subscription_update' | 'manual';
+
+export interface Invoice {
+  id: string;
+  object: 'invoice';
+  account_country: string;
+  account_name: string;
+  account_tax_ids: null;
+  amount_due: number;
+  amount_overpaid: number;
+  amount_paid: number;
+  amount_remaining: number;
+  amount_shipping: number;
+  application: null;
+  attempt_count: number;
+  attempted: boolean;
+  auto_advance: boolean;
+  automatic_tax: {
+    disabled_reason: null;
+    enabled: false;
+    liability: null;
+    provider: null;
+    status: null;
+  };
+  automatically_finalizes_at: number | null;
+  billing_reason: BillingReason;
+  collection_method: 'charge_automatically';
+  created: number;
+  currency: string;
+  custom_fields: null;
+  customer: string;
+  customer_account: null;
+  customer_address: null;
+  customer_email: string | null;
+  customer_name: string | null;
+  customer_phone: string | null;
+  customer_shipping: null;
+  customer_tax_exempt: 'none';
+  customer_tax_ids: [];
+  default_payment_method: null;
+  default_source: null;
+  default_tax_rates: [];
+  description: string | null;
+  discounts: [];
+  due_date: number | null;
+  effective_at: number | null;
+  ending_balance: number | null;
+  footer: null;
+  from_invoice: null;
+  hosted_invoice_url: string | null;
+  invoice_pdf: string | null;
+  issuer: { type: 'self' };
+  last_finalization_error: null;
+  latest_revision: null;
+  lines: { object: 'list'; data: InvoiceLine[]; has_more: false; total_count: number; url: string };
+  livemode: false;
+  metadata: Metadata;
+  next_payment_attempt: number | null;
+  number: string | null;
+  on_behalf_of: null;
+  parent: {
+    type: 'subscription_details';
+    quote_details: null;
+    subscription_details: { metadata: Metadata; subscription: string };
+  } | null;
+  payment_settings: { default_mandate: null; payment_method_options: null; payment_method_types: null };
+  period_end: number;
+  period_start: number;
+  post_payment_credit_notes_amount: number;
+  pre_payment_credit_notes_amount: number;
+  receipt_number: null;
+  rendering: null;
+  shipping_cost: null;
+  shipping_details: null;
+  starting_balance: number;
+  statement_descriptor: null;
+  status: InvoiceStatus;
+  status_transitions: {
+    finalized_at: number | null;
+    marked_uncollectible_at: number | null;
+    paid_at: number | null;
+    voided_at: number | null;
+  };
+  subtotal: number;
+  subtotal_excluding_tax: number;
+  test_clock: null;
+  total: number;
+  total_discount_amounts: [];
+  total_excluding_tax: number;
+  total_pretax_credit_amounts: [];
+  total_taxes: [];
+  webhooks_delivered_at: number | null;
+}
+
+export interface CheckoutSession {
+  id: string;
+  object: 'checkout.session';
+  adaptive_pricing: null;
+  after_expiration: null;
+  allow_promotion_codes: boolean | null;
+  allowed_payment_method_types: null;
+  amount_subtotal: number;
+  amount_total: number;
+  automatic_tax: { enabled: false; liability: null; provider: null; status: null };
+  billing_address_collection: null;
+  cancel_url: string | null;
+  client_reference_id: string | null;
+  client_secret: null;
+  collected_information: null;
+  consent: null;
+  consent_collection: null;
+  created: number;
+  currency: string;
+  currency_conversion: null;
+  custom_fields: [];
+  custom_text: { after_submit: null; shipping_address: null; submit: null; terms_of_service_acceptance: null };
+  customer: string | null;
+  customer_account: null;
+  customer_creation: 'always' | 'if_required' | null;
+  customer_details: {
+    address: null;
+    business_name: null;
+    email: string | null;
+    individual_name: null;
+    name: string | null;
+    phone: null;
+    tax_exempt: 'none';
+    tax_ids: [];
+  } | null;
+  customer_email: string | null;
+  discounts: [];
+  expires_at: number;
+  integration_identifier: null;
+  invoice: string | null;
+  invoice_creation: null;
+  livemode: false;
+  locale: string | null;
+  managed_payments: null;
+  metadata: Metadata;
+  mode: 'subscription' | 'payment' | 'setup';
+  origin_context: null;
+  payment_intent: null;
+  payment_link: null;
+  payment_method_collection: 'always' | 'if_required';
+  payment_method_configuration_details: null;
+  payment_method_options: Record<string, never>;
+  payment_method_types: string[];
+  payment_status: 'paid' | 'unpaid' | 'no_payment_required';
+  permissions: null;
+  recovered_from: null;
+  saved_payment_method_options: null;
+  setup_intent: null;
+  shipping_address_collection: null;
+  shipping_cost: null;
+  shipping_options: [];
+  status: 'open' | 'complete' | 'expired';
+  submit_type: null;
+  subscription: string | null;
+  success_url: string | null;
+  total_details: { amount_discount: number; amount_shipping: number; amount_tax: number };
+  ui_mode: 'hosted';
+  url: string | null;
+  wallet_options: null;
+}
+
+export interface PortalSession {
+  id: string;
+  object: 'billing_portal.session';
+  configuration: string;
+  created: number;
+  customer: string;
+  customer_account: null;
+  flow: {
+    type: string;
+    after_completion: { type: 'redirect' | 'portal_homepage'; redirect: { return_url: string } | null; hosted_confirmation: null };
+    subscription_cancel: { retention: null; subscription: string } | null;
+    subscription_update: { subscription: string } | null;
+    subscription_update_confirm: null;
+  } | null;
+  livemode: false;
+  locale: string | null;
+  on_behalf_of: null;
+  return_url: string | null;
+  url: string;
+}
+
+export interface StripeEvent {
+  id: string;
+  object: 'event';
+  api_version: string;
+  created: number;
+  data: { object: Record<string, unknown>; previous_attributes?: Record<string, unknown> };
+  livemode: false;
+  pending_webhooks: number;
+  request: { id: string | null; idempotency_key: string | null };
+  type: string;
+}
+
+export interface WebhookEndpoint {
+  id: string;
+  object: 'webhook_endpoint';
+  api_version: string | null;
+  application: null;
+  created: number;
+  description: string | null;
+  enabled_events: string[];
+  livemode: false;
+  metadata: Metadata;
+  secret?: string;
+  status: 'enabled' | 'disabled';
+  url: string;
+}
+
+export function customerObject(
+  id: string,
+  created: number,
+  fields: { email?: string | null; name?: string | null; description?: string | null; phone?: string | null; metadata?: Metadata },
+): Customer {
+  return {
+    id,
+    object: 'customer',
+    address: null,
+    balance: 0,
+    created,
+    currency: null,
+    default_source: null,
+    delinquent: false,
+    description: fields.description ?? null,
+    discount: null,
+    email: fields.email ?? null,
+    invoice_prefix: id.slice(4, 12).toUpperCase(),
+    invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
+    livemode: false,
+    metadata: fields.metadata ?? {},
+    name: fields.name ?? null,
+    next_invoice_sequence: 1,
+    phone: fields.phone ?? null,
+    preferred_locales: [],
+    shipping: null,
+    tax_exempt: 'none',
+    test_clock: null,
+    customer_account: null,
+  };
+}
+
+export function planFromPrice(price: Price): Plan {
+  return {
+    id: price.id,
+    object: 'plan',
+    active: price.active,
+    amount: price.unit_amount,
+    amount_decimal: String(price.unit_amount),
+    billing_scheme: 'per_unit',
+    created: price.created,
+    currency: price.currency,
+    interval: price.recurring?.interval ?? 'month',
+    interval_count: price.recurring?.interval_count ?? 1,
+    livemode: false,
+    metadata: price.metadata,
+    meter: null,
+    nickname: price.nickname,
+    product: price.product,
+    tiers_mode: null,
+    transform_usage: null,
+    trial_period_days: null,
+    usage_type: 'licensed',
+  };
+}
+
+export function emptyInvoice(): Omit<
+  Invoice,
+  'id' | 'created' | 'currency' | 'customer' | 'lines' | 'period_start' | 'period_end' | 'billing_reason' | 'status' | 'parent'
+> {
+  return {
+    object: 'invoice',
+    account_country: 'US',
+    account_name: 'Mini App Billing (emulated)',
+    account_tax_ids: null,
+    amount_due: 0,
+    amount_overpaid: 0,
+    amount_paid: 0,
+    amount_remaining: 0,
+    amount_shipping: 0,
+    application: null,
+    attempt_count: 0,
+    attempted: false,
+    auto_advance: true,
+    automatic_tax: { disabled_reason: null, enabled: false, liability: null, provider: null, status: null },
+    automatically_finalizes_at: null,
+    collection_method: 'charge_automatically',
+    custom_fields: null,
+    customer_account: null,
+    customer_address: null,
+    customer_email: null,
+    customer_name: null,
+    customer_phone: null,
+    customer_shipping: null,
+    customer_tax_exempt: 'none',
+    customer_tax_ids: [],
+    default_payment_method: null,
+    default_source: null,
+    default_tax_rates: [],
+    description: null,
+    discounts: [],
+    due_date: null,
+    effective_at: null,
+    ending_balance: null,
+    footer: null,
+    from_invoice: null,
+    hosted_invoice_url: null,
+    invoice_pdf: null,
+    issuer: { type: 'self' },
+    last_finalization_error: null,
+    latest_revision: null,
+    livemode: false,
+    metadata: {},
+    next_payment_attempt: null,
+    number: null,
+    on_behalf_of: null,
+    payment_settings: { default_mandate: null, payment_method_options: null, payment_method_types: null },
+    post_payment_credit_notes_amount: 0,
+    pre_payment_credit_notes_amount: 0,
+    receipt_number: null,
+    rendering: null,
+    shipping_cost: null,
+    shipping_details: null,
+    starting_balance: 0,
+    statement_descriptor: null,
+    status_transitions: { finalized_at: null, marked_uncollectible_at: null, paid_at: null, voided_at: null },
+    subtotal: 0,
+    subtotal_excluding_tax: 0,
+    test_clock: null,
+    total: 0,
+    total_discount_amounts: [],
+    total_excluding_tax: 0,
+    total_pretax_credit_amounts: [],
+    total_taxes: [],
+    webhooks_delivered_at: null,
+  };
+}

@@ -1,0 +1,1101 @@
+import { randomBytes } from 'node:crypto';
+import { cardDeclined, invalid, missing, type StripeApiError } from './errors.ts';
+import {
+  API_VERSION,
+  type BillingReason,
+  type CheckoutSession,
+  type Customer,
+  customerObject,
+  emptyInvoice,
+  type Interval,
+  type Invoice,
+  type InvoiceLine,
+  type Metadata,
+  type PortalSession,
+  type Price,
+  type Product,
+  planFromPrice,
+  type StripeEvent,
+  type Subscription,
+  type SubscriptionItem,
+  type SubscriptionStatus,
+  type WebhookEndpoint,
+} from './objects.ts';
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** Stripe-looking random ids: a prefix and 24 base62 characters. */
+export function newId(prefix: string): string {
+  const bytes = randomBytes(24);
+  let out = '';
+  for (const b of bytes) out += ALPHABET[b % ALPHABET.length];
+  return `${prefix}_${out}`;
+}
+
+export interface SeedPrice {
+  /** Deterministic price id (e.g. `price_premium_monthly`); generated when absent. */
+  id?: string;
+  lookup_key: string;
+  product_name: string;
+  unit_amount: number;
+  currency?: string;
+  interval?: Interval;
+  features?: string[];
+}
+
+export const DEFAULT_CATALOG: SeedPrice[] = [
+  {
+    id: 'price_premium_monthly',
+    lookup_key: 'premium_monthly',
+    product_name: 'Premium',
+    unit_amount: 2900,
+    features: ['Unlimited projects', 'Priority support'],
+  },
+  {
+    id: 'price_vip_monthly',
+    lookup_key: 'vip_monthly',
+    product_name: 'VIP',
+    unit_amount: 9900,
+    features: ['Everything in Premium', 'Dedicated manager'],
+  },
+  {
+    id: 'price_enterprise_monthly',
+    lookup_key: 'enterprise_monthly',
+    product_name: 'Enterprise',
+    unit_amount: 29900,
+    features: ['Everything in VIP', 'SLA and invoicing'],
+  },
+];
+
+/** Who caused a change: the API request (its id and idempotency key) or Stripe itself (null). */
+export interface RequestRef {
+  id: string | null;
+  idempotency_key: string | null;
+}
+
+const AUTOMATIC: RequestRef = { id: null, idempotency_key: null };
+const DAY = 86_400;
+const CHECKOUT_TTL = DAY;
+const INCOMPLETE_TTL = 23 * 3600;
+const RETRY_AFTER = 3 * DAY;
+const MAX_PAYMENT_ATTEMPTS = 4;
+
+export function addInterval(from: number, interval: Interval, count: number): number {
+  const d = new Date(from * 1000);
+  switch (interval) {
+    case 'day':
+      return from + count * DAY;
+    case 'week':
+      return from + count * 7 * DAY;
+    case 'month':
+    case 'year': {
+      const months = interval === 'month' ? count : count * 12;
+      const day = d.getUTCDate();
+      const target = new Date(d);
+      target.setUTCDate(1);
+      target.setUTCMonth(target.getUTCMonth() + months);
+      const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
+      target.setUTCDate(Math.min(day, lastDay));
+      return Math.floor(target.getTime() / 1000);
+    }
+  }
+}
+
+function shallowDiff(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
+  const prev: Record<string, unknown> = {};
+  for (const key of Object.keys(after)) {
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) prev[key] = before[key] ?? null;
+  }
+  return prev;
+}
+
+/**
+ * The emulated account: every object, the clock, and the rules that move objects through their
+ * lifecycle. Every state change emits the event Stripe would emit, through `onEvent`.
+ */
+export class StripeState {
+  readonly customers = new Map<string, Customer>();
+  readonly deletedCustomers = new Set<string>();
+  readonly products = new Map<string, Product>();
+  readonly prices = new Map<string, Price>();
+  readonly checkoutSessions = new Map<string, CheckoutSession>();
+  readonly portalSessions = new Map<string, PortalSession>();
+  readonly subscriptions = new Map<string, Subscription>();
+  readonly invoices = new Map<string, Invoice>();
+  readonly events = new Map<string, StripeEvent>();
+  readonly webhookEndpoints = new Map<string, WebhookEndpoint>();
+  /** Customers whose card is declined, set through the control API. */
+  readonly failingCards = new Set<string>();
+  /** Prorations waiting for the next renewal invoice, by subscription. */
+  private readonly pendingProrations = new Map<string, InvoiceLine[]>();
+  private clockOffset = 0;
+
+  constructor(
+    private readonly baseUrl: () => string,
+    private readonly onEvent: (event: StripeEvent) => void,
+    private readonly catalog: SeedPrice[] = DEFAULT_CATALOG,
+  ) {
+    this.seedCatalog();
+  }
+
+  now(): number {
+    return Math.floor(Date.now() / 1000) + this.clockOffset;
+  }
+
+  reset(): void {
+    for (const map of [
+      this.customers,
+      this.products,
+      this.prices,
+      this.checkoutSessions,
+      this.portalSessions,
+      this.subscriptions,
+      this.invoices,
+      this.events,
+      this.webhookEndpoints,
+    ]) {
+      map.clear();
+    }
+    this.deletedCustomers.clear();
+    this.failingCards.clear();
+    this.pendingProrations.clear();
+    this.clockOffset = 0;
+    this.seedCatalog();
+  }
+
+  private seedCatalog(): void {
+    const created = this.now();
+    for (const seed of this.catalog) {
+      const product = this.createProduct({ name: seed.product_name, features: seed.features ?? [] }, created);
+      const price = this.createPrice(
+        {
+          id: seed.id,
+          product: product.id,
+          unit_amount: seed.unit_amount,
+          currency: seed.currency ?? 'usd',
+          interval: seed.interval ?? 'month',
+          lookup_key: seed.lookup_key,
+          nickname: seed.product_name,
+        },
+        created,
+      );
+      product.default_price = price.id;
+    }
+  }
+
+  // ---------------------------------------------------------------- events
+
+  emit(type: string, object: { id: string }, request: RequestRef, previous?: Record<string, unknown>): StripeEvent {
+    const event: StripeEvent = {
+      id: newId('evt'),
+      object: 'event',
+      api_version: API_VERSION,
+      created: this.now(),
+      data: {
+        object: structuredClone(object) as unknown as Record<string, unknown>,
+        ...(previous && Object.keys(previous).length > 0 ? { previous_attributes: structuredClone(previous) } : {}),
+      },
+      livemode: false,
+      pending_webhooks: 0,
+      request: { ...request },
+      type,
+    };
+    this.events.set(event.id, event);
+    this.onEvent(event);
+    return event;
+  }
+
+  // ---------------------------------------------------------------- lookups
+
+  getCustomer(id: string, param = 'customer'): Customer {
+    const customer = this.customers.get(id);
+    if (!customer) throw missing('customer', id, param);
+    return customer;
+  }
+
+  getPrice(id: string, param = 'price'): Price {
+    const price = this.prices.get(id);
+    if (!price) throw missing('price', id, param);
+    return price;
+  }
+
+  getSubscription(id: string): Subscription {
+    const sub = this.subscriptions.get(id);
+    if (!sub) throw missing('subscription', id);
+    return sub;
+  }
+
+  // ---------------------------------------------------------------- catalog
+
+  createProduct(
+    input: { name: string; description?: string | null; features?: string[]; metadata?: Metadata },
+    created = this.now(),
+  ): Product {
+    const product: Product = {
+      id: newId('prod'),
+      object: 'product',
+      active: true,
+      created,
+      default_price: null,
+      description: input.description ?? null,
+      images: [],
+      livemode: false,
+      marketing_features: (input.features ?? []).map((name) => ({ name })),
+      metadata: input.metadata ?? {},
+      name: input.name,
+      package_dimensions: null,
+      shippable: null,
+      statement_descriptor: null,
+      tax_code: null,
+      type: 'service',
+      unit_label: null,
+      updated: created,
+      url: null,
+    };
+    this.products.set(product.id, product);
+    return product;
+  }
+
+  createPrice(
+    input: {
+      id?: string | undefined;
+      product: string;
+      unit_amount: number;
+      currency: string;
+      interval?: Interval | undefined;
+      interval_count?: number | undefined;
+      lookup_key?: string | null | undefined;
+      nickname?: string | null | undefined;
+      metadata?: Metadata | undefined;
+    },
+    created = this.now(),
+  ): Price {
+    if (!this.products.has(input.product)) throw missing('product', input.product, 'product');
+    const price: Price = {
+      id: input.id ?? newId('price'),
+      object: 'price',
+      active: true,
+      billing_scheme: 'per_unit',
+      created,
+      currency: input.currency.toLowerCase(),
+      custom_unit_amount: null,
+      livemode: false,
+      lookup_key: input.lookup_key ?? null,
+      metadata: input.metadata ?? {},
+      nickname: input.nickname ?? null,
+      product: input.product,
+      recurring: input.interval
+        ? {
+            interval: input.interval,
+            interval_count: input.interval_count ?? 1,
+            meter: null,
+            trial_period_days: null,
+            usage_type: 'licensed',
+          }
+        : null,
+      tax_behavior: 'unspecified',
+      tiers_mode: null,
+      transform_quantity: null,
+      type: input.interval ? 'recurring' : 'one_time',
+      unit_amount: input.unit_amount,
+      unit_amount_decimal: String(input.unit_amount),
+    };
+    this.prices.set(price.id, price);
+    return price;
+  }
+
+  // ---------------------------------------------------------------- customers
+
+  createCustomer(
+    input: { email?: string | null; name?: string | null; description?: string | null; phone?: string | null; metadata?: Metadata },
+    request: RequestRef,
+  ): Customer {
+    const customer = customerObject(newId('cus'), this.now(), input);
+    this.customers.set(customer.id, customer);
+    this.emit('customer.created', customer, request);
+    return customer;
+  }
+
+  updateCustomer(
+    id: string,
+    input: { email?: string | null; name?: string | null; description?: string | null; phone?: string | null; metadata?: Metadata },
+    request: RequestRef,
+  ): Customer {
+    const customer = this.getCustomer(id, 'id');
+    const before = structuredClone(customer);
+    if (input.email !== undefined) customer.email = input.email;
+    if (input.name !== undefined) customer.name = input.name;
+    if (input.description !== undefined) customer.description = input.description;
+    if (input.phone !== undefined) customer.phone = input.phone;
+    if (input.metadata !== undefined) customer.metadata = mergeMetadata(customer.metadata, input.metadata);
+    const previous = shallowDiff(before as never, customer as never);
+    if (Object.keys(previous).length > 0) this.emit('customer.updated', customer, request, previous);
+    return customer;
+  }
+
+  deleteCustomer(id: string, request: RequestRef): { id: string; object: 'customer'; deleted: true } {
+    const customer = this.getCustomer(id, 'id');
+    for (const sub of this.subscriptions.values()) {
+      if (sub.customer === id && isLive(sub.status)) this.cancelSubscription(sub.id, request);
+    }
+    this.customers.delete(id);
+    this.deletedCustomers.add(id);
+    this.emit('customer.deleted', customer, request);
+    return { id, object: 'customer', deleted: true };
+  }
+
+  // ---------------------------------------------------------------- checkout
+
+  createCheckoutSession(
+    input: {
+      mode: 'subscription' | 'payment' | 'setup';
+      customer?: string | undefined;
+      customer_email?: string | undefined;
+      line_items: Array<{ price: string; quantity: number }>;
+      success_url?: string | undefined;
+      cancel_url?: string | undefined;
+      client_reference_id?: string | undefined;
+      metadata?: Metadata | undefined;
+      subscription_metadata?: Metadata | undefined;
+      expires_at?: number | undefined;
+      allow_promotion_codes?: boolean | undefined;
+      locale?: string | undefined;
+    },
+    // Creating a session emits no event in Stripe; the request is accepted for symmetry only.
+    _request: RequestRef,
+  ): CheckoutSession {
+    if (input.mode !== 'subscription') {
+      throw invalid('This emulator supports `mode=subscription` checkout sessions only.', 'mode');
+    }
+    if (input.customer) this.getCustomer(input.customer, 'customer');
+    if (input.line_items.length === 0) {
+      throw invalid('You must provide at least one recurring price in `subscription` mode when using prices.', 'line_items');
+    }
+    let amount = 0;
+    let currency = '';
+    input.line_items.forEach((item, i) => {
+      const price = this.getPrice(item.price, `line_items[${i}][price]`);
+      if (price.type !== 'recurring') {
+        throw invalid('You must provide at least one recurring price in `subscription` mode when using prices.', `line_items[${i}][price]`);
+      }
+      if (currency && price.currency !== currency) throw invalid('All prices must use the same currency.', `line_items[${i}][price]`);
+      currency = price.currency;
+      amount += price.unit_amount * item.quantity;
+    });
+    const created = this.now();
+    if (input.expires_at !== undefined && (input.expires_at < created + 1800 || input.expires_at > created + CHECKOUT_TTL)) {
+      throw invalid('The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.', 'expires_at');
+    }
+    const id = newId('cs_test');
+    const customer = input.customer ? this.customers.get(input.customer) : undefined;
+    const session: CheckoutSession = {
+      id,
+      object: 'checkout.session',
+      adaptive_pricing: null,
+      after_expiration: null,
+      allow_promotion_codes: input.allow_promotion_codes ?? null,
+      allowed_payment_method_types: null,
+      amount_subtotal: amount,
+      amount_total: amount,
+      automatic_tax: { enabled: false, liability: null, provider: null, status: null },
+      billing_address_collection: null,
+      cancel_url: input.cancel_url ?? null,
+      client_reference_id: input.client_reference_id ?? null,
+      client_secret: null,
+      collected_information: null,
+      consent: null,
+      consent_collection: null,
+      created,
+      currency,
+      currency_conversion: null,
+      custom_fields: [],
+      custom_text: { after_submit: null, shipping_address: null, submit: null, terms_of_service_acceptance: null },
+      customer: input.customer ?? null,
+      customer_account: null,
+      customer_creation: input.customer ? null : 'always',
+      customer_details: customer
+        ? {
+            address: null,
+            business_name: null,
+            email: customer.email,
+            individual_name: null,
+            name: customer.name,
+            phone: null,
+            tax_exempt: 'none',
+            tax_ids: [],
+          }
+        : null,
+      customer_email: input.customer_email ?? null,
+      discounts: [],
+      expires_at: input.expires_at ?? created + CHECKOUT_TTL,
+      integration_identifier: null,
+      invoice: null,
+      invoice_creation: null,
+      livemode: false,
+      locale: input.locale ?? null,
+      managed_payments: null,
+      metadata: input.metadata ?? {},
+      mode: 'subscription',
+      origin_context: null,
+      payment_intent: null,
+      payment_link: null,
+      payment_method_collection: 'always',
+      payment_method_configuration_details: null,
+      payment_method_options: {},
+      payment_method_types: ['card'],
+      payment_status: 'unpaid',
+      permissions: null,
+      recovered_from: null,
+      saved_payment_method_options: null,
+      setup_intent: null,
+      shipping_address_collection: null,
+      shipping_cost: null,
+      shipping_options: [],
+      status: 'open',
+      submit_type: null,
+      subscription: null,
+      success_url: input.success_url ?? null,
+      total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
+      ui_mode: 'hosted',
+      url: `${this.baseUrl()}/checkout/${id}`,
+      wallet_options: null,
+    };
+    this.checkoutSessions.set(id, session);
+    this.sessionLines.set(id, input.line_items);
+    this.sessionSubscriptionMetadata.set(id, input.subscription_metadata ?? {});
+    return session;
+  }
+
+  private readonly sessionLines = new Map<string, Array<{ price: string; quantity: number }>>();
+  private readonly sessionSubscriptionMetadata = new Map<string, Metadata>();
+
+  lineItemsOf(sessionId: string): Array<{ price: Price; quantity: number }> {
+    return (this.sessionLines.get(sessionId) ?? []).map((l) => ({ price: this.getPrice(l.price), quantity: l.quantity }));
+  }
+
+  getCheckoutSession(id: string): CheckoutSession {
+    const session = this.checkoutSessions.get(id);
+    if (!session) throw missing('checkout.session', id, 'session');
+    return session;
+  }
+
+  expireCheckoutSession(id: string, request: RequestRef): CheckoutSession {
+    const session = this.getCheckoutSession(id);
+    if (session.status !== 'open') {
+      throw invalid(
+        `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of "${session.status}".`,
+      );
+    }
+    session.status = 'expired';
+    session.url = null;
+    this.emit('checkout.session.expired', session, request);
+    return session;
+  }
+
+  /**
+   * What the hosted page's Pay button does: pays with the customer's card and starts the
+   * subscription. A declined card leaves an `incomplete` subscription with an open invoice and the
+   * session open, so the person can pay again on the same page.
+   */
+  completeCheckoutSession(id: string, outcome: 'succeeded' | 'card_declined' = 'succeeded'): CheckoutSession {
+    const session = this.getCheckoutSession(id);
+    if (session.status === 'expired' || session.expires_at <= this.now()) {
+      if (session.status === 'open') this.expireCheckoutSession(id, AUTOMATIC);
+      throw invalid('This Checkout Session has expired.');
+    }
+    if (session.status === 'complete') throw invalid('This Checkout Session is already complete.');
+    let customerId = session.customer;
+    if (!customerId) {
+      const customer = this.createCustomer({ email: session.customer_email }, AUTOMATIC);
+      customerId = customer.id;
+      session.customer = customerId;
+      session.customer_details = {
+        address: null,
+        business_name: null,
+        email: customer.email,
+        individual_name: null,
+        name: null,
+        phone: null,
+        tax_exempt: 'none',
+        tax_ids: [],
+      };
+    }
+    const declined = outcome === 'card_declined' || this.failingCards.has(customerId);
+
+    let sub = session.subscription ? this.subscriptions.get(session.subscription) : undefined;
+    if (sub && sub.status === 'incomplete') {
+      if (declined) {
+        const invoice = sub.latest_invoice ? this.invoices.get(sub.latest_invoice) : undefined;
+        if (invoice) this.failPayment(invoice, AUTOMATIC);
+        return session;
+      }
+      const invoice = sub.latest_invoice ? this.invoices.get(sub.latest_invoice) : undefined;
+      if (invoice && invoice.status === 'open') this.payInvoice(invoice, AUTOMATIC);
+      this.setSubscriptionStatus(sub, 'active', AUTOMATIC);
+    } else {
+      const items = this.lineItemsOf(id).map((l) => ({ price: l.price.id, quantity: l.quantity }));
+      sub = this.createSubscription(
+        {
+          customer: customerId,
+          items,
+          metadata: this.sessionSubscriptionMetadata.get(id) ?? {},
+          declined,
+        },
+        AUTOMATIC,
+      );
+      session.subscription = sub.id;
+    }
+    if (sub.status === 'incomplete') return session;
+
+    session.status = 'complete';
+    session.payment_status = 'paid';
+    session.url = null;
+    this.emit('checkout.session.completed', session, AUTOMATIC);
+    return session;
+  }
+
+  // ---------------------------------------------------------------- portal
+
+  createPortalSession(
+    input: {
+      customer: string;
+      return_url?: string | undefined;
+      locale?: string | undefined;
+      flow_data?: { type: string; subscription?: string | undefined; after_completion_url?: string | undefined } | undefined;
+    },
+    request: RequestRef,
+  ): PortalSession {
+    void request;
+    this.getCustomer(input.customer, 'customer');
+    const id = newId('bps');
+    let flow: PortalSession['flow'] = null;
+    if (input.flow_data) {
+      const type = input.flow_data.type;
+      const allowed = ['payment_method_update', 'subscription_cancel', 'subscription_update', 'subscription_update_confirm'];
+      if (!allowed.includes(type)) throw invalid(`Invalid flow_data[type]: must be one of ${allowed.join(', ')}`, 'flow_data[type]');
+      const subscription = input.flow_data.subscription;
+      if ((type === 'subscription_cancel' || type === 'subscription_update') && !subscription) {
+        throw invalid(`Missing required param: flow_data[${type}][subscription].`, `flow_data[${type}][subscription]`);
+      }
+      if (subscription) {
+        const sub = this.getSubscription(subscription);
+        if (sub.customer !== input.customer)
+          throw invalid('The subscription does not belong to this customer.', `flow_data[${type}][subscription]`);
+      }
+      const redirect = input.flow_data.after_completion_url;
+      flow = {
+        type,
+        after_completion: redirect
+          ? { type: 'redirect', redirect: { return_url: redirect }, hosted_confirmation: null }
+          : { type: 'portal_homepage', redirect: null, hosted_confirmation: null },
+        subscription_cancel: type === 'subscription_cancel' && subscription ? { retention: null, subscription } : null,
+        subscription_update: type === 'subscription_update' && subscription ? { subscription } : null,
+        subscription_update_confirm: null,
+      };
+    }
+    const session: PortalSession = {
+      id,
+      object: 'billing_portal.session',
+      configuration: 'bpc_emulator_default',
+      created: this.now(),
+      customer: input.customer,
+      customer_account: null,
+      flow,
+      livemode: false,
+      locale: input.locale ?? null,
+      on_behalf_of: null,
+      return_url: input.return_url ?? null,
+      url: `${this.baseUrl()}/portal/${id}`,
+    };
+    this.portalSessions.set(id, session);
+    return session;
+  }
+
+  // ---------------------------------------------------------------- subscriptions
+
+  createSubscription(
+    input: {
+      customer: string;
+      items: Array<{ price: string; quantity?: number | undefined }>;
+      metadata?: Metadata | undefined;
+      declined?: boolean | undefined;
+      cancel_at_period_end?: boolean | undefined;
+    },
+    request: RequestRef,
+  ): Subscription {
+    const customer = this.getCustomer(input.customer, 'customer');
+    if (input.items.length === 0) throw invalid('Missing required param: items.', 'items');
+    const now = this.now();
+    const id = newId('sub');
+    const prices = input.items.map((item, i) => this.getPrice(item.price, `items[${i}][price]`));
+    const first = prices[0];
+    if (!first?.recurring) throw invalid('The price specified is not a recurring price.', 'items[0][price]');
+    const end = addInterval(now, first.recurring.interval, first.recurring.interval_count);
+    const items: SubscriptionItem[] = prices.map((price, i) => ({
+      id: newId('si'),
+      object: 'subscription_item',
+      billing_thresholds: null,
+      created: now,
+      current_period_end: end,
+      current_period_start: now,
+      current_trial: null,
+      discounts: [],
+      metadata: {},
+      plan: planFromPrice(price),
+      price: structuredClone(price),
+      quantity: input.items[i]?.quantity ?? 1,
+      subscription: id,
+      tax_rates: [],
+    }));
+    const sub: Subscription = {
+      id,
+      object: 'subscription',
+      application: null,
+      application_fee_percent: null,
+      automatic_tax: { disabled_reason: null, enabled: false, liability: null },
+      billing_cycle_anchor: now,
+      billing_cycle_anchor_config: null,
+      billing_mode: { type: 'classic' },
+      billing_schedules: [],
+      billing_thresholds: null,
+      cancel_at: null,
+      cancel_at_period_end: false,
+      canceled_at: null,
+      cancellation_details: { comment: null, feedback: null, reason: null },
+      collection_method: 'charge_automatically',
+      created: now,
+      currency: first.currency,
+      customer: customer.id,
+      customer_account: null,
+      days_until_due: null,
+      default_payment_method: null,
+      default_source: null,
+      default_tax_rates: [],
+      description: null,
+      discounts: [],
+      ended_at: null,
+      invoice_settings: { account_tax_ids: null, issuer: { type: 'self' } },
+      items: { object: 'list', data: items, has_more: false, total_count: items.length, url: `/v1/subscription_items?subscription=${id}` },
+      latest_invoice: null,
+      livemode: false,
+      managed_payments: null,
+      metadata: input.metadata ?? {},
+      next_pending_invoice_item_invoice: null,
+      on_behalf_of: null,
+      pause_collection: null,
+      payment_settings: { payment_method_options: null, payment_method_types: null, save_default_payment_method: 'off' },
+      pending_invoice_item_interval: null,
+      pending_setup_intent: null,
+      pending_update: null,
+      schedule: null,
+      start_date: now,
+      status: 'incomplete',
+      test_clock: null,
+      transfer_data: null,
+      trial_end: null,
+      trial_settings: { end_behavior: { missing_payment_method: 'create_invoice' } },
+      trial_start: null,
+    };
+    this.subscriptions.set(id, sub);
+    const invoice = this.createInvoice(sub, 'subscription_create', now, end);
+    sub.latest_invoice = invoice.id;
+    const declined = input.declined ?? this.failingCards.has(customer.id);
+    if (!declined) {
+      sub.status = 'active';
+      if (input.cancel_at_period_end) {
+        sub.cancel_at_period_end = true;
+        sub.cancel_at = end;
+      }
+    }
+    this.emit('customer.subscription.created', sub, request);
+    this.emit('invoice.created', invoice, request);
+    this.finalizeInvoice(invoice, request);
+    if (declined) this.failPayment(invoice, request);
+    else this.payInvoice(invoice, request);
+    return sub;
+  }
+
+  updateSubscription(
+    id: string,
+    input: {
+      cancel_at_period_end?: boolean | undefined;
+      metadata?: Metadata | undefined;
+      items?: Array<{ id?: string | undefined; price?: string | undefined; quantity?: number | undefined }> | undefined;
+      proration_behavior?: 'create_prorations' | 'none' | 'always_invoice' | undefined;
+      cancellation_comment?: string | undefined;
+    },
+    request: RequestRef,
+  ): Subscription {
+    const sub = this.getSubscription(id);
+    if (sub.status === 'canceled' || sub.status === 'incomplete_expired') {
+      throw invalid(`A canceled subscription can only update its cancellation_details and metadata.`);
+    }
+    const before = structuredClone(sub);
+    if (input.metadata !== undefined) sub.metadata = mergeMetadata(sub.metadata, input.metadata);
+    if (input.cancel_at_period_end !== undefined) {
+      sub.cancel_at_period_end = input.cancel_at_period_end;
+      const end = sub.items.data[0]?.current_period_end ?? null;
+      sub.cancel_at = input.cancel_at_period_end ? end : null;
+      sub.canceled_at = input.cancel_at_period_end ? this.now() : null;
+      sub.cancellation_details = input.cancel_at_period_end
+        ? { comment: input.cancellation_comment ?? null, feedback: null, reason: 'cancellation_requested' }
+        : { comment: null, feedback: null, reason: null };
+    }
+    let prorationInvoice: Invoice | undefined;
+    if (input.items && input.items.length > 0) {
+      const now = this.now();
+      const prorations: InvoiceLine[] = [];
+      input.items.forEach((change, i) => {
+        const item = change.id ? sub.items.data.find((it) => it.id === change.id) : sub.items.data[i];
+        if (!item)
+          throw invalid(
+            change.id ? `No such subscription item: '${change.id}'` : 'Adding subscription items is not supported by this emulator.',
+            `items[${i}][id]`,
+          );
+        const oldAmount = item.price.unit_amount * item.quantity;
+        if (change.price) {
+          const price = this.getPrice(change.price, `items[${i}][price]`);
+          if (price.currency !== sub.currency)
+            throw invalid('The price currency must match the subscription currency.', `items[${i}][price]`);
+          item.price = structuredClone(price);
+          item.plan = planFromPrice(price);
+        }
+        if (change.quantity !== undefined) item.quantity = change.quantity;
+        const newAmount = item.price.unit_amount * item.quantity;
+        const span = item.current_period_end - item.current_period_start;
+        const remaining = Math.max(0, item.current_period_end - now);
+        const delta = span > 0 ? Math.round(((newAmount - oldAmount) * remaining) / span) : 0;
+        if (delta !== 0 && input.proration_behavior !== 'none') {
+          prorations.push(
+            this.line(sub, item, delta, `Proration: ${item.price.nickname ?? item.price.id}`, now, item.current_period_end, true),
+          );
+        }
+      });
+      sub.currency = sub.items.data[0]?.price.currency ?? sub.currency;
+      if (prorations.length > 0) {
+        if (input.proration_behavior === 'always_invoice') {
+          prorationInvoice = this.createInvoice(sub, 'subscription_update', now, now, prorations);
+          sub.latest_invoice = prorationInvoice.id;
+        } else {
+          this.pendingProrations.set(sub.id, [...(this.pendingProrations.get(sub.id) ?? []), ...prorations]);
+        }
+      }
+    }
+    const previous = shallowDiff(before as never, sub as never);
+    if (Object.keys(previous).length > 0) this.emit('customer.subscription.updated', sub, request, previous);
+    if (prorationInvoice) {
+      this.emit('invoice.created', prorationInvoice, request);
+      this.finalizeInvoice(prorationInvoice, request);
+      if (prorationInvoice.amount_due <= 0 || !this.failingCards.has(sub.customer)) this.payInvoice(prorationInvoice, request);
+      else this.failPayment(prorationInvoice, request);
+    }
+    return sub;
+  }
+
+  cancelSubscription(
+    id: string,
+    request: RequestRef,
+    reason: 'cancellation_requested' | 'payment_failed' = 'cancellation_requested',
+  ): Subscription {
+    const sub = this.getSubscription(id);
+    if (sub.status === 'canceled' || sub.status === 'incomplete_expired') {
+      throw invalid(`This subscription has already been canceled.`);
+    }
+    const before = structuredClone(sub);
+    const now = this.now();
+    sub.status = sub.status === 'incomplete' ? 'incomplete_expired' : 'canceled';
+    sub.canceled_at = sub.canceled_at ?? now;
+    sub.ended_at = now;
+    sub.cancellation_details = { comment: sub.cancellation_details.comment, feedback: null, reason };
+    for (const invoice of this.invoices.values()) {
+      if (invoice.parent?.subscription_details.subscription === sub.id && invoice.status === 'open') {
+        this.voidInvoice(invoice, request);
+      }
+    }
+    this.emit('customer.subscription.deleted', sub, request, shallowDiff(before as never, sub as never));
+    return sub;
+  }
+
+  private setSubscriptionStatus(sub: Subscription, status: SubscriptionStatus, request: RequestRef): void {
+    if (sub.status === status) return;
+    const before = structuredClone(sub);
+    sub.status = status;
+    this.emit('customer.subscription.updated', sub, request, shallowDiff(before as never, sub as never));
+  }
+
+  // ---------------------------------------------------------------- invoices
+
+  private line(
+    sub: Subscription,
+    item: SubscriptionItem,
+    amount: number,
+    description: string,
+    start: number,
+    end: number,
+    proration: boolean,
+  ): InvoiceLine {
+    return {
+      id: newId('il'),
+      object: 'line_item',
+      amount,
+      currency: sub.currency,
+      description,
+      discount_amounts: [],
+      discountable: !proration,
+      discounts: [],
+      invoice: '',
+      livemode: false,
+      metadata: {},
+      parent: {
+        type: 'subscription_item_details',
+        invoice_item_details: null,
+        subscription_item_details: {
+          invoice_item: proration ? newId('ii') : null,
+          proration,
+          proration_details: { credited_items: null },
+          subscription: sub.id,
+          subscription_item: item.id,
+        },
+      },
+      period: { end, start },
+      pretax_credit_amounts: [],
+      pricing: {
+        type: 'price_details',
+        price_details: { price: item.price.id, product: item.price.product },
+        unit_amount_decimal: String(item.price.unit_amount),
+      },
+      quantity: item.quantity,
+      subtotal: amount,
+      taxes: [],
+    };
+  }
+
+  private createInvoice(sub: Subscription, reason: BillingReason, start: number, end: number, extraLines: InvoiceLine[] = []): Invoice {
+    const customer = this.customers.get(sub.customer);
+    const id = newId('in');
+    const lines =
+      reason === 'subscription_update'
+        ? extraLines
+        : [
+            ...extraLines,
+            ...sub.items.data.map((item) => {
+              const productName = this.products.get(item.price.product)?.name ?? 'Subscription';
+              return this.line(
+                sub,
+                item,
+                item.price.unit_amount * item.quantity,
+                `${item.quantity} × ${productName} (at ${formatMoney(item.price.unit_amount, item.price.currency)} / ${item.price.recurring?.interval ?? 'month'})`,
+                start,
+                end,
+                false,
+              );
+            }),
+          ];
+    for (const l of lines) l.invoice = id;
+    const total = lines.reduce((sum, l) => sum + l.amount, 0);
+    const base = this.baseUrl();
+    const invoice: Invoice = {
+      ...emptyInvoice(),
+      id,
+      created: this.now(),
+      currency: sub.currency,
+      customer: sub.customer,
+      customer_email: customer?.email ?? null,
+      customer_name: customer?.name ?? null,
+      customer_phone: customer?.phone ?? null,
+      billing_reason: reason,
+      description: null,
+      hosted_invoice_url: `${base}/invoices/${id}`,
+      invoice_pdf: `${base}/invoices/${id}/pdf`,
+      lines: { object: 'list', data: lines, has_more: false, total_count: lines.length, url: `/v1/invoices/${id}/lines` },
+      amount_due: Math.max(0, total),
+      amount_remaining: Math.max(0, total),
+      ending_balance: null,
+      period_start: start,
+      period_end: end,
+      status: 'draft',
+      subtotal: total,
+      subtotal_excluding_tax: total,
+      total,
+      total_excluding_tax: total,
+      parent: {
+        type: 'subscription_details',
+        quote_details: null,
+        subscription_details: { metadata: { ...sub.metadata }, subscription: sub.id },
+      },
+    };
+    this.invoices.set(id, invoice);
+    return invoice;
+  }
+
+  private finalizeInvoice(invoice: Invoice, request: RequestRef): void {
+    const customer = this.customers.get(invoice.customer);
+    const now = this.now();
+    invoice.status = 'open';
+    invoice.effective_at = now;
+    invoice.status_transitions.finalized_at = now;
+    invoice.starting_balance = 0;
+    invoice.ending_balance = 0;
+    if (customer) {
+      invoice.number = `${customer.invoice_prefix}-${String(customer.next_invoice_sequence).padStart(4, '0')}`;
+      customer.next_invoice_sequence += 1;
+    }
+    this.emit('invoice.finalized', invoice, request);
+  }
+
+  private payInvoice(invoice: Invoice, request: RequestRef): void {
+    const now = this.now();
+    invoice.status = 'paid';
+    invoice.attempted = true;
+    invoice.attempt_count += invoice.amount_due > 0 ? 1 : 0;
+    invoice.amount_paid = invoice.amount_due;
+    invoice.amount_remaining = 0;
+    invoice.next_payment_attempt = null;
+    invoice.status_transitions.paid_at = now;
+    invoice.webhooks_delivered_at = invoice.webhooks_delivered_at ?? now;
+    this.emit('invoice.paid', invoice, request);
+    this.emit('invoice.payment_succeeded', invoice, request);
+  }
+
+  private failPayment(invoice: Invoice, request: RequestRef): void {
+    invoice.attempted = true;
+    invoice.attempt_count += 1;
+    const sub = invoice.parent ? this.subscriptions.get(invoice.parent.subscription_details.subscription) : undefined;
+    const creating = invoice.billing_reason === 'subscription_create';
+    invoice.next_payment_attempt = creating || invoice.attempt_count >= MAX_PAYMENT_ATTEMPTS ? null : this.now() + RETRY_AFTER;
+    invoice.webhooks_delivered_at = invoice.webhooks_delivered_at ?? this.now();
+    const customer = this.customers.get(invoice.customer);
+    if (customer && !customer.delinquent) customer.delinquent = true;
+    this.emit('invoice.payment_failed', invoice, request);
+    if (sub && !creating && sub.status === 'active') this.setSubscriptionStatus(sub, 'past_due', request);
+    if (sub && !creating && invoice.attempt_count >= MAX_PAYMENT_ATTEMPTS && isLive(sub.status)) {
+      this.cancelSubscription(sub.id, AUTOMATIC, 'payment_failed');
+    }
+  }
+
+  private voidInvoice(invoice: Invoice, request: RequestRef): void {
+    invoice.status = 'void';
+    invoice.amount_remaining = 0;
+    invoice.next_payment_attempt = null;
+    invoice.status_transitions.voided_at = this.now();
+    this.emit('invoice.voided', invoice, request);
+  }
+
+  // ---------------------------------------------------------------- time
+
+  /**
+   * Moves the account's clock forward and runs everything that falls due, in time order:
+   * expiring checkout sessions and incomplete subscriptions, payment retries, renewals (paid, or
+   * `past_due` when the card fails) and ends of subscriptions set to cancel at period end.
+   */
+  advanceClock(seconds: number): { now: number } {
+    if (!Number.isFinite(seconds) || seconds < 0) throw invalid('`seconds` must be a non-negative number.', 'seconds');
+    const target = this.now() + Math.floor(seconds);
+    // Step through due moments one at a time so that multi-period jumps renew once per period.
+    for (let guard = 0; guard < 10_000; guard++) {
+      const next = this.nextDue(target);
+      if (next === null) break;
+      this.clockOffset += Math.max(0, next - this.now());
+      this.runDue();
+    }
+    this.clockOffset += Math.max(0, target - this.now());
+    this.runDue();
+    return { now: this.now() };
+  }
+
+  private nextDue(limit: number): number | null {
+    let next: number | null = null;
+    const consider = (t: number | null) => {
+      if (t !== null && t <= limit && (next === null || t < next)) next = t;
+    };
+    for (const s of this.checkoutSessions.values()) if (s.status === 'open') consider(s.expires_at);
+    for (const sub of this.subscriptions.values()) {
+      if (sub.status === 'incomplete') consider(sub.created + INCOMPLETE_TTL);
+      else if (isLive(sub.status)) consider(sub.items.data[0]?.current_period_end ?? null);
+    }
+    for (const inv of this.invoices.values()) if (inv.status === 'open') consider(inv.next_payment_attempt);
+    return next;
+  }
+
+  private runDue(): void {
+    const now = this.now();
+    for (const s of this.checkoutSessions.values()) {
+      if (s.status === 'open' && s.expires_at <= now) this.expireCheckoutSession(s.id, AUTOMATIC);
+    }
+    for (const inv of this.invoices.values()) {
+      if (inv.status !== 'open' || inv.next_payment_attempt === null || inv.next_payment_attempt > now) continue;
+      const sub = inv.parent ? this.subscriptions.get(inv.parent.subscription_details.subscription) : undefined;
+      if (this.failingCards.has(inv.customer)) this.failPayment(inv, AUTOMATIC);
+      else {
+        this.payInvoice(inv, AUTOMATIC);
+        if (sub && (sub.status === 'past_due' || sub.status === 'unpaid')) this.setSubscriptionStatus(sub, 'active', AUTOMATIC);
+      }
+    }
+    for (const sub of this.subscriptions.values()) {
+      if (sub.status === 'incomplete' && sub.created + INCOMPLETE_TTL <= now) {
+        this.cancelSubscription(sub.id, AUTOMATIC, 'payment_failed');
+        continue;
+      }
+      if (!isLive(sub.status)) continue;
+      const item = sub.items.data[0];
+      if (!item || item.current_period_end > now) continue;
+      if (sub.cancel_at_period_end || (sub.cancel_at !== null && sub.cancel_at <= now)) {
+        this.cancelSubscription(sub.id, AUTOMATIC);
+        continue;
+      }
+      this.renew(sub);
+    }
+  }
+
+  private renew(sub: Subscription): void {
+    const before = structuredClone(sub);
+    for (const item of sub.items.data) {
+      const interval = item.price.recurring?.interval ?? 'month';
+      const count = item.price.recurring?.interval_count ?? 1;
+      item.current_period_start = item.current_period_end;
+      item.current_period_end = addInterval(item.current_period_end, interval, count);
+    }
+    const first = sub.items.data[0];
+    if (!first) return;
+    const prorations = this.pendingProrations.get(sub.id) ?? [];
+    this.pendingProrations.delete(sub.id);
+    const invoice = this.createInvoice(sub, 'subscription_cycle', first.current_period_start, first.current_period_end, prorations);
+    sub.latest_invoice = invoice.id;
+    this.emit('customer.subscription.updated', sub, AUTOMATIC, shallowDiff(before as never, sub as never));
+    this.emit('invoice.created', invoice, AUTOMATIC);
+    this.finalizeInvoice(invoice, AUTOMATIC);
+    if (this.failingCards.has(sub.customer) && invoice.amount_due > 0) this.failPayment(invoice, AUTOMATIC);
+    else this.payInvoice(invoice, AUTOMATIC);
+  }
+
+  setCardFails(customerId: string, fails: boolean): void {
+    const customer = this.getCustomer(customerId, 'customer');
+    if (fails) this.failingCards.add(customer.id);
+    else {
+      this.failingCards.delete(customer.id);
+      customer.delinquent = false;
+    }
+  }
+
+  chargeDeclinedError(): StripeApiError {
+    return cardDeclined();
+  }
+}
+
+export function isLive(status: SubscriptionStatus): boolean {
+  return status === 'active' || status === 'trialing' || status === 'past_due' || status === 'unpaid' || status === 'paused';
+}
+
+/** Stripe's metadata update rule: keys merge; an empty value deletes the key. */
+export function mergeMetadata(current: Metadata, update: Metadata): Metadata {
+  const out: Metadata = { ...current };
+  for (const [key, value] of Object.entries(update)) {
+    if (value === '') delete out[key];
+    else out[key] = value;
+  }
+  return out;
+}
+
+export function formatMoney(amount: number, currency: string): string {
+  return new Intl.NumberFormat('en-US', { style: 'currency', currency: currency.toUpperCase() }).format(amount / 100);
+}

@@ -1,0 +1,69 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Stripe from 'stripe';
+import { type EmulatorOptions, type RunningEmulator, startEmulator } from '../src/index.ts';
+
+export const SECRET = 'whsec_test_emulator_secret';
+
+export function sdk(emulator: RunningEmulator, options: Stripe.StripeConfig = {}): Stripe {
+  return new Stripe('sk_test_emulator', {
+    host: '127.0.0.1',
+    port: emulator.port,
+    protocol: 'http',
+    maxNetworkRetries: 2,
+    ...options,
+  });
+}
+
+export interface Receiver {
+  url: string;
+  events: Stripe.Event[];
+  /** Statuses to answer with, consumed in order; 200 once empty. */
+  failNext: number[];
+  close(): Promise<void>;
+}
+
+/** A webhook endpoint that verifies every delivery with the SDK's own `constructEvent`. */
+export async function receiver(stripe: Stripe, secret = SECRET): Promise<Receiver> {
+  const events: Stripe.Event[] = [];
+  const failNext: number[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const status = failNext.shift();
+      if (status) {
+        res.writeHead(status).end();
+        return;
+      }
+      try {
+        const event = stripe.webhooks.constructEvent(Buffer.concat(chunks), String(req.headers['stripe-signature']), secret);
+        events.push(event);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
+      } catch {
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    events,
+    failNext,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+export async function withEmulator(options: EmulatorOptions = {}) {
+  const emulator = await startEmulator({ port: 0, webhookOptions: { retryDelaysMs: [20, 40, 80] }, ...options });
+  return { emulator, stripe: sdk(emulator) };
+}
+
+export async function control(emulator: RunningEmulator, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${emulator.url}/_emulator${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
