@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { BillingError } from './errors.ts';
+
+/** What billing-core needs to know; built once by the composition root from the environment. */
+export interface BillingConfig {
+  /** plan id → Stripe price id. */
+  priceMap: Record<string, string>;
+  /** The Mini App's public URL: default success, cancel and return URLs. */
+  appUrl: string;
+  /** Extra origins allowed in success/cancel/return URLs (besides appUrl's). */
+  allowedRedirectOrigins: string[];
+  /** How long a `past_due` subscription keeps access after its period started. */
+  pastDueGraceSeconds: number;
+  /** Every configured `whsec_…` secret (rotation). */
+  webhookSecrets: string[];
+  /** Accepted age of a webhook signature, in seconds (Stripe's default is 300). */
+  webhookToleranceSeconds: number;
+}
+
+const ZPlanId = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'plan ids are lowercase letters, digits and _');
+const ZPriceId = z.string().regex(/^price_[A-Za-z0-9_]+$/, 'price ids start with price_');
+export const ZPriceMap = z.record(ZPlanId, ZPriceId).refine((m) => Object.keys(m).length > 0, 'at least one plan is needed');
+
+/**
+ * Parses `STRIPE_PRICE_MAP_JSON`. Throws a `CONFIGURATION` error whose message names the problem
+ * (not JSON, a bad plan id, a bad price id, a plan named `free`, a price used twice).
+ */
+export function parsePriceMap(json: string): Record<string, string> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw new BillingError('CONFIGURATION', 'STRIPE_PRICE_MAP_JSON is not valid JSON');
+  }
+  const parsed = ZPriceMap.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? ` at "${issue.path.join('.')}"` : '';
+    throw new BillingError('CONFIGURATION', `STRIPE_PRICE_MAP_JSON is invalid${where}: ${issue?.message ?? 'unknown problem'}`);
+  }
+  if ('free' in parsed.data)
+    throw new BillingError('CONFIGURATION', 'STRIPE_PRICE_MAP_JSON must not define "free": it is the implicit plan');
+  const prices = Object.values(parsed.data);
+  if (new Set(prices).size !== prices.length)
+    throw new BillingError('CONFIGURATION', 'STRIPE_PRICE_MAP_JSON maps two plans to the same price');
+  return parsed.data;
+}
+
+export const DEFAULT_PRICE_MAP: Record<string, string> = {
+  premium_monthly: 'price_premium_monthly',
+  vip_monthly: 'price_vip_monthly',
+  enterprise_monthly: 'price_enterprise_monthly',
+};

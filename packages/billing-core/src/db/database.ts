@@ -1,0 +1,69 @@
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import type { Database } from './schema.ts';
+
+export type Db = Kysely<Database>;
+
+export interface DatabaseOptions {
+  /** PostgreSQL URL; when absent the embedded PGlite is used. */
+  url?: string | undefined;
+  /** PGlite folder; absent means in memory. */
+  dataDir?: string | undefined;
+  /** Pool size for PostgreSQL. */
+  poolSize?: number | undefined;
+  /** Fail fast when the pool is exhausted or the server is gone (ms). */
+  connectionTimeoutMillis?: number | undefined;
+  /** Statement timeout applied to every PostgreSQL connection (ms). */
+  statementTimeoutMillis?: number | undefined;
+  /** Schema to work in (tests); created if missing. */
+  schema?: string | undefined;
+}
+
+export interface DatabaseHandle {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  /** Resolves true when a trivial query succeeds. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+// int8 as string keeps precision; callers convert with Number() where they know the range.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => v);
+
+/** One code path for both databases: PostgreSQL through `pg`, or PGlite embedded. */
+export async function createDatabase(options: DatabaseOptions = {}): Promise<DatabaseHandle> {
+  if (options.url) {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
+      statement_timeout: options.statementTimeoutMillis ?? 15_000,
+      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    });
+    // An idle client losing its server must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined);
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    if (options.schema) await sql`create schema if not exists ${sql.id(options.schema)}`.execute(db);
+    return {
+      db,
+      kind: 'postgres',
+      ping: () => ping(db),
+      close: () => db.destroy(),
+    };
+  }
+  const pglite = new PGlite(options.dataDir);
+  await pglite.waitReady;
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return { db, kind: 'pglite', ping: () => ping(db), close: () => db.destroy() };
+}
+
+async function ping(db: Db): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}

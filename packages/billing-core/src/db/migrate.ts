@@ -1,0 +1,31 @@
+import { type Kysely, type Migration, type MigrationProvider, type MigrationResultSet, Migrator } from 'kysely';
+import * as initial from './migrations/2026-11-26T00-00-00_initial.ts';
+
+/** Every migration, by name; names sort by their timestamp prefix. Static so that bundles carry them. */
+const migrations: Record<string, Migration> = {
+  '2026-11-26T00-00-00_initial': initial,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/**
+ * Brings the schema to the latest migration. Safe to run from several processes at once: Kysely's
+ * Migrator holds a PostgreSQL advisory lock while it migrates. Throws when a migration failed
+ * (the Migrator itself never throws: its result is checked here).
+ */
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  const migrator = new Migrator({ db, provider });
+  const result = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error');
+    throw new Error(`migration ${failed?.migrationName ?? '(setup)'} failed`, { cause: result.error });
+  }
+  return result;
+}
+
+/** True when every known migration has been applied (readiness check). */
+export async function migrationsApplied(db: Kysely<any>): Promise<boolean> {
+  const migrator = new Migrator({ db, provider });
+  const all = await migrator.getMigrations();
+  return all.every((m) => m.executedAt !== undefined);
+}

@@ -1,0 +1,126 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** `bigint` columns come back as strings from `pg` and as numbers from PGlite: read them with Number(). */
+type Int8 = ColumnType<string | number, number, number>;
+type CreatedAt = ColumnType<Date, Date | undefined, never>;
+type UpdatedAt = ColumnType<Date, Date | undefined, Date>;
+
+export interface UserTable {
+  id: string;
+  telegram_id: Int8 | null;
+  email: string | null;
+  name: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface StripeCustomerTable {
+  user_id: string;
+  stripe_customer_id: string;
+  created_at: CreatedAt;
+}
+
+export interface SubscriptionTable {
+  stripe_subscription_id: string;
+  user_id: string;
+  stripe_customer_id: string;
+  stripe_item_id: string | null;
+  plan_id: string | null;
+  price_id: string;
+  amount: number;
+  currency: string;
+  interval: string;
+  status: string;
+  current_period_start: Date | null;
+  current_period_end: Date | null;
+  cancel_at_period_end: boolean;
+  cancel_at: Date | null;
+  canceled_at: Date | null;
+  ended_at: Date | null;
+  stripe_created: Int8;
+  /** When the applied state was read from Stripe (ms): an older read never overwrites a newer one. */
+  state_read_at: Int8;
+  updated_at: UpdatedAt;
+}
+
+export interface InvoiceTable {
+  stripe_invoice_id: string;
+  user_id: string;
+  stripe_customer_id: string;
+  stripe_subscription_id: string | null;
+  number: string | null;
+  stripe_status: string;
+  amount_due: number;
+  amount_paid: number;
+  amount_remaining: number;
+  currency: string;
+  description: string | null;
+  billing_reason: string | null;
+  attempt_count: number;
+  due_date: Int8 | null;
+  period_start: Int8 | null;
+  period_end: Int8 | null;
+  hosted_invoice_url: string | null;
+  invoice_pdf: string | null;
+  stripe_created: Int8;
+  state_read_at: Int8;
+  updated_at: UpdatedAt;
+}
+
+export interface StripeEventTable {
+  event_id: string;
+  type: string;
+  stripe_created: Int8;
+  stripe_customer_id: string | null;
+  status: 'processed' | 'ignored' | 'failed';
+  attempts: number;
+  last_error: string | null;
+  received_at: CreatedAt;
+  processed_at: Date | null;
+}
+
+export interface CheckoutSessionTable {
+  stripe_session_id: string;
+  user_id: string;
+  plan_id: string;
+  price_id: string;
+  status: 'open' | 'complete' | 'canceled' | 'expired';
+  url: string | null;
+  success_url: string;
+  cancel_url: string;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  expires_at: Date;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** One row per real plan transition a person should hear about (the outbox of side effects). */
+export interface BillingNotificationTable {
+  id: Generated<number>;
+  user_id: string;
+  kind: 'plan_activated' | 'plan_canceled' | 'payment_failed';
+  stripe_subscription_id: string;
+  dedupe_key: string;
+  created_at: CreatedAt;
+}
+
+export interface Database {
+  users: UserTable;
+  stripe_customers: StripeCustomerTable;
+  subscriptions: SubscriptionTable;
+  invoices: InvoiceTable;
+  stripe_events: StripeEventTable;
+  checkout_sessions: CheckoutSessionTable;
+  billing_notifications: BillingNotificationTable;
+}
+
+export type UserRow = Selectable<UserTable>;
+export type NewUser = Insertable<UserTable>;
+export type UserUpdate = Updateable<UserTable>;
+export type SubscriptionRow = Selectable<SubscriptionTable>;
+export type NewSubscription = Insertable<SubscriptionTable>;
+export type InvoiceRow = Selectable<InvoiceTable>;
+export type NewInvoice = Insertable<InvoiceTable>;
+export type CheckoutSessionRow = Selectable<CheckoutSessionTable>;
+export type StripeEventRow = Selectable<StripeEventTable>;

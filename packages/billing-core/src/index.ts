@@ -1,0 +1,26 @@
+/**
+ * billing-core: plans, the billing operations, the Stripe sync and persistence. No HTTP, no tRPC:
+ * every operation takes its dependencies (db, stripe, clock, config, plans) as arguments.
+ */
+export { type ConfirmResult, cancelCheckout, confirmCheckout } from './checkout/confirm-checkout.ts';
+export { type CheckoutResult, type CreateCheckoutInput, createCheckout } from './checkout/create-checkout.ts';
+export { type BillingConfig, DEFAULT_PRICE_MAP, parsePriceMap } from './config.ts';
+export { findCustomerIdByUser } from './customers/customer.repository.ts';
+export { ensureCustomer } from './customers/ensure-customer.ts';
+export { createDatabase, type DatabaseHandle, type DatabaseOptions, type Db } from './db/database.ts';
+export { migrateToLatest, migrationsApplied } from './db/migrate.ts';
+export type { Database } from './db/schema.ts';
+export { type BillingDeps, type BillingObserver, type Clock, systemClock, type WebhookOutcome } from './deps.ts';
+export { BillingError, type BillingErrorCode, isBillingError } from './errors.ts';
+export { type InvoiceBadge, type InvoiceView, invoiceBadge, listInvoices, MAX_INVOICE_PAGE } from './invoices/list-invoices.ts';
+export { type Plan, PlanCatalog } from './plans/plans.ts';
+export { createPortal } from './portal/create-portal.ts';
+export { type ReconcileReport, reconcile } from './reconcile/reconcile.ts';
+export { checkRedirect, normaliseOrigins } from './redirects/redirect-policy.ts';
+export { createStripeClient, type StripeClientOptions } from './stripe/create-stripe-client.ts';
+export { toBillingError } from './stripe/stripe-errors.ts';
+export { accessOf, FREE_VIEW, getSubscription, type SubscriptionStatus, type SubscriptionView } from './subscriptions/get-subscription.ts';
+export { cancelAtPeriodEnd, changePlan, resume } from './subscriptions/manage-subscription.ts';
+export { type SyncCounts, syncCustomer } from './sync/sync.ts';
+export { createUser, findUserById, type User, upsertTelegramUser } from './users/user.repository.ts';
+export { handleStripeWebhook, MAX_WEBHOOK_BYTES, verifyStripeEvent, type WebhookResult } from './webhooks/handle-stripe-webhook.ts';

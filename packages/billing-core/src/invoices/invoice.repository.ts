@@ -1,0 +1,89 @@
+import { sql, type Transaction } from 'kysely';
+import type Stripe from 'stripe';
+import type { Db } from '../db/database.ts';
+import type { Database, InvoiceRow, NewInvoice } from '../db/schema.ts';
+import type { ApplyOutcome } from '../subscriptions/subscription.repository.ts';
+
+type Executor = Db | Transaction<Database>;
+
+export function invoiceRowFrom(inv: Stripe.Invoice, userId: string, readAt: number): NewInvoice {
+  const sub = inv.parent?.subscription_details?.subscription;
+  const customer = typeof inv.customer === 'string' ? inv.customer : (inv.customer?.id ?? '');
+  return {
+    stripe_invoice_id: inv.id as string,
+    user_id: userId,
+    stripe_customer_id: customer,
+    stripe_subscription_id: typeof sub === 'string' ? sub : (sub?.id ?? null),
+    number: inv.number,
+    stripe_status: inv.status ?? 'draft',
+    amount_due: inv.amount_due,
+    amount_paid: inv.amount_paid,
+    amount_remaining: inv.amount_remaining,
+    currency: inv.currency,
+    description: inv.description ?? inv.lines?.data?.[0]?.description ?? null,
+    billing_reason: inv.billing_reason,
+    attempt_count: inv.attempt_count,
+    due_date: inv.due_date,
+    period_start: inv.period_start,
+    period_end: inv.period_end,
+    hosted_invoice_url: inv.hosted_invoice_url ?? null,
+    invoice_pdf: inv.invoice_pdf ?? null,
+    stripe_created: inv.created,
+    state_read_at: readAt,
+  };
+}
+
+export async function findInvoice(db: Executor, id: string): Promise<InvoiceRow | undefined> {
+  return db.selectFrom('invoices').selectAll().where('stripe_invoice_id', '=', id).executeTakeFirst();
+}
+
+const COMPARED: Array<keyof NewInvoice & keyof InvoiceRow> = [
+  'stripe_status',
+  'amount_due',
+  'amount_paid',
+  'amount_remaining',
+  'attempt_count',
+  'number',
+  'invoice_pdf',
+];
+
+/** Upserts the mirror row; an older read never overwrites a newer one. */
+export async function upsertInvoice(db: Executor, row: NewInvoice, previous?: InvoiceRow): Promise<ApplyOutcome> {
+  if (previous && Number(previous.state_read_at) > Number(row.state_read_at)) return 'stale';
+  const changed = !previous || COMPARED.some((k) => previous[k] !== row[k]);
+  const { stripe_invoice_id: _id, ...update } = row;
+  await db
+    .insertInto('invoices')
+    .values(row)
+    .onConflict((oc) =>
+      oc
+        .column('stripe_invoice_id')
+        .doUpdateSet({ ...update, updated_at: sql`now()` })
+        .where('invoices.state_read_at', '<=', row.state_read_at),
+    )
+    .execute();
+  if (!previous) return 'inserted';
+  return changed ? 'updated' : 'unchanged';
+}
+
+/**
+ * One page of a user's invoices, newest first, keyset-paginated on (created, id): the cost of a page
+ * does not grow with the length of the history.
+ */
+export async function listInvoicePage(
+  db: Executor,
+  userId: string,
+  limit: number,
+  after?: { created: number; id: string },
+): Promise<InvoiceRow[]> {
+  let q = db.selectFrom('invoices').selectAll().where('user_id', '=', userId);
+  if (after) {
+    q = q.where((eb) =>
+      eb.or([
+        eb('stripe_created', '<', after.created),
+        eb.and([eb('stripe_created', '=', after.created), eb('stripe_invoice_id', '<', after.id)]),
+      ]),
+    );
+  }
+  return q.orderBy('stripe_created', 'desc').orderBy('stripe_invoice_id', 'desc').limit(limit).execute();
+}

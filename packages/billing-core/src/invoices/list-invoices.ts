@@ -1,0 +1,85 @@
+import type { InvoiceRow } from '../db/schema.ts';
+import type { BillingDeps } from '../deps.ts';
+import { BillingError } from '../errors.ts';
+import type { User } from '../users/user.repository.ts';
+import { findInvoice, listInvoicePage } from './invoice.repository.ts';
+
+export type InvoiceBadge = 'paid' | 'open' | 'past_due' | 'draft' | 'canceled' | 'uncollectible';
+
+/** One row of the invoice history: the contract of `GET /billing/invoices`. */
+export interface InvoiceView {
+  id: string;
+  number: string | null;
+  amount_paid: number;
+  amount_due: number;
+  currency: string;
+  /** The badge the app shows. */
+  status: InvoiceBadge;
+  /** Stripe's own status. */
+  stripe_status: string;
+  /** Unix seconds, as Stripe gives it. */
+  created: number;
+  pdf_url: string | null;
+  hosted_invoice_url: string | null;
+  description: string | null;
+}
+
+/**
+ * Badge from Stripe's status and due date: an open invoice whose due date has passed, or whose
+ * automatic payment already failed, is past due; void shows as canceled.
+ */
+export function invoiceBadge(row: Pick<InvoiceRow, 'stripe_status' | 'due_date' | 'attempt_count'>, now: Date): InvoiceBadge {
+  switch (row.stripe_status) {
+    case 'paid':
+      return 'paid';
+    case 'draft':
+      return 'draft';
+    case 'void':
+      return 'canceled';
+    case 'uncollectible':
+      return 'uncollectible';
+    case 'open': {
+      const overdue = row.due_date !== null && Number(row.due_date) * 1000 < now.getTime();
+      return overdue || row.attempt_count > 0 ? 'past_due' : 'open';
+    }
+    default:
+      return 'open';
+  }
+}
+
+export function invoiceView(row: InvoiceRow, now: Date): InvoiceView {
+  return {
+    id: row.stripe_invoice_id,
+    number: row.number,
+    amount_paid: row.amount_paid,
+    amount_due: row.amount_due,
+    currency: row.currency,
+    status: invoiceBadge(row, now),
+    stripe_status: row.stripe_status,
+    created: Number(row.stripe_created),
+    pdf_url: row.invoice_pdf,
+    hosted_invoice_url: row.hosted_invoice_url,
+    description: row.description,
+  };
+}
+
+export const MAX_INVOICE_PAGE = 100;
+
+/** The user's invoices from the local mirror, newest first; `startingAfter` is the last id of the previous page. */
+export async function listInvoices(
+  deps: Pick<BillingDeps, 'db' | 'clock'>,
+  user: Pick<User, 'id'>,
+  page: { limit?: number | undefined; startingAfter?: string | undefined } = {},
+): Promise<InvoiceView[]> {
+  const limit = Math.min(Math.max(page.limit ?? 20, 1), MAX_INVOICE_PAGE);
+  let after: { created: number; id: string } | undefined;
+  if (page.startingAfter) {
+    const cursor = await findInvoice(deps.db, page.startingAfter);
+    // Someone else's invoice id is as unknown as a made-up one.
+    if (!cursor || cursor.user_id !== user.id) throw new BillingError('NOT_FOUND', 'Unknown invoice cursor');
+    after = { created: Number(cursor.stripe_created), id: cursor.stripe_invoice_id };
+  }
+  const rows = await listInvoicePage(deps.db, user.id, limit, after);
+  const now = deps.clock.now();
+  return rows.map((r) => invoiceView(r, now));
+}

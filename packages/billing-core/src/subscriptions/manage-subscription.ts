@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import type Stripe from 'stripe';
+import type { BillingDeps } from '../deps.ts';
+import { BillingError } from '../errors.ts';
+import { stripeCall } from '../stripe/stripe-errors.ts';
+import { applySubscription, syncSubscriptionInvoices, withCustomerLock } from '../sync/sync.ts';
+import type { User } from '../users/user.repository.ts';
+import { currentSubscription, getSubscription, type SubscriptionView } from './get-subscription.ts';
+import { listUserSubscriptions } from './subscription.repository.ts';
+
+const MANAGEABLE = ['active', 'trialing', 'past_due'];
+
+async function liveSubscription(deps: BillingDeps, user: User) {
+  const current = currentSubscription(await listUserSubscriptions(deps.db, user.id));
+  if (!current || !MANAGEABLE.includes(current.status)) throw new BillingError('NO_SUBSCRIPTION', 'You have no active subscription');
+  return current;
+}
+
+async function update(
+  deps: BillingDeps,
+  user: User,
+  subscriptionId: string,
+  customerId: string,
+  params: Stripe.SubscriptionUpdateParams,
+  syncInvoices: boolean,
+): Promise<SubscriptionView> {
+  await withCustomerLock(deps, customerId, async (trx) => {
+    const sub = await stripeCall(() =>
+      deps.stripe.subscriptions.update(subscriptionId, params, { idempotencyKey: `subscription-update:${subscriptionId}:${randomUUID()}` }),
+    );
+    await applySubscription(trx, deps, sub, user.id, Date.now());
+    if (syncInvoices) await syncSubscriptionInvoices(trx, deps, sub.id, user.id, undefined, 3);
+  });
+  return getSubscription(deps, user);
+}
+
+/** Moves the live subscription to another plan, prorated and billed at once. */
+export async function changePlan(deps: BillingDeps, input: { user: User; planId: string }): Promise<SubscriptionView> {
+  const plan = await deps.plans.get(input.planId);
+  const current = await liveSubscription(deps, input.user);
+  if (current.price_id === plan.price_id) throw new BillingError('SAME_PLAN', 'You are already on this plan');
+  if (!current.stripe_item_id) throw new BillingError('NO_SUBSCRIPTION', 'You have no active subscription');
+  return update(
+    deps,
+    input.user,
+    current.stripe_subscription_id,
+    current.stripe_customer_id,
+    { items: [{ id: current.stripe_item_id, price: plan.price_id }], proration_behavior: 'always_invoice', cancel_at_period_end: false },
+    true,
+  );
+}
+
+/** Keeps access until the period ends, then stops renewing. */
+export async function cancelAtPeriodEnd(deps: BillingDeps, input: { user: User }): Promise<SubscriptionView> {
+  const current = await liveSubscription(deps, input.user);
+  if (current.cancel_at_period_end) return getSubscription(deps, input.user);
+  return update(deps, input.user, current.stripe_subscription_id, current.stripe_customer_id, { cancel_at_period_end: true }, false);
+}
+
+/** Undoes a pending cancellation. */
+export async function resume(deps: BillingDeps, input: { user: User }): Promise<SubscriptionView> {
+  const current = await liveSubscription(deps, input.user);
+  if (!current.cancel_at_period_end) return getSubscription(deps, input.user);
+  return update(deps, input.user, current.stripe_subscription_id, current.stripe_customer_id, { cancel_at_period_end: false }, false);
+}

@@ -1,0 +1,58 @@
+import { sql, type Transaction } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { Database, NewSubscription, SubscriptionRow } from '../db/schema.ts';
+
+type Executor = Db | Transaction<Database>;
+
+export const LIVE_STATUSES = ['active', 'trialing', 'past_due', 'unpaid', 'paused', 'incomplete'] as const;
+/** Statuses that block a second checkout: the person is (or is about to be) paying already. */
+export const BLOCKING_STATUSES = ['active', 'trialing', 'past_due', 'unpaid', 'paused'] as const;
+
+export async function listUserSubscriptions(db: Executor, userId: string): Promise<SubscriptionRow[]> {
+  return db.selectFrom('subscriptions').selectAll().where('user_id', '=', userId).orderBy('stripe_created', 'desc').execute();
+}
+
+export async function findSubscription(db: Executor, id: string): Promise<SubscriptionRow | undefined> {
+  return db.selectFrom('subscriptions').selectAll().where('stripe_subscription_id', '=', id).executeTakeFirst();
+}
+
+export type ApplyOutcome = 'inserted' | 'updated' | 'unchanged' | 'stale';
+
+const COMPARED: Array<keyof NewSubscription> = [
+  'status',
+  'plan_id',
+  'price_id',
+  'amount',
+  'current_period_start',
+  'current_period_end',
+  'cancel_at_period_end',
+  'cancel_at',
+  'ended_at',
+];
+
+const same = (a: unknown, b: unknown) =>
+  a instanceof Date || b instanceof Date
+    ? String(a && new Date(a as Date).getTime()) === String(b && new Date(b as Date).getTime())
+    : a === b;
+
+/**
+ * Upserts the state read from Stripe. A state read earlier than the stored one is never applied
+ * (`state_read_at`), so a slow, older read cannot overwrite a newer one.
+ */
+export async function upsertSubscription(trx: Executor, row: NewSubscription, previous?: SubscriptionRow): Promise<ApplyOutcome> {
+  if (previous && Number(previous.state_read_at) > Number(row.state_read_at)) return 'stale';
+  const changed = !previous || COMPARED.some((k) => !same(previous[k as keyof SubscriptionRow], row[k]));
+  const { stripe_subscription_id: _id, ...update } = row;
+  await trx
+    .insertInto('subscriptions')
+    .values(row)
+    .onConflict((oc) =>
+      oc
+        .column('stripe_subscription_id')
+        .doUpdateSet({ ...update, updated_at: sql`now()` })
+        .where('subscriptions.state_read_at', '<=', row.state_read_at),
+    )
+    .execute();
+  if (!previous) return 'inserted';
+  return changed ? 'updated' : 'unchanged';
+}

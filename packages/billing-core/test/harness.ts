@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type RunningEmulator, startEmulator } from '@miniapp-billing/stripe-emulator';
+import { sql } from 'kysely';
+import Stripe from 'stripe';
+import {
+  type BillingConfig,
+  type BillingDeps,
+  createDatabase,
+  createUser,
+  type DatabaseHandle,
+  DEFAULT_PRICE_MAP,
+  handleStripeWebhook,
+  migrateToLatest,
+  PlanCatalog,
+  type User,
+} from '../src/index.ts';
+
+export const WEBHOOK_SECRET = 'whsec_billing_core_tests';
+
+/**
+ * A fresh database for one test file: its own schema on the PostgreSQL server when the project runs
+ * on PostgreSQL (TEST_DATABASE_URL), or an in-memory PGlite. Migrated with the real migrations.
+ */
+export async function testDatabase(): Promise<DatabaseHandle> {
+  const url = process.env.TEST_DATABASE_URL;
+  if (process.env.BILLING_TEST_DB === 'postgres' && url) {
+    const schema = `t_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+    const handle = await createDatabase({ url, schema, poolSize: 20 });
+    await migrateToLatest(handle.db);
+    return {
+      ...handle,
+      close: async () => {
+        await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(handle.db).catch(() => undefined);
+        await handle.close();
+      },
+    };
+  }
+  const handle = await createDatabase();
+  await migrateToLatest(handle.db);
+  return handle;
+}
+
+export function testConfig(overrides: Partial<BillingConfig> = {}): BillingConfig {
+  return {
+    priceMap: DEFAULT_PRICE_MAP,
+    appUrl: 'https://app.example.com',
+    allowedRedirectOrigins: ['http://localhost:5173'],
+    pastDueGraceSeconds: 3 * 86_400,
+    webhookSecrets: [WEBHOOK_SECRET],
+    webhookToleranceSeconds: 300,
+    ...overrides,
+  };
+}
+
+export function stripeFor(emulator: RunningEmulator, options: Stripe.StripeConfig = {}): Stripe {
+  return new Stripe('sk_test_billing_core', {
+    host: '127.0.0.1',
+    port: emulator.port,
+    protocol: 'http',
+    maxNetworkRetries: 2,
+    timeout: 5_000,
+    ...options,
+  });
+}
+
+export interface Harness {
+  deps: BillingDeps;
+  database: DatabaseHandle;
+  emulator: RunningEmulator;
+  /** The emulator's control API. */
+  control(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  newUser(name?: string): Promise<User>;
+  close(): Promise<void>;
+}
+
+/**
+ * Real parts for a test file: a migrated database, the emulator over HTTP, the real SDK. With
+ * `webhooks: true` the emulator delivers signed webhooks to a small HTTP endpoint that calls
+ * `handleStripeWebhook` (500 when it throws, as the API route does).
+ */
+export async function harness(
+  options: { webhooks?: boolean; stripe?: Stripe.StripeConfig; config?: Partial<BillingConfig> } = {},
+): Promise<Harness> {
+  const database = await testDatabase();
+  let sink: Server | undefined;
+  let sinkUrl = '';
+  let depsRef: BillingDeps | undefined;
+  if (options.webhooks) {
+    sink = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        handleStripeWebhook(depsRef as BillingDeps, Buffer.concat(chunks), req.headers['stripe-signature'])
+          .then(() => res.writeHead(200).end('{"received":true}'))
+          .catch(() => res.writeHead(500).end());
+      });
+    });
+    await new Promise<void>((r) => sink?.listen(0, '127.0.0.1', r));
+    sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/`;
+  }
+  const emulator = await startEmulator({
+    port: 0,
+    ...(options.webhooks ? { webhook: { url: sinkUrl, secret: WEBHOOK_SECRET } } : {}),
+    webhookOptions: { retryDelaysMs: [20, 50, 100, 200], timeoutMs: 10_000 },
+  });
+  const stripe = stripeFor(emulator, options.stripe);
+  const config = testConfig(options.config);
+  const plans = new PlanCatalog(stripe, config.priceMap);
+  await plans.list();
+  const deps: BillingDeps = { db: database.db, stripe, clock: { now: () => new Date() }, config, plans };
+  depsRef = deps;
+  const control = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${emulator.url}/_emulator${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: await res.json() };
+  };
+  let n = 0;
+  return {
+    deps,
+    database,
+    emulator,
+    control,
+    newUser: (name = `user ${++n}`) => createUser(database.db, { name }),
+    close: async () => {
+      await emulator.close();
+      await new Promise<void>((r) => (sink ? sink.close(() => r()) : r()));
+      await database.close();
+    },
+  };
+}
+
+/** Pays a checkout session through the emulator (as the hosted page's Pay button does). */
+export async function pay(h: Harness, sessionId: string, outcome: 'succeeded' | 'card_declined' = 'succeeded') {
+  const res = await h.control('POST', `/checkout/sessions/${sessionId}/complete`, { outcome });
+  if (res.status !== 200) throw new Error(`completing ${sessionId} failed: ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+export const sessionsCreated = (h: Harness) =>
+  h.emulator.requests.filter((r) => r.method === 'POST' && r.path === '/v1/checkout/sessions' && r.status === 200 && !r.replayed).length;

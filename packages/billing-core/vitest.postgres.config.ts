@@ -1,0 +1,13 @@
+import { defineProject } from 'vitest/config';
+
+// The same suite on the PostgreSQL server in TEST_DATABASE_URL (listed by vitest.workspace.ts when set).
+export default defineProject({
+  test: {
+    name: 'billing-core (postgres)',
+    environment: 'node',
+    include: ['test/**/*.test.ts'],
+    env: { BILLING_TEST_DB: 'postgres' },
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
