@@ -8,7 +8,7 @@ describe('persistence', () => {
   it('applies the migrations and reports them applied', async () => {
     const db = await testDatabase();
     try {
-      expect(await migrationsApplied(db.db)).toBe(true);
+      expect(await migrationsApplied(db.db, db.schema)).toBe(true);
       const tables = await sql<{
         table_name: string;
       }>`select table_name from information_schema.tables where table_schema = current_schema()`.execute(db.db);
@@ -16,7 +16,7 @@ describe('persistence', () => {
       for (const t of ['users', 'stripe_customers', 'subscriptions', 'invoices', 'stripe_events', 'checkout_sessions'])
         expect(names).toContain(t);
       // A second run is a no-op.
-      const again = await migrateToLatest(db.db);
+      const again = await migrateToLatest(db.db, db.schema);
       expect(again.results).toEqual([]);
     } finally {
       await db.close();
@@ -37,10 +37,10 @@ describe('persistence', () => {
     const a = await createDatabase({ url, schema });
     const b = await createDatabase({ url, schema });
     try {
-      const results = await Promise.all([migrateToLatest(a.db), migrateToLatest(b.db)]);
+      const results = await Promise.all([migrateToLatest(a.db, schema), migrateToLatest(b.db, schema)]);
       const applied = results.flatMap((r) => r.results ?? []).filter((r) => r.status === 'Success');
       expect(applied).toHaveLength(1);
-      expect(await migrationsApplied(b.db)).toBe(true);
+      expect(await migrationsApplied(b.db, schema)).toBe(true);
     } finally {
       await sql`drop schema ${sql.id(schema)} cascade`.execute(a.db);
       await a.close();

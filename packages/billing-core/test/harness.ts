@@ -28,7 +28,7 @@ export async function testDatabase(): Promise<DatabaseHandle> {
   if (process.env.BILLING_TEST_DB === 'postgres' && url) {
     const schema = `t_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
     const handle = await createDatabase({ url, schema, poolSize: 20 });
-    await migrateToLatest(handle.db);
+    await migrateToLatest(handle.db, schema);
     return {
       ...handle,
       close: async () => {

@@ -24,6 +24,8 @@ export interface DatabaseOptions {
 export interface DatabaseHandle {
   db: Db;
   kind: 'postgres' | 'pglite';
+  /** The schema the tables live in. */
+  schema: string;
   /** Resolves true when a trivial query succeeds. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -49,6 +51,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     return {
       db,
       kind: 'postgres',
+      schema: options.schema ?? 'public',
       ping: () => ping(db),
       close: () => db.destroy(),
     };
@@ -56,7 +59,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
   const pglite = new PGlite(options.dataDir);
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  return { db, kind: 'pglite', ping: () => ping(db), close: () => db.destroy() };
+  return { db, kind: 'pglite', schema: 'public', ping: () => ping(db), close: () => db.destroy() };
 }
 
 async function ping(db: Db): Promise<boolean> {

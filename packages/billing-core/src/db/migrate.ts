@@ -13,8 +13,9 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
  * Migrator holds a PostgreSQL advisory lock while it migrates. Throws when a migration failed
  * (the Migrator itself never throws: its result is checked here).
  */
-export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
-  const migrator = new Migrator({ db, provider });
+export async function migrateToLatest(db: Kysely<any>, schema = 'public'): Promise<MigrationResultSet> {
+  // The ledger lives in the schema it describes: other schemas' ledgers in the same database are not ours.
+  const migrator = new Migrator({ db, provider, migrationTableSchema: schema });
   const result = await migrator.migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error');
@@ -24,8 +25,8 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
 }
 
 /** True when every known migration has been applied (readiness check). */
-export async function migrationsApplied(db: Kysely<any>): Promise<boolean> {
-  const migrator = new Migrator({ db, provider });
+export async function migrationsApplied(db: Kysely<any>, schema = 'public'): Promise<boolean> {
+  const migrator = new Migrator({ db, provider, migrationTableSchema: schema });
   const all = await migrator.getMigrations();
   return all.every((m) => m.executedAt !== undefined);
 }

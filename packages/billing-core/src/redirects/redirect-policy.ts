@@ -17,7 +17,8 @@ export function normaliseOrigins(origins: string[]): Set<string> {
 function hasUnsafeCharacter(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c <= 0x20 || c === 0x7f || c === 0x5c || (c >= 0x80 && c <= 0x9f) || c === 0x2028 || c === 0x2029 || c === 0xa0 || c === 0xfeff) return true;
+    if (c <= 0x20 || c === 0x7f || c === 0x5c || (c >= 0x80 && c <= 0x9f) || c === 0x2028 || c === 0x2029 || c === 0xa0 || c === 0xfeff)
+      return true;
   }
   return false;
 }

@@ -62,7 +62,7 @@ export async function resolveUser(
   return (await insertCustomerMapping(trx, candidate, customerId)) ? candidate : undefined;
 }
 
-const notifyOnce = async (
+export const notifyOnce = async (
   trx: Trx,
   userId: string,
   kind: 'plan_activated' | 'plan_canceled' | 'payment_failed',

@@ -8,6 +8,7 @@ import {
   cancelDuplicateSubscriptions,
   emptyCounts,
   lockCustomer,
+  notifyOnce,
   resolveUser,
   syncInvoice,
   syncSubscription,
@@ -148,6 +149,7 @@ async function processEvent(trx: Trx, deps: BillingDeps, event: Stripe.Event, cu
   const userId = await resolveUser(trx, deps, customerId, hint);
   if (!userId) return false;
   const counts = emptyCounts();
+  await recordTransitions(trx, event, userId);
 
   if (event.type.startsWith('checkout.session.')) {
     const sessionId = idOf(obj.id);
@@ -197,6 +199,22 @@ async function processEvent(trx: Trx, deps: BillingDeps, event: Stripe.Event, cu
     return true;
   }
   return false;
+}
+
+/**
+ * The mirror takes its state from a re-read, which only shows the present; the signed payload is
+ * the record of what happened. A subscription that went active and ended before we heard of it
+ * still activated once: that transition is recorded from the payload, once per subscription.
+ */
+async function recordTransitions(trx: Trx, event: Stripe.Event, userId: string): Promise<void> {
+  const obj = event.data.object as unknown as Record<string, unknown>;
+  if (obj.object === 'subscription' && (obj.status === 'active' || obj.status === 'trialing') && typeof obj.id === 'string') {
+    await notifyOnce(trx, userId, 'plan_activated', obj.id, `plan_activated:${obj.id}`);
+  }
+  if (event.type === 'invoice.payment_failed' && typeof obj.id === 'string') {
+    const sub = idOf((obj.parent as { subscription_details?: { subscription?: unknown } } | null)?.subscription_details?.subscription);
+    if (sub) await notifyOnce(trx, userId, 'payment_failed', sub, `payment_failed:${obj.id}:${String(obj.attempt_count)}`);
+  }
 }
 
 /** After a subscription went live, make sure it is the person's only live one. */

@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  accessOf,
+  cancelAtPeriodEnd,
+  changePlan,
+  confirmCheckout,
+  createCheckout,
+  getSubscription,
+  invoiceBadge,
+  listInvoices,
+  resume,
+  type User,
+} from '../src/index.ts';
+import { type Harness, harness, pay } from './harness.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await harness();
+});
+afterAll(() => h.close());
+
+async function subscribed(plan = 'premium_monthly'): Promise<User> {
+  const user = await h.newUser();
+  const { session_id } = await createCheckout(h.deps, { user, planId: plan });
+  await pay(h, session_id);
+  await confirmCheckout(h.deps, { user, sessionId: session_id });
+  return user;
+}
+
+describe('managing a subscription', () => {
+  it('changes plan with proration billed at once', async () => {
+    const user = await subscribed();
+    const view = await changePlan(h.deps, { user, planId: 'vip_monthly' });
+    expect(view).toMatchObject({ tier: 'vip_monthly', status: 'active', price_usd_monthly: 99 });
+    const invoices = await listInvoices(h.deps, user);
+    expect(invoices).toHaveLength(2);
+    // Both invoices can share a second; the proration is the one above the first payment.
+    expect(Math.max(...invoices.map((i) => i.amount_paid))).toBeGreaterThan(6900);
+    await expect(changePlan(h.deps, { user, planId: 'vip_monthly' })).rejects.toMatchObject({ code: 'SAME_PLAN' });
+    await expect(changePlan(h.deps, { user, planId: 'gold' })).rejects.toMatchObject({ code: 'UNKNOWN_PLAN' });
+  });
+
+  it('cancels at period end keeping access, and resumes', async () => {
+    const user = await subscribed();
+    const canceled = await cancelAtPeriodEnd(h.deps, { user });
+    expect(canceled).toMatchObject({ status: 'active', cancel_at_period_end: true, has_access: true });
+    expect(canceled.cancel_at).toBe(canceled.current_period_end);
+    const resumed = await resume(h.deps, { user });
+    expect(resumed).toMatchObject({ cancel_at_period_end: false, cancel_at: null });
+  });
+
+  it('refuses to manage what does not exist', async () => {
+    const user = await h.newUser();
+    await expect(changePlan(h.deps, { user, planId: 'vip_monthly' })).rejects.toMatchObject({ code: 'NO_SUBSCRIPTION' });
+    await expect(cancelAtPeriodEnd(h.deps, { user })).rejects.toMatchObject({ code: 'NO_SUBSCRIPTION' });
+  });
+});
+
+describe('access policy', () => {
+  const now = new Date('2026-06-15T00:00:00Z');
+  const start = new Date('2026-06-01T00:00:00Z');
+  const end = new Date('2026-07-01T00:00:00Z');
+  const day = 86_400;
+
+  it.each([
+    ['active', true],
+    ['trialing', true],
+    ['incomplete', false],
+    ['unpaid', false],
+    ['canceled', false],
+    ['paused', false],
+  ])('%s has access: %s', (status, expected) => {
+    expect(accessOf({ status, current_period_start: start, current_period_end: end }, now, 3 * day).hasAccess).toBe(expected);
+  });
+
+  it('past_due keeps access for the grace window after the period began', () => {
+    const row = { status: 'past_due', current_period_start: new Date('2026-06-13T00:00:00Z'), current_period_end: end };
+    expect(accessOf(row, now, 3 * day)).toEqual({ hasAccess: true, until: new Date('2026-06-16T00:00:00Z') });
+    expect(accessOf(row, now, 1 * day).hasAccess).toBe(false);
+  });
+
+  it('an active subscription past its period end has no access', () => {
+    expect(accessOf({ status: 'active', current_period_start: start, current_period_end: start }, now, 0).hasAccess).toBe(false);
+  });
+
+  it('a subscription past due in Stripe shows past_due with the grace window in the view', async () => {
+    const user = await subscribed();
+    const customer = (
+      await h.deps.db.selectFrom('stripe_customers').select('stripe_customer_id').where('user_id', '=', user.id).executeTakeFirstOrThrow()
+    ).stripe_customer_id;
+    await h.control('POST', `/customers/${customer}/card`, { fails: true });
+    await h.control('POST', '/clock/advance', { seconds: 31 * day });
+    const { syncCustomer } = await import('../src/index.ts');
+    await syncCustomer(h.deps, customer);
+    const view = await getSubscription({ ...h.deps, clock: { now: () => new Date(Date.now() + 31 * day * 1000) } }, user);
+    expect(view).toMatchObject({ status: 'past_due', has_access: true });
+    const late = await getSubscription({ ...h.deps, clock: { now: () => new Date(Date.now() + 40 * day * 1000) } }, user);
+    expect(late.has_access).toBe(false);
+  });
+});
+
+describe('invoice badges', () => {
+  const now = new Date('2026-06-15T00:00:00Z');
+  it.each([
+    [{ stripe_status: 'paid', due_date: null, attempt_count: 1 }, 'paid'],
+    [{ stripe_status: 'open', due_date: null, attempt_count: 0 }, 'open'],
+    [{ stripe_status: 'open', due_date: Date.parse('2026-06-01') / 1000, attempt_count: 0 }, 'past_due'],
+    [{ stripe_status: 'open', due_date: Date.parse('2026-07-01') / 1000, attempt_count: 0 }, 'open'],
+    [{ stripe_status: 'open', due_date: null, attempt_count: 1 }, 'past_due'],
+    [{ stripe_status: 'draft', due_date: null, attempt_count: 0 }, 'draft'],
+    [{ stripe_status: 'void', due_date: null, attempt_count: 0 }, 'canceled'],
+    [{ stripe_status: 'uncollectible', due_date: null, attempt_count: 2 }, 'uncollectible'],
+  ])('%o shows %s', (row, badge) => {
+    expect(invoiceBadge(row, now)).toBe(badge);
+  });
+
+  it('paginates newest first with a cursor, and refuses another person’s cursor', async () => {
+    const user = await subscribed();
+    await changePlan(h.deps, { user, planId: 'vip_monthly' });
+    await changePlan(h.deps, { user, planId: 'enterprise_monthly' });
+    const all = await listInvoices(h.deps, user, { limit: 10 });
+    expect(all).toHaveLength(3);
+    expect([...all].sort((a, b) => b.created - a.created || (b.id > a.id ? 1 : -1)).map((i) => i.id)).toEqual(all.map((i) => i.id));
+    const page1 = await listInvoices(h.deps, user, { limit: 2 });
+    const page2 = await listInvoices(h.deps, user, { limit: 2, startingAfter: page1.at(-1)?.id });
+    expect([...page1, ...page2].map((i) => i.id)).toEqual(all.map((i) => i.id));
+    const other = await subscribed();
+    await expect(listInvoices(h.deps, other, { startingAfter: all[0]?.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
