@@ -155,9 +155,11 @@ export async function syncSubscriptionInvoices(
  * proration, under a deterministic idempotency key.
  */
 export async function cancelDuplicateSubscriptions(trx: Trx, deps: SyncDeps, userId: string, subs: Stripe.Subscription[]): Promise<number> {
+  // The oldest stays; within one second, the one our own checkout created (it carries our metadata).
+  const ours = (s: Stripe.Subscription) => (s.metadata?.user_id === userId ? 0 : 1);
   const live = subs
     .filter((s) => s.status === 'active' || s.status === 'trialing' || s.status === 'past_due')
-    .sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
+    .sort((a, b) => a.created - b.created || ours(a) - ours(b) || a.id.localeCompare(b.id));
   let canceled = 0;
   for (const extra of live.slice(1)) {
     const result = await stripeCall(() =>
