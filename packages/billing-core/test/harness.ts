@@ -1,45 +1,24 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type RunningEmulator, startEmulator } from '@miniapp-billing/stripe-emulator';
-import { sql } from 'kysely';
 import Stripe from 'stripe';
 import {
   type BillingConfig,
   type BillingDeps,
-  createDatabase,
   createUser,
   type DatabaseHandle,
   DEFAULT_PRICE_MAP,
   handleStripeWebhook,
-  migrateToLatest,
   PlanCatalog,
   type User,
 } from '../src/index.ts';
+import { createTestDatabase } from '../src/testing.ts';
 
 export const WEBHOOK_SECRET = 'whsec_billing_core_tests';
 
-/**
- * A fresh database for one test file: its own schema on the PostgreSQL server when the project runs
- * on PostgreSQL (TEST_DATABASE_URL), or an in-memory PGlite. Migrated with the real migrations.
- */
-export async function testDatabase(): Promise<DatabaseHandle> {
-  const url = process.env.TEST_DATABASE_URL;
-  if (process.env.BILLING_TEST_DB === 'postgres' && url) {
-    const schema = `t_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-    const handle = await createDatabase({ url, schema, poolSize: 20 });
-    await migrateToLatest(handle.db, schema);
-    return {
-      ...handle,
-      close: async () => {
-        await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(handle.db).catch(() => undefined);
-        await handle.close();
-      },
-    };
-  }
-  const handle = await createDatabase();
-  await migrateToLatest(handle.db);
-  return handle;
+/** A fresh database for one test file, on the server this project runs against. */
+export function testDatabase(): Promise<DatabaseHandle> {
+  return createTestDatabase({ postgres: process.env.BILLING_TEST_DB === 'postgres', url: process.env.TEST_DATABASE_URL });
 }
 
 export function testConfig(overrides: Partial<BillingConfig> = {}): BillingConfig {

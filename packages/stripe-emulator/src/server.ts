@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import qs from 'qs';
 import { expand, routes } from './api.ts';
@@ -8,7 +10,7 @@ import { API_VERSION } from './objects.ts';
 import { checkoutPage, invoicePage, messagePage, portalPage } from './pages.ts';
 import type { Params } from './params.ts';
 import { renderInvoicePdf } from './pdf.ts';
-import { DEFAULT_CATALOG, isLive, newId, type SeedPrice, StripeState } from './state.ts';
+import { DEFAULT_CATALOG, isLive, newId, type SeedPrice, type StateSnapshot, StripeState } from './state.ts';
 import { DEFAULT_WEBHOOK_OPTIONS, type DeliveryAttempt, WebhookDispatcher, type WebhookOptions, type WebhookTarget } from './webhooks.ts';
 
 export interface EmulatorOptions {
@@ -25,6 +27,11 @@ export interface EmulatorOptions {
   catalog?: SeedPrice[];
   /** Called with one line per API request (method, path, status); off by default. */
   log?: (line: string) => void;
+  /**
+   * A JSON file that keeps the account across restarts: loaded at start when present, written
+   * (atomically, at most once a second) after changes and on close.
+   */
+  stateFile?: string;
 }
 
 export interface Fault {
@@ -57,6 +64,8 @@ export interface RunningEmulator {
   requests: RequestRecord[];
   /** Resolves when every webhook delivery has succeeded or given up. */
   webhooksIdle(): Promise<void>;
+  /** Points the configured webhook endpoint somewhere else (e.g. once the receiving server listens). */
+  setWebhook(webhook: { url: string; secret: string; events?: string[] }): void;
   close(): Promise<void>;
 }
 
@@ -106,15 +115,39 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   let baseUrl = options.publicUrl ?? '';
   const webhookOptions = { ...DEFAULT_WEBHOOK_OPTIONS, ...options.webhookOptions };
   const dispatcher = new WebhookDispatcher(webhookOptions);
-  const configured: WebhookTarget[] = options.webhook
+  let configured: WebhookTarget[] = options.webhook
     ? [{ id: 'we_configured', url: options.webhook.url, secret: options.webhook.secret, enabledEvents: options.webhook.events ?? ['*'] }]
     : [];
   let targets: WebhookTarget[] = configured;
+  let persist: () => void = () => undefined;
+  let flushState: () => void = () => undefined;
   const state: StripeState = new StripeState(
     () => baseUrl,
-    (event) => dispatcher.dispatch(event, targets),
+    (event) => {
+      dispatcher.dispatch(event, targets);
+      persist();
+    },
     options.catalog ?? DEFAULT_CATALOG,
   );
+  if (options.stateFile) {
+    const file = options.stateFile;
+    if (existsSync(file)) state.restore(JSON.parse(readFileSync(file, 'utf8')) as StateSnapshot);
+    let timer: NodeJS.Timeout | undefined;
+    const write = () => {
+      timer = undefined;
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(`${file}.tmp`, JSON.stringify(state.snapshot()));
+      renameSync(`${file}.tmp`, file);
+    };
+    persist = () => {
+      timer ??= setTimeout(write, 1000);
+      timer.unref();
+    };
+    flushState = () => {
+      if (timer) clearTimeout(timer);
+      write();
+    };
+  }
   const refreshTargets = () => {
     targets = [
       ...configured,
@@ -546,8 +579,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     webhooks: dispatcher,
     requests,
     webhooksIdle: () => dispatcher.idle(),
+    setWebhook: (webhook) => {
+      configured = [{ id: 'we_configured', url: webhook.url, secret: webhook.secret, enabledEvents: webhook.events ?? ['*'] }];
+      refreshTargets();
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        flushState();
         dispatcher.close();
         server.close(() => resolve());
         server.closeAllConnections();

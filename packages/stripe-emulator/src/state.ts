@@ -1068,6 +1068,53 @@ export class StripeState {
     else this.payInvoice(invoice, AUTOMATIC);
   }
 
+  /** Everything needed to bring the account back after a restart (demo persistence). */
+  snapshot(): StateSnapshot {
+    return {
+      version: 1,
+      clockOffset: this.clockOffset,
+      customers: [...this.customers.values()],
+      deletedCustomers: [...this.deletedCustomers],
+      products: [...this.products.values()],
+      prices: [...this.prices.values()],
+      checkoutSessions: [...this.checkoutSessions.values()],
+      sessionLines: [...this.sessionLines.entries()],
+      sessionSubscriptionMetadata: [...this.sessionSubscriptionMetadata.entries()],
+      portalSessions: [...this.portalSessions.values()],
+      subscriptions: [...this.subscriptions.values()],
+      invoices: [...this.invoices.values()],
+      events: [...this.events.values()].slice(-5_000),
+      webhookEndpoints: [...this.webhookEndpoints.values()],
+      failingCards: [...this.failingCards],
+      pendingProrations: [...this.pendingProrations.entries()],
+    };
+  }
+
+  restore(snap: StateSnapshot): void {
+    if (snap.version !== 1) throw new Error(`unsupported emulator state version ${String(snap.version)}`);
+    this.reset();
+    this.products.clear();
+    this.prices.clear();
+    this.clockOffset = snap.clockOffset;
+    const fill = <T extends { id: string }>(map: Map<string, T>, items: T[]) => {
+      for (const item of items) map.set(item.id, item);
+    };
+    fill(this.customers, snap.customers);
+    for (const id of snap.deletedCustomers) this.deletedCustomers.add(id);
+    fill(this.products, snap.products);
+    fill(this.prices, snap.prices);
+    fill(this.checkoutSessions, snap.checkoutSessions);
+    for (const [k, v] of snap.sessionLines) this.sessionLines.set(k, v);
+    for (const [k, v] of snap.sessionSubscriptionMetadata) this.sessionSubscriptionMetadata.set(k, v);
+    fill(this.portalSessions, snap.portalSessions);
+    fill(this.subscriptions, snap.subscriptions);
+    fill(this.invoices, snap.invoices);
+    fill(this.events, snap.events);
+    fill(this.webhookEndpoints, snap.webhookEndpoints);
+    for (const id of snap.failingCards) this.failingCards.add(id);
+    for (const [k, v] of snap.pendingProrations) this.pendingProrations.set(k, v);
+  }
+
   setCardFails(customerId: string, fails: boolean): void {
     const customer = this.getCustomer(customerId, 'customer');
     if (fails) this.failingCards.add(customer.id);
@@ -1080,6 +1127,25 @@ export class StripeState {
   chargeDeclinedError(): StripeApiError {
     return cardDeclined();
   }
+}
+
+export interface StateSnapshot {
+  version: 1;
+  clockOffset: number;
+  customers: Customer[];
+  deletedCustomers: string[];
+  products: Product[];
+  prices: Price[];
+  checkoutSessions: CheckoutSession[];
+  sessionLines: Array<[string, Array<{ price: string; quantity: number }>]>;
+  sessionSubscriptionMetadata: Array<[string, Metadata]>;
+  portalSessions: PortalSession[];
+  subscriptions: Subscription[];
+  invoices: Invoice[];
+  events: StripeEvent[];
+  webhookEndpoints: WebhookEndpoint[];
+  failingCards: string[];
+  pendingProrations: Array<[string, InvoiceLine[]]>;
 }
 
 export function isLive(status: SubscriptionStatus): boolean {

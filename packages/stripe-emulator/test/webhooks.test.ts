@@ -91,3 +91,24 @@ describe('webhook delivery', () => {
     expect(hook.events[0]?.data.previous_attributes).toEqual({ name: null });
   });
 });
+
+describe('persistence', () => {
+  it('keeps the account across a restart when given a state file', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'emulator-')), 'state.json');
+    emulator = await startEmulator({ port: 0, stateFile: file });
+    const stripe = sdk(emulator);
+    const customer = await stripe.customers.create({ email: 'kept@example.com' });
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: 'price_vip_monthly' }] });
+    await control(emulator, 'POST', '/clock/advance', { seconds: 86_400 });
+    await emulator.close();
+    emulator = await startEmulator({ port: 0, stateFile: file });
+    const again = sdk(emulator);
+    expect((await again.customers.retrieve(customer.id)) as Stripe.Customer).toMatchObject({ email: 'kept@example.com' });
+    expect((await again.subscriptions.retrieve(sub.id)).status).toBe('active');
+    expect((await control(emulator, 'GET', '/clock')).body.now).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) + 86_400 - 5);
+    expect((await again.prices.list()).data).toHaveLength(3);
+  });
+});

@@ -74,7 +74,8 @@ export async function createCheckout(deps: BillingDeps, input: CreateCheckoutInp
 
   const customerId = await ensureCustomer(deps, input.user);
 
-  return deps.db.transaction().execute(async (trx) => {
+  // What the transaction learns about an existing subscription is kept (committed) before refusing.
+  const outcome = await deps.db.transaction().execute(async (trx): Promise<CheckoutResult | 'exists'> => {
     if (!(await lockUser(trx, input.user.id))) throw new BillingError('USER_NOT_FOUND', 'User not found');
     if (key) {
       const existing = await findByIdempotencyKey(trx, input.user.id, key);
@@ -88,7 +89,7 @@ export async function createCheckout(deps: BillingDeps, input: CreateCheckoutInp
       .where('user_id', '=', input.user.id)
       .where('status', 'in', [...BLOCKING_STATUSES])
       .executeTakeFirst();
-    if (local) throw subscriptionExists();
+    if (local) return 'exists';
 
     // Reuse the identical open session (a second tap on Upgrade); expire any other.
     for (const open of await listOpenSessions(trx, input.user.id)) {
@@ -97,10 +98,15 @@ export async function createCheckout(deps: BillingDeps, input: CreateCheckoutInp
         return { session_id: open.stripe_session_id, url: open.url, replayed: true };
       }
       const expired = await stripeCall(() => deps.stripe.checkout.sessions.expire(open.stripe_session_id)).catch(async () =>
-        stripeCall(() => deps.stripe.checkout.sessions.retrieve(open.stripe_session_id)),
+        stripeCall(() => deps.stripe.checkout.sessions.retrieve(open.stripe_session_id, { expand: ['subscription'] })),
       );
       await setCheckoutStatus(trx, open.stripe_session_id, expired.status === 'complete' ? 'complete' : 'expired');
-      if (expired.status === 'complete') throw subscriptionExists();
+      if (expired.status === 'complete') {
+        // Paid in another tab: remember the subscription now rather than wait for its webhook.
+        if (expired.subscription && typeof expired.subscription === 'object')
+          await applySubscription(trx, deps, expired.subscription, input.user.id, Date.now());
+        return 'exists';
+      }
     }
 
     // The mirror may lag behind Stripe (a webhook still on its way): ask Stripe too.
@@ -108,7 +114,7 @@ export async function createCheckout(deps: BillingDeps, input: CreateCheckoutInp
     const liveRemote = remote.data.filter((s) => (BLOCKING_STATUSES as readonly string[]).includes(s.status));
     if (liveRemote.length > 0) {
       for (const sub of liveRemote) await applySubscription(trx, deps, sub, input.user.id, Date.now());
-      throw subscriptionExists();
+      return 'exists';
     }
 
     const session = await stripeCall(() =>
@@ -141,6 +147,8 @@ export async function createCheckout(deps: BillingDeps, input: CreateCheckoutInp
     });
     return { session_id: session.id, url: session.url ?? '', replayed: false };
   });
+  if (outcome === 'exists') throw subscriptionExists();
+  return outcome;
 }
 
 const subscriptionExists = () =>

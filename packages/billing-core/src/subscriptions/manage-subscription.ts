@@ -1,18 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
+import { findCustomerIdByUser } from '../customers/customer.repository.ts';
 import type { BillingDeps } from '../deps.ts';
 import { BillingError } from '../errors.ts';
 import { stripeCall } from '../stripe/stripe-errors.ts';
-import { applySubscription, syncSubscriptionInvoices, withCustomerLock } from '../sync/sync.ts';
+import { applySubscription, syncCustomer, syncSubscriptionInvoices, withCustomerLock } from '../sync/sync.ts';
 import type { User } from '../users/user.repository.ts';
 import { currentSubscription, getSubscription, type SubscriptionView } from './get-subscription.ts';
 import { listUserSubscriptions } from './subscription.repository.ts';
 
 const MANAGEABLE = ['active', 'trialing', 'past_due'];
 
+/**
+ * The live subscription to act on. When the mirror has none but the person has a Stripe customer,
+ * the mirror may only be behind (a webhook still on its way): it is synced once before refusing.
+ */
 async function liveSubscription(deps: BillingDeps, user: User) {
-  const current = currentSubscription(await listUserSubscriptions(deps.db, user.id));
-  if (!current || !MANAGEABLE.includes(current.status)) throw new BillingError('NO_SUBSCRIPTION', 'You have no active subscription');
+  const manageable = (rows: Awaited<ReturnType<typeof listUserSubscriptions>>) => {
+    const current = currentSubscription(rows);
+    return current && MANAGEABLE.includes(current.status) ? current : undefined;
+  };
+  let current = manageable(await listUserSubscriptions(deps.db, user.id));
+  if (!current) {
+    const customerId = await findCustomerIdByUser(deps.db, user.id);
+    if (customerId) {
+      await syncCustomer(deps, customerId);
+      current = manageable(await listUserSubscriptions(deps.db, user.id));
+    }
+  }
+  if (!current) throw new BillingError('NO_SUBSCRIPTION', 'You have no active subscription');
   return current;
 }
 

@@ -1,0 +1,34 @@
+import type { BillingDeps } from '@miniapp-billing/billing-core';
+import type { TokenService } from './auth/jwt.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+
+/** Inner context: the dependencies, built once at start-up (tests build it with real parts). */
+export interface ApiDeps {
+  billing: BillingDeps;
+  tokens: TokenService;
+  metrics: Metrics;
+  logger: Logger;
+  telegram: { botToken: string | undefined; maxAgeSeconds: number; botUsername: string | undefined; appName: string | undefined };
+  /** Demo mode: `POST /auth/demo` exists only then. */
+  demo: boolean;
+}
+
+/** Outer context: the inner one plus what the request brings. */
+export interface Context extends ApiDeps {
+  requestId: string;
+  authorization: string | undefined;
+  idempotencyKey: string | undefined;
+}
+
+export interface RequestLike {
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export function createContext(deps: ApiDeps, req: RequestLike, requestId: string): Context {
+  const header = (name: string) => {
+    const v = req.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  return { ...deps, requestId, authorization: header('authorization'), idempotencyKey: header('idempotency-key') };
+}

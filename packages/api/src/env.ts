@@ -1,0 +1,106 @@
+import { z } from 'zod';
+
+/**
+ * The one environment schema of the API deployable; nothing else reads `process.env`.
+ * With NODE_ENV=production nothing is defaulted: a missing or weak setting stops start-up with a
+ * message naming the variable.
+ */
+const list = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const ZEnv = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DATA_DIR: z.string().min(1).default('.data'),
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, 'must be a Stripe secret key (sk_test_… or sk_live_…)')
+    .optional(),
+  STRIPE_API_BASE: z.url({ protocol: /^https?$/ }).optional(),
+  STRIPE_WEBHOOK_SECRET: z
+    .string()
+    .optional()
+    .transform(list)
+    .refine((s) => s.every((x) => /^whsec_[A-Za-z0-9_+/=]{8,}$/.test(x)), 'every secret must look like whsec_…'),
+  STRIPE_PRICE_MAP_JSON: z.string().optional(),
+  STRIPE_EMULATOR_PORT: port.default(12111),
+  STRIPE_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(8_000),
+  JWT_SECRET: z.string().optional(),
+  JWT_ISSUER: z.string().min(1).default('miniapp-billing'),
+  JWT_AUDIENCE: z.string().min(1).default('miniapp-billing'),
+  JWT_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86_400)
+    .default(3600),
+  TELEGRAM_BOT_TOKEN: z
+    .string()
+    .regex(/^\d+:[A-Za-z0-9_-]{20,}$/, 'must look like 123456:ABC… (from @BotFather)')
+    .optional(),
+  TELEGRAM_AUTH_MAX_AGE_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  TELEGRAM_BOT_USERNAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{3,64}$/)
+    .optional(),
+  TELEGRAM_APP_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,64}$/)
+    .optional(),
+  APP_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ALLOWED_REDIRECT_ORIGINS: z
+    .string()
+    .optional()
+    .transform(list)
+    .refine((s) => s.every((o) => URL.canParse(o)), 'must be comma-separated origins like https://app.example.com'),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  PAST_DUE_GRACE_DAYS: z.coerce.number().min(0).max(60).default(3),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MINIAPP_DIST: z.string().optional(),
+});
+
+export type Env = z.infer<typeof ZEnv>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment; throws a ConfigError naming every offending variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = ZEnv.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const env = parsed.data;
+  if (env.NODE_ENV === 'production') {
+    const problems: string[] = [];
+    const need = (name: keyof Env, ok: boolean, why = 'is required in production') => {
+      if (!ok) problems.push(`${name}: ${why}`);
+    };
+    need('DATABASE_URL', !!env.DATABASE_URL);
+    need('STRIPE_SECRET_KEY', !!env.STRIPE_SECRET_KEY);
+    need('STRIPE_WEBHOOK_SECRET', env.STRIPE_WEBHOOK_SECRET.length > 0);
+    need('STRIPE_PRICE_MAP_JSON', !!env.STRIPE_PRICE_MAP_JSON);
+    need('JWT_SECRET', !!env.JWT_SECRET);
+    if (env.JWT_SECRET) need('JWT_SECRET', Buffer.byteLength(env.JWT_SECRET) >= 32, 'must be at least 32 bytes');
+    need('TELEGRAM_BOT_TOKEN', !!env.TELEGRAM_BOT_TOKEN);
+    need('APP_URL', !!env.APP_URL);
+    if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  } else if (env.JWT_SECRET && Buffer.byteLength(env.JWT_SECRET) < 32) {
+    throw new ConfigError('Invalid configuration:\n  JWT_SECRET: must be at least 32 bytes');
+  }
+  return env;
+}

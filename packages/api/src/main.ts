@@ -1,0 +1,42 @@
+import { ConfigError, parseEnv } from './env.ts';
+import { createLogger } from './logger.ts';
+import { startServer } from './server.ts';
+
+// `pnpm start`: with no configuration at all this is the whole demo.
+let env: ReturnType<typeof parseEnv>;
+try {
+  env = parseEnv(process.env);
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : 'Invalid configuration');
+  process.exit(1);
+}
+const logger = createLogger(env.LOG_LEVEL);
+try {
+  const server = await startServer(env, { logger });
+  logger.info(
+    {
+      url: server.url,
+      demo: server.demo,
+      database: server.database.kind,
+      stripe: server.emulator ? server.emulator.url : 'api.stripe.com',
+    },
+    'listening',
+  );
+  console.log(
+    `\n  Mini App Billing is running at ${server.url}\n  API docs: ${server.url}/api/v1/docs${server.emulator ? `\n  Stripe emulator: ${server.emulator.url}` : ''}\n`,
+  );
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+} catch (err) {
+  if (err instanceof ConfigError) console.error(err.message);
+  else logger.fatal({ err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'start-up failed');
+  process.exit(1);
+}

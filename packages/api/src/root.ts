@@ -1,0 +1,13 @@
+import { authRouter } from './routers/auth/auth.router.ts';
+import { billingRouter } from './routers/billing/billing.router.ts';
+import { createCallerFactory, router } from './trpc.ts';
+
+export const appRouter = router({
+  auth: authRouter,
+  billing: billingRouter,
+});
+
+/** The router's type, for typed clients: import it with `import type` only. */
+export type AppRouter = typeof appRouter;
+
+export const createCaller = createCallerFactory(appRouter);

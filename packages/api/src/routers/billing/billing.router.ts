@@ -1,0 +1,141 @@
+import {
+  cancelAtPeriodEnd,
+  cancelCheckout,
+  changePlan,
+  confirmCheckout,
+  createCheckout,
+  createPortal,
+  getSubscription,
+  listInvoices,
+  resume,
+} from '@miniapp-billing/billing-core';
+import { z } from 'zod';
+import { protectedProcedure, publicProcedure, router } from '../../trpc.ts';
+import {
+  ZChangePlanInput,
+  ZCheckoutInput,
+  ZCheckoutOutput,
+  ZConfirmOutput,
+  ZEmpty,
+  ZInvoice,
+  ZInvoicesInput,
+  ZMessage,
+  ZPlan,
+  ZPortalInput,
+  ZPortalOutput,
+  ZSessionInput,
+  ZSubscription,
+} from './billing.schemas.ts';
+
+const tags = ['billing'];
+
+// Thin procedures: take input, call one billing-core operation, return the response schema.
+export const billingRouter = router({
+  plans: router({
+    list: publicProcedure
+      .meta({ openapi: { method: 'GET', path: '/billing/plans', tags, summary: 'The plans on sale', protect: false } })
+      .input(z.void())
+      .output(z.array(ZPlan))
+      .query(async ({ ctx }) => (await ctx.billing.plans.list()).map(({ price_id: _p, ...plan }) => plan)),
+  }),
+  subscription: router({
+    get: protectedProcedure
+      .meta({ openapi: { method: 'GET', path: '/billing/subscription', tags, summary: 'The current plan (free when none)' } })
+      .input(z.void())
+      .output(ZSubscription)
+      .query(({ ctx }) => getSubscription(ctx.billing, ctx.user)),
+    change: protectedProcedure
+      .meta({
+        openapi: {
+          method: 'POST',
+          path: '/billing/subscription/change',
+          tags,
+          summary: 'Move the live subscription to another plan (prorated)',
+        },
+      })
+      .input(ZChangePlanInput)
+      .output(ZSubscription)
+      .mutation(({ ctx, input }) => changePlan(ctx.billing, { user: ctx.user, planId: input.plan_id })),
+    cancel: protectedProcedure
+      .meta({ openapi: { method: 'POST', path: '/billing/subscription/cancel', tags, summary: 'Cancel at the end of the current period' } })
+      .input(ZEmpty)
+      .output(ZSubscription)
+      .mutation(({ ctx }) => cancelAtPeriodEnd(ctx.billing, { user: ctx.user })),
+    resume: protectedProcedure
+      .meta({ openapi: { method: 'POST', path: '/billing/subscription/resume', tags, summary: 'Undo a pending cancellation' } })
+      .input(ZEmpty)
+      .output(ZSubscription)
+      .mutation(({ ctx }) => resume(ctx.billing, { user: ctx.user })),
+  }),
+  checkout: router({
+    create: protectedProcedure
+      .meta({
+        openapi: {
+          method: 'POST',
+          path: '/billing/checkout',
+          tags,
+          summary: 'Start Stripe Checkout for a plan',
+          description: 'Send an `Idempotency-Key` header to get the same session back for the same request within 24 h.',
+          requestHeaders: z.object({ 'idempotency-key': z.string().max(255).optional() }),
+          successDescription: 'Created',
+        },
+      })
+      .input(ZCheckoutInput)
+      .output(ZCheckoutOutput)
+      .mutation(async ({ ctx, input }) => {
+        const result = await createCheckout(ctx.billing, {
+          user: ctx.user,
+          planId: input.plan_id,
+          successUrl: input.success_url,
+          cancelUrl: input.cancel_url,
+          email: input.user_email,
+          idempotencyKey: ctx.idempotencyKey,
+        });
+        if (!result.replayed) ctx.metrics.checkoutStart.inc({ plan: input.plan_id });
+        return { session_id: result.session_id, url: result.url };
+      }),
+    confirm: protectedProcedure
+      .meta({
+        openapi: {
+          method: 'POST',
+          path: '/billing/checkout/success',
+          tags,
+          summary: 'The return from Checkout: syncs from Stripe at once',
+        },
+      })
+      .input(ZSessionInput)
+      .output(ZConfirmOutput)
+      .mutation(({ ctx, input }) => confirmCheckout(ctx.billing, { user: ctx.user, sessionId: input.session_id })),
+    cancel: protectedProcedure
+      .meta({ openapi: { method: 'POST', path: '/billing/checkout/cancel', tags, summary: 'The person left Checkout without paying' } })
+      .input(ZSessionInput)
+      .output(ZMessage)
+      .mutation(({ ctx, input }) => cancelCheckout(ctx.billing, { user: ctx.user, sessionId: input.session_id })),
+  }),
+  portal: router({
+    create: protectedProcedure
+      .meta({
+        openapi: {
+          method: 'POST',
+          path: '/billing/portal',
+          tags,
+          summary: 'Open the Stripe Customer Portal',
+          successDescription: 'Created',
+        },
+      })
+      .input(ZPortalInput)
+      .output(ZPortalOutput)
+      .mutation(async ({ ctx, input }) => {
+        const result = await createPortal(ctx.billing, { user: ctx.user, returnUrl: input?.return_url });
+        ctx.metrics.portalOpen.inc();
+        return result;
+      }),
+  }),
+  invoices: router({
+    list: protectedProcedure
+      .meta({ openapi: { method: 'GET', path: '/billing/invoices', tags, summary: 'Invoice history, newest first' } })
+      .input(ZInvoicesInput)
+      .output(z.array(ZInvoice))
+      .query(({ ctx, input }) => listInvoices(ctx.billing, ctx.user, { limit: input?.limit, startingAfter: input?.starting_after })),
+  }),
+});

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+// Shared response shapes of the billing procedures; imports only zod so clients can use them.
+
+export const ZPlan = z.object({
+  plan_id: z.string(),
+  name: z.string(),
+  amount: z.number().int().describe('Minor units (cents) per interval'),
+  currency: z.string(),
+  interval: z.string(),
+  price_usd_monthly: z.number().int().describe('Whole dollars per month, for display'),
+  features: z.array(z.string()),
+});
+
+export const ZSubscription = z.object({
+  tier: z.string().describe('Plan id, or "free"'),
+  status: z.enum(['active', 'trialing', 'past_due', 'incomplete', 'unpaid', 'canceled', 'paused', 'inactive']),
+  plan_name: z.string(),
+  current_period_start: z.string().nullable().describe('ISO 8601'),
+  current_period_end: z.string().nullable().describe('ISO 8601'),
+  cancel_at_period_end: z.boolean(),
+  cancel_at: z.string().nullable(),
+  price_usd_monthly: z.number().int(),
+  amount: z.number().int(),
+  currency: z.string().nullable(),
+  interval: z.string().nullable(),
+  has_access: z.boolean().describe('Whether paid features are on now (access policy)'),
+  access_until: z.string().nullable(),
+  subscription_id: z.string().nullable(),
+});
+
+export const ZInvoice = z.object({
+  id: z.string(),
+  number: z.string().nullable(),
+  amount_paid: z.number().int(),
+  amount_due: z.number().int(),
+  currency: z.string(),
+  status: z.enum(['paid', 'open', 'past_due', 'draft', 'canceled', 'uncollectible']).describe('The badge to show'),
+  stripe_status: z.string(),
+  created: z.number().int().describe('Unix seconds'),
+  pdf_url: z.string().nullable(),
+  hosted_invoice_url: z.string().nullable(),
+  description: z.string().nullable(),
+});
+
+const ZUrl = z.string().min(1).max(2048);
+
+export const ZPlanId = z.string().min(1).max(64);
+export const ZSessionId = z.string().regex(/^cs_[A-Za-z0-9_]{1,250}$/, 'must be a Checkout Session id (cs_…)');
+
+export const ZCheckoutInput = z.strictObject({
+  plan_id: ZPlanId,
+  success_url: ZUrl.optional(),
+  cancel_url: ZUrl.optional(),
+  user_email: z.email().max(254).optional(),
+});
+export const ZCheckoutOutput = z.object({ session_id: z.string(), url: z.string() });
+
+export const ZSessionInput = z.strictObject({ session_id: ZSessionId });
+export const ZConfirmOutput = z.object({
+  message: z.string(),
+  checkout_status: z.enum(['complete', 'open', 'expired', 'canceled']),
+  subscription: ZSubscription,
+});
+export const ZMessage = z.object({ message: z.string() });
+
+export const ZPortalInput = z.strictObject({ return_url: ZUrl.optional() }).optional();
+export const ZPortalOutput = z.object({ url: z.string() });
+
+export const ZInvoicesInput = z
+  .strictObject({
+    limit: z.coerce.number().int().min(1).max(100).optional(),
+    starting_after: z
+      .string()
+      .regex(/^in_[A-Za-z0-9_]{1,250}$/, 'must be an invoice id (in_…)')
+      .optional(),
+  })
+  .optional();
+
+export const ZChangePlanInput = z.strictObject({ plan_id: ZPlanId });
+export const ZEmpty = z.strictObject({}).optional();

@@ -1,0 +1,66 @@
+import { findUserById, type User } from '@miniapp-billing/billing-core';
+import { initTRPC, TRPCError } from '@trpc/server';
+import type { OpenApiMeta } from 'trpc-to-openapi';
+import { ZodError } from 'zod';
+import { bearerToken } from './auth/jwt.ts';
+import type { Context } from './context.ts';
+import { reasonOf, toTRPCError } from './errors.ts';
+
+/**
+ * The only initTRPC. No data transformer: dates are ISO strings and money integer minor units, so
+ * tRPC and REST return the same JSON. Unexpected errors are masked here for both transports.
+ */
+const t = initTRPC
+  .context<Context>()
+  .meta<OpenApiMeta>()
+  .create({
+    isDev: false,
+    errorFormatter({ shape, error, ctx }) {
+      const validation = error.code === 'BAD_REQUEST' && error.cause instanceof ZodError;
+      const internal = error.code === 'INTERNAL_SERVER_ERROR';
+      return {
+        message: validation ? 'Request failed validation' : internal ? 'Internal server error' : shape.message,
+        code: shape.code,
+        data: {
+          code: validation ? 'UNPROCESSABLE_CONTENT' : error.code,
+          httpStatus: validation ? 422 : shape.data.httpStatus,
+          path: shape.data.path,
+          reason: validation ? 'VALIDATION_FAILED' : reasonOf(error),
+          request_id: ctx?.requestId,
+          ...(validation ? { issues: (error.cause as ZodError).issues.map((i) => ({ path: i.path.join('.'), message: i.message })) } : {}),
+        },
+      };
+    },
+  });
+
+export const createCallerFactory = t.createCallerFactory;
+export const router = t.router;
+
+/** Every procedure: domain and infrastructure errors become transport errors in one place. */
+const errorMapping = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && !(result.error.cause instanceof ZodError) && result.error.code === 'INTERNAL_SERVER_ERROR') {
+    throw toTRPCError(result.error.cause ?? result.error);
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(errorMapping);
+
+/**
+ * Verifies the bearer JWT (HS256; exp, iss, aud, sub required), loads the user and narrows
+ * `ctx.user`; procedures never null-check it. Serves tRPC and REST alike.
+ */
+export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const token = bearerToken(ctx.authorization);
+  const userId = token ? ctx.tokens.verify(token) : null;
+  if (!userId) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Missing or invalid access token' });
+  let user: User | undefined;
+  try {
+    user = /^[0-9a-f-]{36}$/i.test(userId) ? await findUserById(ctx.billing.db, userId) : undefined;
+  } catch (err) {
+    throw toTRPCError(err);
+  }
+  if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Missing or invalid access token' });
+  return next({ ctx: { ...ctx, user } });
+});

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseEnv } from '../src/env.ts';
+
+const production = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://u@db/billing',
+  STRIPE_SECRET_KEY: 'sk_live_abcdefghijklmnop',
+  STRIPE_WEBHOOK_SECRET: 'whsec_abcdefghijklmnop',
+  STRIPE_PRICE_MAP_JSON: '{"premium_monthly":"price_123"}',
+  JWT_SECRET: 'a'.repeat(32),
+  TELEGRAM_BOT_TOKEN: '123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ',
+  APP_URL: 'https://app.example.com',
+};
+
+describe('configuration', () => {
+  it('needs nothing in development', () => {
+    const env = parseEnv({});
+    expect(env).toMatchObject({ PORT: 3000, HOST: '127.0.0.1', DATA_DIR: '.data', STRIPE_EMULATOR_PORT: 12111 });
+  });
+
+  it('accepts a complete production configuration', () => {
+    expect(parseEnv(production).NODE_ENV).toBe('production');
+  });
+
+  it.each([
+    'DATABASE_URL',
+    'STRIPE_SECRET_KEY',
+    'STRIPE_WEBHOOK_SECRET',
+    'STRIPE_PRICE_MAP_JSON',
+    'JWT_SECRET',
+    'TELEGRAM_BOT_TOKEN',
+    'APP_URL',
+  ])('in production, a missing %s stops start-up naming it', (name) => {
+    const env = { ...production, [name]: undefined };
+    expect(() => parseEnv(env)).toThrow(ConfigError);
+    expect(() => parseEnv(env)).toThrow(name);
+  });
+
+  it.each([
+    ['JWT_SECRET', 'short-secret'],
+    ['STRIPE_WEBHOOK_SECRET', 'not-a-whsec'],
+    ['PORT', 'eighty'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['TELEGRAM_BOT_TOKEN', 'token'],
+    ['ALLOWED_REDIRECT_ORIGINS', 'not a url'],
+  ])('a weak or malformed %s is refused naming it', (name, value) => {
+    expect(() => parseEnv({ ...production, [name]: value })).toThrow(name);
+  });
+
+  it('a malformed price map stops start-up with the problem named', async () => {
+    const { startServer } = await import('../src/server.ts');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const DATA_DIR = mkdtempSync(`${tmpdir()}/config-test-`);
+    const env = parseEnv({
+      ...production,
+      NODE_ENV: 'development',
+      STRIPE_SECRET_KEY: undefined,
+      STRIPE_PRICE_MAP_JSON: '{"Premium":1}',
+      PORT: '0',
+      STRIPE_EMULATOR_PORT: '0',
+      DATA_DIR,
+    } as never);
+    await expect(startServer(env)).rejects.toThrow('STRIPE_PRICE_MAP_JSON');
+  });
+});

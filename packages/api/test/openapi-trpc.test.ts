@@ -1,0 +1,103 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppRouter } from '../src/root.ts';
+import { call, initDataFor, payOnHostedPage, startTestServer, type TestServer } from './helpers.ts';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(() => t.close());
+
+describe('OpenAPI document', () => {
+  it('is a valid OpenAPI 3 document listing every REST path, with the bearer scheme on protected ones', async () => {
+    const res = await call('GET', `${t.api}/openapi.json`);
+    expect(res.status).toBe(200);
+    const validator = new Validator();
+    const result = await validator.validate(res.body);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    const doc = res.body;
+    for (const path of [
+      '/auth/telegram',
+      '/auth/demo',
+      '/billing/plans',
+      '/billing/subscription',
+      '/billing/checkout',
+      '/billing/checkout/success',
+      '/billing/checkout/cancel',
+      '/billing/portal',
+      '/billing/invoices',
+      '/billing/webhooks/stripe',
+    ]) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(doc.paths['/billing/subscription'].get.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.paths['/billing/plans'].get.security).toBeUndefined();
+    expect(doc.paths['/billing/checkout'].post.responses['201']).toBeDefined();
+  });
+
+  it('a client generated from the document reaches every operation it lists', async () => {
+    const doc = (await call('GET', `${t.api}/openapi.json`)).body as { paths: Record<string, Record<string, unknown>> };
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(item)) {
+        const res = await fetch(`${t.api}${path}`, {
+          method: method.toUpperCase(),
+          headers: { 'content-type': 'application/json' },
+          ...(method === 'get' ? {} : { body: '{}' }),
+        });
+        expect([404, 405], `${method} ${path}`).not.toContain(res.status);
+      }
+    }
+  });
+
+  it('serves a page to read and try the API', async () => {
+    const res = await fetch(`${t.api}/docs/`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('swagger-ui');
+  });
+});
+
+describe('typed tRPC client', () => {
+  const client = (token?: string) =>
+    createTRPCClient<AppRouter>({
+      links: [httpLink({ url: `${t.base}/trpc`, headers: () => (token ? { authorization: `Bearer ${token}` } : {}) })],
+    });
+
+  it('does the same walk as REST against the same server', async () => {
+    const anon = client();
+    const login = await anon.auth.telegram.mutate({ init_data: initDataFor({ id: 99_000_111, first_name: 'Rpc' }) });
+    const api = client(login.access_token);
+    expect((await api.billing.subscription.get.query()).tier).toBe('free');
+    expect((await api.billing.plans.list.query()).length).toBe(3);
+    const checkout = await api.billing.checkout.create.mutate({ plan_id: 'premium_monthly' });
+    await payOnHostedPage(t, checkout.url);
+    const confirmed = await api.billing.checkout.confirm.mutate({ session_id: checkout.session_id });
+    expect(confirmed.subscription).toMatchObject({ tier: 'premium_monthly', status: 'active' });
+    expect((await api.billing.invoices.list.query({ limit: 5 }))[0]?.status).toBe('paid');
+    expect((await api.billing.portal.create.mutate({})).url).toContain('/portal/');
+  });
+
+  it('errors carry the code and reason a caller branches on', async () => {
+    const err = await client('bad')
+      .billing.subscription.get.query()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TRPCClientError);
+    expect((err as TRPCClientError<AppRouter>).data).toMatchObject({
+      code: 'UNAUTHORIZED',
+      httpStatus: 401,
+      request_id: expect.any(String),
+    });
+    const login = await client().auth.demo.mutate();
+    const unknown = await client(login.access_token)
+      .billing.checkout.create.mutate({ plan_id: 'gold' })
+      .catch((e: unknown) => e);
+    expect((unknown as TRPCClientError<AppRouter>).data).toMatchObject({ code: 'BAD_REQUEST', reason: 'UNKNOWN_PLAN', httpStatus: 400 });
+    const invalid = await client(login.access_token)
+      .billing.checkout.create.mutate({} as never)
+      .catch((e: unknown) => e);
+    expect((invalid as TRPCClientError<AppRouter>).data).toMatchObject({ code: 'UNPROCESSABLE_CONTENT', reason: 'VALIDATION_FAILED' });
+  });
+});

@@ -1,0 +1,12 @@
+import { defineProject } from 'vitest/config';
+
+// The API over real HTTP: PostgreSQL when TEST_DATABASE_URL is set, PGlite otherwise.
+export default defineProject({
+  test: {
+    name: 'api',
+    environment: 'node',
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
