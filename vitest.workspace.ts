@@ -4,5 +4,6 @@
 export default [
   'packages/*/vitest.config.ts',
   'apps/*/vitest.config.ts',
+  'apps/*/vitest.e2e.config.ts',
   ...(process.env.TEST_DATABASE_URL ? ['packages/*/vitest.postgres.config.ts'] : []),
 ];

@@ -1,0 +1,101 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseEnv, type RunningServer, startServer } from '@miniapp-billing/api';
+import { signInitData } from '@miniapp-billing/api/telegram';
+import { createTestDatabase } from '@miniapp-billing/billing-core/testing';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifactsDir, launch } from './browser.ts';
+
+const BOT = '4242:AAHtelegramModeEndToEndTestToken';
+let server: RunningServer;
+let browser: Browser;
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  const database = await createTestDatabase({ postgres: !!process.env.TEST_DATABASE_URL, url: process.env.TEST_DATABASE_URL });
+  server = await startServer(
+    parseEnv({
+      PORT: '0',
+      STRIPE_EMULATOR_PORT: '0',
+      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'e2e-tg-')),
+      LOG_LEVEL: 'silent',
+      TELEGRAM_BOT_TOKEN: BOT,
+      TELEGRAM_BOT_USERNAME: 'billing_demo_bot',
+      TELEGRAM_APP_NAME: 'billing',
+    }),
+    { database },
+  );
+  browser = await launch();
+  close = async () => {
+    await browser.close();
+    await server.close();
+    await database.close();
+  };
+});
+afterAll(() => close());
+
+/** Telegram opens a Mini App with its init data and theme in the URL fragment. */
+function launchUrl(base: string, initData: string, theme: Record<string, string>) {
+  const hash = new URLSearchParams({
+    tgWebAppData: initData,
+    tgWebAppVersion: '8.0',
+    tgWebAppPlatform: 'android',
+    tgWebAppThemeParams: JSON.stringify(theme),
+  });
+  return `${base}/#${hash.toString()}`;
+}
+
+describe('inside Telegram', () => {
+  it('signs in from init data with no tap, follows Telegram’s theme, and a paid start_param shows the activation', async () => {
+    const page = await (await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 })).newPage();
+    const user = JSON.stringify({ id: 5550001, first_name: 'Tanya', last_name: 'Gram' });
+    const initData = signInitData({ auth_date: String(Math.floor(Date.now() / 1000)), query_id: 'AAE1', user }, BOT);
+    const theme = {
+      bg_color: '#17212b',
+      secondary_bg_color: '#0e1621',
+      text_color: '#f5f5f5',
+      hint_color: '#708499',
+      button_color: '#5288c1',
+      button_text_color: '#ffffff',
+      link_color: '#6ab3f3',
+    };
+    await page.goto(launchUrl(server.url, initData, theme));
+    await page.getByRole('region', { name: 'Current plan' }).getByText('Free').first().waitFor();
+    expect(await page.locator('.who').textContent()).toBe('Tanya Gram');
+    expect(await page.getByRole('button', { name: 'Demo login' }).count()).toBe(0);
+    const bg = await page.evaluate(() => getComputedStyle(document.querySelector('.card') as Element).backgroundColor);
+    expect(bg).toBe('rgb(23, 33, 43)');
+    await page.screenshot({ path: path.join(artifactsDir('e2e'), 'telegram-01-signed-in.png'), fullPage: true });
+
+    // Pay in "the external browser" (here: straight at the emulator), then relaunch with start_param.
+    const token = await page.evaluate(() => JSON.parse(localStorage.getItem('billing.session') ?? '{}').token as string);
+    const checkout = await fetch(`${server.url}/api/v1/billing/checkout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ plan_id: 'vip_monthly' }),
+    }).then((r) => r.json() as Promise<{ session_id: string }>);
+    await fetch(`${server.emulator?.url}/_emulator/checkout/sessions/${checkout.session_id}/complete`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const relaunch = signInitData(
+      { auth_date: String(Math.floor(Date.now() / 1000)), query_id: 'AAE2', user, start_param: `paid-${checkout.session_id}` },
+      BOT,
+    );
+    await page.goto('about:blank');
+    await page.goto(launchUrl(server.url, relaunch, theme));
+    await page.getByRole('heading', { name: 'Plan activated' }).waitFor();
+    expect(await page.getByRole('region', { name: 'Plan activated' }).textContent()).toContain('VIP');
+    await page.screenshot({ path: path.join(artifactsDir('e2e'), 'telegram-02-activated.png'), fullPage: true });
+  });
+
+  it('the success page in the external browser (no sign-in there) links back into Telegram', async () => {
+    const page = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+    await page.goto(`${server.url}/billing/success?session_id=cs_test_external`);
+    const link = page.getByRole('link', { name: 'Return to Telegram' });
+    expect(await link.getAttribute('href')).toBe('https://t.me/billing_demo_bot/billing?startapp=paid-cs_test_external');
+  });
+});

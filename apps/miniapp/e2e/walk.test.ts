@@ -1,0 +1,94 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseEnv, type RunningServer, startServer } from '@miniapp-billing/api';
+import { createTestDatabase } from '@miniapp-billing/billing-core/testing';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifactsDir, launch } from './browser.ts';
+
+let server: RunningServer;
+let browser: Browser;
+let close: () => Promise<void>;
+const shots = artifactsDir('e2e');
+
+beforeAll(async () => {
+  const database = await createTestDatabase({ postgres: !!process.env.TEST_DATABASE_URL, url: process.env.TEST_DATABASE_URL });
+  server = await startServer(
+    parseEnv({ PORT: '0', STRIPE_EMULATOR_PORT: '0', DATA_DIR: mkdtempSync(path.join(tmpdir(), 'e2e-')), LOG_LEVEL: 'silent' }),
+    { database },
+  );
+  browser = await launch();
+  close = async () => {
+    await browser.close();
+    await server.close();
+    await database.close();
+  };
+});
+afterAll(() => close());
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+}
+
+describe.each(['light', 'dark'] as const)('the billing walk in a real browser (%s)', (scheme) => {
+  it('demo login → free → upgrade → pay → plan activated → paid invoice with PDF → portal → cancels on', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      colorScheme: scheme,
+      hasTouch: true,
+    });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await page.goto(server.url);
+      await page.getByRole('button', { name: 'Demo login' }).click();
+      const current = page.getByRole('region', { name: 'Current plan' });
+      await expect.poll(() => current.getByTestId('current-plan-name').textContent()).toBe('Free');
+      await expect.poll(() => page.getByRole('region', { name: 'Invoices' }).textContent()).toContain('No invoices yet');
+      await shot(page, `${scheme}-01-free`);
+
+      const premium = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Premium' }) });
+      await premium.getByRole('button', { name: /Upgrade/ }).click();
+      await page.waitForURL(/\/checkout\/cs_test_/);
+      await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toContain('Premium');
+      await shot(page, `${scheme}-02-checkout`);
+
+      await page.getByRole('button', { name: /Pay/ }).click();
+      await page.waitForURL(/\/billing\/success\?session_id=cs_test_/);
+      await page.getByRole('heading', { name: 'Plan activated' }).waitFor();
+      expect(await page.getByRole('region', { name: 'Plan activated' }).textContent()).toContain('Premium');
+      await shot(page, `${scheme}-03-success`);
+
+      await page.getByRole('button', { name: 'Back to billing' }).click();
+      await expect.poll(() => current.getByTestId('current-plan-name').textContent()).toBe('Premium');
+      expect(await current.textContent()).toContain('Active');
+      expect(await current.textContent()).toMatch(/Renews on/);
+      const invoices = page.getByRole('region', { name: 'Invoices' });
+      await invoices.getByText('Paid').waitFor();
+      const pdfHref = await invoices.getByRole('link', { name: /PDF/ }).first().getAttribute('href');
+      const pdf = await page.request.get(pdfHref as string);
+      expect(pdf.headers()['content-type']).toBe('application/pdf');
+      expect((await pdf.body()).subarray(0, 5).toString()).toBe('%PDF-');
+      await shot(page, `${scheme}-04-active`);
+
+      await page.getByRole('button', { name: 'Manage payment' }).click();
+      await page.waitForURL(/\/portal\/bps_/);
+      await shot(page, `${scheme}-05-portal`);
+      await page.getByRole('button', { name: 'Cancel plan' }).click();
+      await page
+        .getByText(/will be canceled/)
+        .first()
+        .waitFor();
+      await page.getByRole('link', { name: 'Return to app' }).click();
+      await page.waitForURL(/\/billing$/);
+      await expect.poll(() => current.textContent()).toMatch(/Cancels on/);
+      await shot(page, `${scheme}-06-cancels`);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});

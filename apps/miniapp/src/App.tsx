@@ -1,0 +1,90 @@
+import { isUnauthorized } from '@miniapp-billing/client';
+import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { type AppConfig, AuthProvider, useAuth } from './auth.tsx';
+import { BillingPage } from './pages/BillingPage.tsx';
+import { CancelPage, SuccessPage } from './pages/ReturnPages.tsx';
+import { SignIn } from './pages/SignIn.tsx';
+import { telegram } from './telegram.ts';
+import { TRPCProvider } from './trpc.ts';
+
+type Route = { name: 'billing' } | { name: 'success'; sessionId: string } | { name: 'cancel' };
+
+function routeOf(location: Location, startParam: string | null): Route {
+  const path = location.pathname.replace(/\/+$/, '');
+  if (path === '/billing/success') return { name: 'success', sessionId: new URLSearchParams(location.search).get('session_id') ?? '' };
+  if (path === '/billing/cancel') return { name: 'cancel' };
+  // Relaunched from the link after paying in the external browser: t.me/<bot>/<app>?startapp=paid-<session>
+  if (startParam?.startsWith('paid-')) return { name: 'success', sessionId: startParam.slice(5) };
+  return { name: 'billing' };
+}
+
+function Shell() {
+  const auth = useAuth();
+  const [route, setRoute] = useState<Route>(() => routeOf(window.location, auth.startParam));
+  useEffect(() => setRoute(routeOf(window.location, auth.startParam)), [auth.startParam]);
+  useEffect(() => {
+    const onPop = () => setRoute(routeOf(window.location, null));
+    window.addEventListener('popstate', onPop);
+    return () => window.removeEventListener('popstate', onPop);
+  }, []);
+  const goToBilling = () => {
+    window.history.pushState(null, '', '/');
+    setRoute({ name: 'billing' });
+  };
+
+  const onUnauthorized = useRef(auth.onUnauthorized);
+  onUnauthorized.current = auth.onUnauthorized;
+  const queryClient = useMemo(() => {
+    const onError = (err: unknown) => {
+      if (isUnauthorized(err)) onUnauthorized.current();
+    };
+    return new QueryClient({
+      queryCache: new QueryCache({ onError }),
+      mutationCache: new MutationCache({ onError }),
+      defaultOptions: { queries: { retry: (count, err) => !isUnauthorized(err) && count < 2, staleTime: 15_000 } },
+    });
+  }, []);
+  // A new person signed in: nothing of the previous one stays on screen.
+  const token = auth.session?.token;
+  useEffect(() => {
+    if (!token) queryClient.clear();
+  }, [token, queryClient]);
+
+  const page =
+    route.name === 'success' ? (
+      <SuccessPage sessionId={route.sessionId} onBack={goToBilling} />
+    ) : !auth.session ? (
+      <SignIn />
+    ) : route.name === 'cancel' ? (
+      <CancelPage onBack={goToBilling} />
+    ) : (
+      <BillingPage />
+    );
+  return (
+    <QueryClientProvider client={queryClient}>
+      <TRPCProvider trpcClient={auth.client} queryClient={queryClient}>
+        <header className="topbar">
+          <h1>Billing</h1>
+          {auth.session ? <span className="muted who">{auth.session.name}</span> : null}
+        </header>
+        <main>{page}</main>
+      </TRPCProvider>
+    </QueryClientProvider>
+  );
+}
+
+export function App({ config }: { config: AppConfig }) {
+  return (
+    <AuthProvider config={config}>
+      <Shell />
+    </AuthProvider>
+  );
+}
+
+/** Light or dark from Telegram's theme inside Telegram, from the system outside it. */
+export function applyTheme(): void {
+  const scheme = telegram.colorScheme();
+  if (scheme) document.documentElement.dataset.theme = scheme;
+  else delete document.documentElement.dataset.theme;
+}

@@ -1,0 +1,77 @@
+import type { Plan, Subscription } from '@miniapp-billing/client';
+import { useState } from 'react';
+import { money, perInterval } from '../format.ts';
+
+interface Props {
+  plans: Plan[];
+  subscription: Subscription;
+  busyPlan: string | null;
+  onUpgrade: (planId: string) => void;
+  onSwitch: (planId: string) => void;
+}
+
+/** Every plan on sale, with Upgrade (on free) or Switch plan (with a live subscription). */
+export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch }: Props) {
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const subscribed = subscription.tier !== 'free' && ['active', 'trialing', 'past_due'].includes(subscription.status);
+  return (
+    <ul className="plans">
+      {plans.map((plan) => {
+        const current = subscription.tier === plan.plan_id && subscription.status !== 'canceled';
+        const headingId = `plan-${plan.plan_id}`;
+        return (
+          <li key={plan.plan_id} className={`plan ${current ? 'plan-current' : ''}`} aria-labelledby={headingId}>
+            <div className="plan-line">
+              <h3 id={headingId}>{plan.name}</h3>
+              <span className="price">
+                {money(plan.amount, plan.currency)}
+                <span className="muted"> / {perInterval(plan.interval)}</span>
+              </span>
+            </div>
+            <ul className="features">
+              {plan.features.map((f) => (
+                <li key={f}>{f}</li>
+              ))}
+            </ul>
+            {current ? (
+              <p className="current-label">Your current plan</p>
+            ) : confirming === plan.plan_id ? (
+              <fieldset className="confirm" aria-label={`Confirm switching to ${plan.name}`}>
+                <p>
+                  Switch to {plan.name} for {money(plan.amount, plan.currency)} / {perInterval(plan.interval)}? The difference for this
+                  period is charged now.
+                </p>
+                <div className="row">
+                  <button
+                    type="button"
+                    className="button"
+                    disabled={busyPlan !== null}
+                    onClick={() => {
+                      setConfirming(null);
+                      onSwitch(plan.plan_id);
+                    }}
+                  >
+                    Confirm switch
+                  </button>
+                  <button type="button" className="button secondary" onClick={() => setConfirming(null)}>
+                    Keep current plan
+                  </button>
+                </div>
+              </fieldset>
+            ) : (
+              <button
+                type="button"
+                className="button"
+                aria-label={`${subscribed ? 'Switch plan' : 'Upgrade'} to ${plan.name}`}
+                disabled={busyPlan !== null}
+                onClick={() => (subscribed ? setConfirming(plan.plan_id) : onUpgrade(plan.plan_id))}
+              >
+                {busyPlan === plan.plan_id ? 'Opening…' : subscribed ? 'Switch plan' : 'Upgrade'}
+              </button>
+            )}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}

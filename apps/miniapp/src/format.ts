@@ -1,0 +1,20 @@
+/** Money in minor units with its currency: 2900 usd → "$29.00". */
+export function money(minor: number, currency: string | null | undefined): string {
+  const code = (currency ?? 'usd').toUpperCase();
+  try {
+    return new Intl.NumberFormat('en-US', { style: 'currency', currency: code }).format(minor / 100);
+  } catch {
+    return `${(minor / 100).toFixed(2)} ${code}`;
+  }
+}
+
+/** An ISO date or Unix seconds → "Dec 26, 2026". */
+export function day(value: string | number | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  const date = typeof value === 'number' ? new Date(value * 1000) : new Date(value);
+  if (Number.isNaN(date.getTime())) return '';
+  return date.toLocaleDateString('en-US', { year: 'numeric', month: 'short', day: 'numeric' });
+}
+
+export const perInterval = (interval: string | null | undefined) =>
+  interval === 'year' ? 'year' : interval === 'week' ? 'week' : interval === 'day' ? 'day' : 'month';

@@ -1,0 +1,115 @@
+import { billingErrorOf } from '@miniapp-billing/client';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
+import { CurrentPlan } from '../components/CurrentPlan.tsx';
+import { Invoices } from '../components/Invoices.tsx';
+import { Plans } from '../components/Plans.tsx';
+import { Card, ErrorState, Skeleton } from '../components/ui.tsx';
+import { rememberCheckout } from '../session.ts';
+import { telegram } from '../telegram.ts';
+import { useTRPC } from '../trpc.ts';
+
+export function BillingPage() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [notice, setNotice] = useState<{ tone: 'error' | 'info'; text: string } | null>(null);
+  const [waitingForPayment, setWaitingForPayment] = useState(false);
+  const subscription = useQuery({ ...trpc.billing.subscription.get.queryOptions(), refetchInterval: waitingForPayment ? 4000 : false });
+  const plans = useQuery({ ...trpc.billing.plans.list.queryOptions(), staleTime: 10 * 60_000 });
+  const invoices = useQuery(trpc.billing.invoices.list.queryOptions({ limit: 20 }));
+
+  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.billing.pathKey() });
+  // Back from the external browser (Telegram) or another tab: show the state Stripe left us in.
+  useEffect(() => telegram.onActivated(() => void refresh()));
+  useEffect(() => {
+    if (waitingForPayment && subscription.data?.tier !== 'free') setWaitingForPayment(false);
+  }, [waitingForPayment, subscription.data?.tier]);
+
+  const fail = (err: unknown) => setNotice({ tone: 'error', text: billingErrorOf(err).message });
+  const checkout = useMutation(
+    trpc.billing.checkout.create.mutationOptions({
+      onSuccess: (res) => {
+        rememberCheckout(res.session_id);
+        if (telegram.inTelegram) setWaitingForPayment(true);
+        telegram.openExternal(res.url);
+      },
+      onError: fail,
+    }),
+  );
+  const portal = useMutation(
+    trpc.billing.portal.create.mutationOptions({ onSuccess: (res) => telegram.openExternal(res.url), onError: fail }),
+  );
+  const change = useMutation(
+    trpc.billing.subscription.change.mutationOptions({
+      onSuccess: (sub) => {
+        setNotice({ tone: 'info', text: `You are now on ${sub.plan_name}.` });
+        void refresh();
+      },
+      onError: fail,
+    }),
+  );
+
+  return (
+    <>
+      {notice ? (
+        <p className={`notice notice-${notice.tone}`} role={notice.tone === 'error' ? 'alert' : 'status'}>
+          {notice.text}
+        </p>
+      ) : null}
+      <Card
+        title="Current plan"
+        id="current-plan"
+        actions={
+          <button type="button" className="button secondary small" disabled={portal.isPending} onClick={() => portal.mutate({})}>
+            {portal.isPending ? 'Opening…' : 'Manage payment'}
+          </button>
+        }
+      >
+        {subscription.isPending ? (
+          <Skeleton label="Loading your plan" lines={3} />
+        ) : subscription.isError ? (
+          <ErrorState message="Could not load your plan." onRetry={() => void subscription.refetch()} />
+        ) : (
+          <CurrentPlan subscription={subscription.data} onFixPayment={() => portal.mutate({})} />
+        )}
+        {waitingForPayment ? (
+          <p className="muted" role="status">
+            Waiting for your payment to complete…
+          </p>
+        ) : null}
+      </Card>
+      <Card title="Plans" id="plans">
+        {plans.isPending || subscription.isPending ? (
+          <Skeleton label="Loading plans" lines={4} />
+        ) : plans.isError || subscription.isError ? (
+          <ErrorState message="Could not load the plans." onRetry={() => void Promise.all([plans.refetch(), subscription.refetch()])} />
+        ) : (
+          <Plans
+            plans={plans.data}
+            subscription={subscription.data}
+            busyPlan={
+              checkout.isPending ? (checkout.variables?.plan_id ?? null) : change.isPending ? (change.variables?.plan_id ?? null) : null
+            }
+            onUpgrade={(planId) => {
+              setNotice(null);
+              checkout.mutate({ plan_id: planId });
+            }}
+            onSwitch={(planId) => {
+              setNotice(null);
+              change.mutate({ plan_id: planId });
+            }}
+          />
+        )}
+      </Card>
+      <Card title="Invoices" id="invoices">
+        {invoices.isPending ? (
+          <Skeleton label="Loading invoices" lines={3} />
+        ) : invoices.isError ? (
+          <ErrorState message="Could not load your invoices." onRetry={() => void invoices.refetch()} />
+        ) : (
+          <Invoices invoices={invoices.data} />
+        )}
+      </Card>
+    </>
+  );
+}

@@ -1,0 +1,54 @@
+// Telegram's own Web App script, shipped by @twa-dev/sdk: importing it installs window.Telegram.WebApp,
+// which reads the init data and theme Telegram passes in the URL fragment. The object is read from
+// window (the package's default export goes through CommonJS interop, which bundlers differ on).
+import TelegramWebApp from '@twa-dev/sdk';
+
+// The import's value is referenced so that bundlers keep the script even when they treat it as pure.
+const WebApp = ((window as unknown as { Telegram?: { WebApp?: typeof TelegramWebApp } }).Telegram?.WebApp ??
+  TelegramWebApp) as typeof TelegramWebApp;
+
+/**
+ * Telegram's side of the Mini App. Outside Telegram (the demo in a browser) `initData` is empty:
+ * links open in the same tab and the theme follows the system.
+ */
+export const telegram = {
+  get inTelegram(): boolean {
+    return typeof WebApp?.initData === 'string' && WebApp.initData.length > 0;
+  },
+  get initData(): string {
+    return WebApp?.initData ?? '';
+  },
+  get startParam(): string | null {
+    return WebApp?.initDataUnsafe?.start_param ?? null;
+  },
+  ready(): void {
+    if (!this.inTelegram) return;
+    WebApp.ready();
+    WebApp.expand();
+  },
+  /** Checkout and the Portal open in the external browser inside Telegram; in a browser, in this tab. */
+  openExternal(url: string): void {
+    if (this.inTelegram) WebApp.openLink(url);
+    else window.location.assign(url);
+  },
+  /** Light or dark, from Telegram's theme inside Telegram. */
+  colorScheme(): 'light' | 'dark' | null {
+    return this.inTelegram ? WebApp.colorScheme : null;
+  },
+  onThemeChanged(handler: () => void): () => void {
+    if (!this.inTelegram) return () => undefined;
+    WebApp.onEvent('themeChanged', handler);
+    return () => WebApp.offEvent('themeChanged', handler);
+  },
+  onActivated(handler: () => void): () => void {
+    if (!this.inTelegram) return () => undefined;
+    WebApp.onEvent('activated', handler);
+    return () => WebApp.offEvent('activated', handler);
+  },
+};
+
+/** The deep link back into the Mini App after Checkout in the external browser. */
+export function telegramLink(bot: string | null, app: string | null, startParam: string): string | null {
+  if (!bot || !app) return null;
+  return `https://t.me/${bot}/${app}?startapp=${encodeURIComponent(startParam)}`;
+}

@@ -1,0 +1,176 @@
+import type { Invoice, Plan, Subscription } from '@miniapp-billing/client';
+import { cleanup, render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CurrentPlan } from '../src/components/CurrentPlan.tsx';
+import { Invoices } from '../src/components/Invoices.tsx';
+import { Plans } from '../src/components/Plans.tsx';
+import { ErrorState, Skeleton } from '../src/components/ui.tsx';
+
+afterEach(cleanup);
+
+const free: Subscription = {
+  tier: 'free',
+  status: 'inactive',
+  plan_name: 'Free',
+  current_period_start: null,
+  current_period_end: null,
+  cancel_at_period_end: false,
+  cancel_at: null,
+  price_usd_monthly: 0,
+  amount: 0,
+  currency: null,
+  interval: null,
+  has_access: false,
+  access_until: null,
+  subscription_id: null,
+};
+const premium: Subscription = {
+  ...free,
+  tier: 'premium_monthly',
+  status: 'active',
+  plan_name: 'Premium',
+  current_period_start: '2026-11-26T10:00:00.000Z',
+  current_period_end: '2026-12-26T10:00:00.000Z',
+  price_usd_monthly: 29,
+  amount: 2900,
+  currency: 'usd',
+  interval: 'month',
+  has_access: true,
+  access_until: '2026-12-26T10:00:00.000Z',
+  subscription_id: 'sub_1',
+};
+const plans: Plan[] = [
+  { plan_id: 'premium_monthly', name: 'Premium', amount: 2900, currency: 'usd', interval: 'month', price_usd_monthly: 29, features: ['A'] },
+  { plan_id: 'vip_monthly', name: 'VIP', amount: 9900, currency: 'usd', interval: 'month', price_usd_monthly: 99, features: ['B'] },
+];
+
+describe('Current plan', () => {
+  it('shows the free plan', () => {
+    render(<CurrentPlan subscription={free} onFixPayment={() => undefined} />);
+    expect(screen.getByTestId('current-plan-name').textContent).toBe('Free');
+    expect(screen.getByText(/free plan/)).toBeTruthy();
+  });
+
+  it('shows name, status badge, price and renewal date', () => {
+    render(<CurrentPlan subscription={premium} onFixPayment={() => undefined} />);
+    expect(screen.getByTestId('current-plan-name').textContent).toBe('Premium');
+    expect(screen.getByText('Active')).toBeTruthy();
+    expect(screen.getByText(/\$29\.00/)).toBeTruthy();
+    expect(screen.getByText(/Renews on/).textContent).toContain('Dec 26, 2026');
+  });
+
+  it('shows "Cancels on" when set to cancel at period end', () => {
+    render(
+      <CurrentPlan
+        subscription={{ ...premium, cancel_at_period_end: true, cancel_at: premium.current_period_end }}
+        onFixPayment={() => undefined}
+      />,
+    );
+    expect(screen.getByText(/Cancels on/).textContent).toContain('Dec 26, 2026');
+    expect(screen.queryByText(/Renews on/)).toBeNull();
+  });
+
+  it('warns when past due, with the grace date and a Fix payment action', async () => {
+    const onFix = vi.fn();
+    render(
+      <CurrentPlan subscription={{ ...premium, status: 'past_due', access_until: '2026-11-29T10:00:00.000Z' }} onFixPayment={onFix} />,
+    );
+    expect(screen.getByText('Past due')).toBeTruthy();
+    expect(screen.getByRole('alert').textContent).toContain('Nov 29, 2026');
+    await userEvent.click(screen.getByRole('button', { name: 'Fix payment' }));
+    expect(onFix).toHaveBeenCalledOnce();
+  });
+});
+
+describe('Plans', () => {
+  it('offers Upgrade on the free plan', async () => {
+    const onUpgrade = vi.fn();
+    render(<Plans plans={plans} subscription={free} busyPlan={null} onUpgrade={onUpgrade} onSwitch={() => undefined} />);
+    await userEvent.click(screen.getByRole('button', { name: 'Upgrade to VIP' }));
+    expect(onUpgrade).toHaveBeenCalledWith('vip_monthly');
+  });
+
+  it('offers Switch plan with a confirmation when subscribed, and marks the current plan', async () => {
+    const onSwitch = vi.fn();
+    render(<Plans plans={plans} subscription={premium} busyPlan={null} onUpgrade={() => undefined} onSwitch={onSwitch} />);
+    expect(screen.getByText('Your current plan')).toBeTruthy();
+    expect(screen.queryByRole('button', { name: /Upgrade/ })).toBeNull();
+    await userEvent.click(screen.getByRole('button', { name: 'Switch plan to VIP' }));
+    expect(onSwitch).not.toHaveBeenCalled();
+    await userEvent.click(screen.getByRole('button', { name: 'Confirm switch' }));
+    expect(onSwitch).toHaveBeenCalledWith('vip_monthly');
+  });
+
+  it('is keyboard reachable: every button can be focused and pressed with Enter', async () => {
+    const onUpgrade = vi.fn();
+    render(<Plans plans={plans} subscription={free} busyPlan={null} onUpgrade={onUpgrade} onSwitch={() => undefined} />);
+    await userEvent.tab();
+    expect(document.activeElement?.textContent).toBe('Upgrade');
+    await userEvent.keyboard('{Enter}');
+    expect(onUpgrade).toHaveBeenCalledWith('premium_monthly');
+  });
+});
+
+describe('Invoices', () => {
+  const invoice = (over: Partial<Invoice>): Invoice => ({
+    id: 'in_1',
+    number: 'A-0001',
+    amount_paid: 2900,
+    amount_due: 2900,
+    currency: 'usd',
+    status: 'paid',
+    stripe_status: 'paid',
+    created: 1795700000,
+    pdf_url: 'https://files.example/in_1.pdf',
+    hosted_invoice_url: null,
+    description: 'Premium',
+    ...over,
+  });
+
+  it('shows date, amount, badge and a named PDF link', () => {
+    render(
+      <Invoices invoices={[invoice({}), invoice({ id: 'in_2', status: 'past_due', amount_paid: 0, amount_due: 9900, pdf_url: null })]} />,
+    );
+    const items = screen.getAllByRole('listitem');
+    expect(within(items[0] as HTMLElement).getByText('Paid')).toBeTruthy();
+    expect(within(items[0] as HTMLElement).getByText('$29.00')).toBeTruthy();
+    expect(
+      within(items[0] as HTMLElement)
+        .getByRole('link', { name: /PDF of the invoice of/ })
+        .getAttribute('href'),
+    ).toBe('https://files.example/in_1.pdf');
+    expect(within(items[1] as HTMLElement).getByText('Past due')).toBeTruthy();
+    expect(within(items[1] as HTMLElement).getByText('$99.00')).toBeTruthy();
+  });
+
+  it.each([
+    ['open', 'Open'],
+    ['draft', 'Draft'],
+    ['canceled', 'Canceled'],
+    ['uncollectible', 'Uncollectible'],
+  ] as const)('badge for %s reads %s', (status, label) => {
+    render(<Invoices invoices={[invoice({ status })]} />);
+    expect(screen.getByText(label)).toBeTruthy();
+  });
+
+  it('has an empty state', () => {
+    render(<Invoices invoices={[]} />);
+    expect(screen.getByText(/No invoices yet/)).toBeTruthy();
+  });
+});
+
+describe('loading and errors', () => {
+  it('skeletons announce what is loading; errors offer Retry', async () => {
+    const onRetry = vi.fn();
+    render(
+      <>
+        <Skeleton label="Loading your plan" />
+        <ErrorState message="Could not load your plan." onRetry={onRetry} />
+      </>,
+    );
+    expect(screen.getByRole('status', { name: 'Loading your plan' })).toBeTruthy();
+    await userEvent.click(screen.getByRole('button', { name: 'Retry' }));
+    expect(onRetry).toHaveBeenCalledOnce();
+  });
+});
