@@ -22,6 +22,7 @@ export const ZEnv = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
   DATA_DIR: z.string().min(1).default('.data'),
   STRIPE_SECRET_KEY: z
     .string()

@@ -22,10 +22,13 @@ export interface TestServer {
 }
 
 /** The real server (demo wiring: emulator in-process, signed webhooks) on port 0 and a fresh database. */
-export async function startTestServer(overrides: Record<string, string> = {}): Promise<TestServer> {
-  const database = await createTestDatabase({ postgres: !!process.env.TEST_DATABASE_URL, url: process.env.TEST_DATABASE_URL });
+export async function startTestServer(
+  overrides: Record<string, string> = {},
+  db: { poolSize?: number; connectionTimeoutMillis?: number; applicationName?: string } = {},
+): Promise<TestServer> {
+  const database = await createTestDatabase({ postgres: !!process.env.TEST_DATABASE_URL, url: process.env.TEST_DATABASE_URL, ...db });
   const logs: string[] = [];
-  const logger = createLogger('info', { write: (line: string) => void logs.push(line) });
+  const logger = createLogger(overrides.LOG_LEVEL ?? 'info', { write: (line: string) => void logs.push(line) });
   const env = parseEnv({
     PORT: '0',
     STRIPE_EMULATOR_PORT: '0',

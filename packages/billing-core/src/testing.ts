@@ -12,10 +12,18 @@ export async function createTestDatabase(options: {
   postgres: boolean;
   url?: string | undefined;
   poolSize?: number;
+  connectionTimeoutMillis?: number;
+  applicationName?: string;
 }): Promise<DatabaseHandle> {
   if (options.postgres && options.url) {
     const schema = `t_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-    const handle = await createDatabase({ url: options.url, schema, poolSize: options.poolSize ?? 20 });
+    const handle = await createDatabase({
+      url: options.url,
+      schema,
+      poolSize: options.poolSize ?? 20,
+      connectionTimeoutMillis: options.connectionTimeoutMillis,
+      applicationName: options.applicationName,
+    });
     await migrateToLatest(handle.db, schema);
     return {
       ...handle,

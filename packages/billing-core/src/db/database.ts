@@ -19,6 +19,8 @@ export interface DatabaseOptions {
   statementTimeoutMillis?: number | undefined;
   /** Schema to work in (tests); created if missing. */
   schema?: string | undefined;
+  /** Shown in pg_stat_activity: tells this service's connections from others. */
+  applicationName?: string | undefined;
 }
 
 export interface DatabaseHandle {
@@ -42,10 +44,16 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
       statement_timeout: options.statementTimeoutMillis ?? 15_000,
+      application_name: options.applicationName ?? 'miniapp-billing',
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     });
-    // An idle client losing its server must not crash the process; the next query reconnects.
+    // A connection lost while idle in the pool, or while checked out between two queries (say, a
+    // transaction waiting on Stripe), must not crash the process: its next query fails instead and
+    // the request answers 5xx. Without a listener, node would throw the 'error' event.
     pool.on('error', () => undefined);
+    pool.on('connect', (client) => {
+      client.on('error', () => undefined);
+    });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     if (options.schema) await sql`create schema if not exists ${sql.id(options.schema)}`.execute(db);
     return {

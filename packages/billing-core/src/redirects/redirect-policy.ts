@@ -42,5 +42,9 @@ export function checkRedirect(value: string, allowed: Set<string>, field: string
   if (url.username || url.password) throw refuse();
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) throw refuse();
   if (!allowed.has(url.origin)) throw refuse();
+  // What was written must be what was parsed: no percent-encoded or IDN-converted host, no default port.
+  if (!value.toLowerCase().startsWith(`${url.protocol}//${url.host}`.toLowerCase())) throw refuse();
+  const rest = value.slice(`${url.protocol}//${url.host}`.length);
+  if (rest !== '' && !/^[/?#]/.test(rest)) throw refuse();
   return value;
 }

@@ -32,11 +32,22 @@ const verifier = new Stripe('sk_webhook_verification_only');
  * Verifies the `Stripe-Signature` header against every configured secret (rotation) with the SDK's
  * own check (HMAC-SHA256, constant-time compare, timestamp tolerance) and returns the parsed event.
  */
-export function verifyStripeEvent(rawBody: Buffer | string, signature: unknown, secrets: string[], toleranceSeconds: number): Stripe.Event {
+export function verifyStripeEvent(
+  rawBody: Buffer | string,
+  signature: unknown,
+  secrets: string[],
+  toleranceSeconds: number,
+  now: () => number = Date.now,
+): Stripe.Event {
   const size = typeof rawBody === 'string' ? Buffer.byteLength(rawBody) : rawBody.length;
   if (size > MAX_WEBHOOK_BYTES) throw new BillingError('PAYLOAD_TOO_LARGE', 'Webhook payload too large');
   if (typeof signature !== 'string' || signature.length === 0 || signature.length > 4096) {
     throw new BillingError('WEBHOOK_SIGNATURE_INVALID', 'Missing or malformed Stripe-Signature header');
+  }
+  // Stripe's check refuses old timestamps only; a timestamp from the future is refused here too.
+  const t = /(?:^|,)\s*t=(\d{1,12})(?:,|$)/.exec(signature);
+  if (t && Number(t[1]) > now() / 1000 + toleranceSeconds) {
+    throw new BillingError('WEBHOOK_SIGNATURE_INVALID', 'Webhook signature timestamp is in the future');
   }
   for (const secret of secrets) {
     let event: Stripe.Event;
