@@ -1,5 +1,6 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { BillingError, handleStripeWebhook, MAX_WEBHOOK_BYTES, migrationsApplied } from '@miniapp-billing/billing-core';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
@@ -8,6 +9,7 @@ import swaggerUi from 'swagger-ui-express';
 import { createOpenApiExpressMiddleware } from 'trpc-to-openapi';
 import { type ApiDeps, createContext } from './context.ts';
 import { HTTP_STATUS, isDatabaseUnavailable, toTRPCError } from './errors.ts';
+import { fastQueries } from './http/fast-queries.ts';
 import { CREATED_PATHS, openApiDocument } from './openapi.ts';
 import { appRouter } from './root.ts';
 
@@ -48,6 +50,12 @@ interface ErrorBody {
   reason?: string;
 }
 
+/** The caller's X-Request-Id when it is well-formed, else a new one. */
+export function requestIdOf(req: { headers: Record<string, string | string[] | undefined> }): string {
+  const incoming = req.headers['x-request-id'];
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
 function sendError(res: Response, status: number, code: string, message: string, reason?: string): void {
   if (res.headersSent) return;
   const body: ErrorBody = { code, message, request_id: res.locals.requestId as string, ...(reason ? { reason } : {}) };
@@ -69,8 +77,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): express.Expr
 
   // Request id, access log and duration metric, labelled by route template or procedure path.
   app.use((req, res, next) => {
-    const incoming = req.headers['x-request-id'];
-    const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdOf(req);
     res.locals.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
@@ -314,6 +321,15 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): express.Expr
   });
 
   return app;
+}
+
+/** The request handler for node:http: the hot read path first, everything else to Express. */
+export function createHandler(deps: ApiDeps, options: AppOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
+  const app = createApp(deps, options);
+  const fast = fastQueries(deps, requestIdOf);
+  return (req, res) => {
+    if (!fast(req, res)) app(req, res);
+  };
 }
 
 export { CREATED_PATHS };

@@ -1,5 +1,6 @@
 import type { BillingDeps } from '@miniapp-billing/billing-core';
 import type { TokenService } from './auth/jwt.ts';
+import type { UserCache } from './auth/user-cache.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -7,6 +8,7 @@ import type { Metrics } from './metrics.ts';
 export interface ApiDeps {
   billing: BillingDeps;
   tokens: TokenService;
+  users: UserCache;
   metrics: Metrics;
   logger: Logger;
   telegram: { botToken: string | undefined; maxAgeSeconds: number; botUsername: string | undefined; appName: string | undefined };

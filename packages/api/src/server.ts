@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +17,9 @@ import {
   systemClock,
 } from '@miniapp-billing/billing-core';
 import type { RunningEmulator } from '@miniapp-billing/stripe-emulator';
-import { createApp } from './app.ts';
+import { createHandler } from './app.ts';
 import { TokenService } from './auth/jwt.ts';
+import { UserCache } from './auth/user-cache.ts';
 import type { ApiDeps } from './context.ts';
 import { ConfigError, type Env } from './env.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -100,8 +101,8 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
     instrumentStripe(stripe, metrics);
 
     const host = env.HOST;
-    const app = (config: BillingConfig, deps: ApiDeps) =>
-      createApp(deps, {
+    const handler = (config: BillingConfig, deps: ApiDeps) =>
+      createHandler(deps, {
         metricsToken: env.METRICS_TOKEN,
         databaseSchema: database.schema,
         miniappDist: env.MINIAPP_DIST ?? DEFAULT_MINIAPP_DIST,
@@ -137,6 +138,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
     };
     const deps: ApiDeps = {
       billing,
+      users: new UserCache(database.db),
       tokens: new TokenService({ secret: jwtSecret, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, ttlSeconds: env.JWT_TTL_SECONDS }),
       metrics,
       logger,
@@ -149,7 +151,9 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
       demo,
     };
     const listening = await new Promise<Server>((resolve, reject) => {
-      const s = app(config, deps).listen(env.PORT, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+      const s = createServer(handler(config, deps));
+      s.once('error', reject);
+      s.listen(env.PORT, host, () => resolve(s));
     });
     server = listening;
     listening.keepAliveTimeout = 65_000;

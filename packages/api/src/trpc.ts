@@ -1,4 +1,4 @@
-import { findUserById, type User } from '@miniapp-billing/billing-core';
+import type { User } from '@miniapp-billing/billing-core';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
@@ -57,7 +57,7 @@ export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   if (!userId) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Missing or invalid access token' });
   let user: User | undefined;
   try {
-    user = /^[0-9a-f-]{36}$/i.test(userId) ? await findUserById(ctx.billing.db, userId) : undefined;
+    user = /^[0-9a-f-]{36}$/i.test(userId) ? await ctx.users.get(userId) : undefined;
   } catch (err) {
     throw toTRPCError(err);
   }

@@ -1,0 +1,35 @@
+import type { Db } from '@miniapp-billing/billing-core';
+import { findUserById, type User } from '@miniapp-billing/billing-core';
+
+/**
+ * Who a token's `sub` is, cached briefly. The JWT is verified on every request; only the lookup of
+ * the user row is cached (a primary-key read on every request, the same row again and again).
+ * Users are never deleted; a renamed user shows the new name within `ttlMs`.
+ */
+export class UserCache {
+  private readonly entries = new Map<string, { user: User; expires: number }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly ttlMs = 30_000,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  async get(id: string): Promise<User | undefined> {
+    const now = Date.now();
+    const hit = this.entries.get(id);
+    if (hit && hit.expires > now) return hit.user;
+    const user = await findUserById(this.db, id);
+    if (!user) {
+      this.entries.delete(id);
+      return undefined;
+    }
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.delete(id);
+    this.entries.set(id, { user, expires: now + this.ttlMs });
+    return user;
+  }
+}
