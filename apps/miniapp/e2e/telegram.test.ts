@@ -1,12 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseEnv, type RunningServer, startServer } from '@miniapp-billing/api';
+import type { RunningServer } from '@miniapp-billing/api';
 import { signInitData } from '@miniapp-billing/api/telegram';
-import { createTestDatabase } from '@miniapp-billing/billing-core/testing';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactsDir, launch } from './browser.ts';
+import { artifactsDir, startDemo } from './browser.ts';
 
 const BOT = '4242:AAHtelegramModeEndToEndTestToken';
 let server: RunningServer;
@@ -14,25 +11,11 @@ let browser: Browser;
 let close: () => Promise<void>;
 
 beforeAll(async () => {
-  const database = await createTestDatabase({ postgres: !!process.env.TEST_DATABASE_URL, url: process.env.TEST_DATABASE_URL });
-  server = await startServer(
-    parseEnv({
-      PORT: '0',
-      STRIPE_EMULATOR_PORT: '0',
-      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'e2e-tg-')),
-      LOG_LEVEL: 'silent',
-      TELEGRAM_BOT_TOKEN: BOT,
-      TELEGRAM_BOT_USERNAME: 'billing_demo_bot',
-      TELEGRAM_APP_NAME: 'billing',
-    }),
-    { database },
-  );
-  browser = await launch();
-  close = async () => {
-    await browser.close();
-    await server.close();
-    await database.close();
-  };
+  ({ server, browser, close } = await startDemo({
+    TELEGRAM_BOT_TOKEN: BOT,
+    TELEGRAM_BOT_USERNAME: 'billing_demo_bot',
+    TELEGRAM_APP_NAME: 'billing',
+  }));
 });
 afterAll(() => close());
 

@@ -1,29 +1,15 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseEnv, type RunningServer, startServer } from '@miniapp-billing/api';
-import { createTestDatabase } from '@miniapp-billing/billing-core/testing';
+import type { RunningServer } from '@miniapp-billing/api';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactsDir, launch } from './browser.ts';
+import { artifactsDir, startDemo } from './browser.ts';
 
 let server: RunningServer;
 let browser: Browser;
 let close: () => Promise<void>;
 const shots = artifactsDir('e2e');
-
 beforeAll(async () => {
-  const database = await createTestDatabase({ postgres: !!process.env.TEST_DATABASE_URL, url: process.env.TEST_DATABASE_URL });
-  server = await startServer(
-    parseEnv({ PORT: '0', STRIPE_EMULATOR_PORT: '0', DATA_DIR: mkdtempSync(path.join(tmpdir(), 'e2e-')), LOG_LEVEL: 'silent' }),
-    { database },
-  );
-  browser = await launch();
-  close = async () => {
-    await browser.close();
-    await server.close();
-    await database.close();
-  };
+  ({ server, browser, close } = await startDemo());
 });
 afterAll(() => close());
 

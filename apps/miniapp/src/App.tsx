@@ -82,9 +82,9 @@ export function App({ config }: { config: AppConfig }) {
   );
 }
 
+const systemDark = () => window.matchMedia?.('(prefers-color-scheme: dark)').matches ?? false;
+
 /** Light or dark from Telegram's theme inside Telegram, from the system outside it. */
 export function applyTheme(): void {
-  const scheme = telegram.colorScheme();
-  if (scheme) document.documentElement.dataset.theme = scheme;
-  else delete document.documentElement.dataset.theme;
+  document.documentElement.dataset.theme = telegram.colorScheme() ?? (systemDark() ? 'dark' : 'light');
 }

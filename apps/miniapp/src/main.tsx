@@ -11,6 +11,7 @@ async function start() {
   telegram.ready();
   applyTheme();
   telegram.onThemeChanged(applyTheme);
+  window.matchMedia?.('(prefers-color-scheme: dark)').addEventListener('change', applyTheme);
   const config = await fetch('/config.json')
     .then((r) => (r.ok ? (r.json() as Promise<AppConfig>) : fallback))
     .catch(() => fallback);

@@ -58,7 +58,11 @@ export function fastQueries(deps: ApiDeps, newRequestId: (req: IncomingMessage) 
     const ctx = createContext(deps, req, requestId);
     const finish = (status: number, body: string) => {
       send(res, status, requestId, body);
-      deps.metrics.httpDuration.observe({ method: 'GET', route, status: String(status) }, Number(process.hrtime.bigint() - started) / 1e9);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      deps.metrics.httpDuration.observe({ method: 'GET', route, status: String(status) }, seconds);
+      // The same access log as the adapters' path (debug level).
+      if (status < 500 && deps.logger.isLevelEnabled('debug'))
+        deps.logger.debug({ request_id: requestId, method: 'GET', route, status, ms: Math.round(seconds * 1000) }, 'request');
     };
     callProcedure({
       router: appRouter,
