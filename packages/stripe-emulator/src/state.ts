@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cardDeclined, invalid, missing, type StripeApiError } from './errors.ts';
+import { invalid, missing } from './errors.ts';
 import {
   API_VERSION,
   type BillingReason,
@@ -1122,10 +1122,6 @@ export class StripeState {
       this.failingCards.delete(customer.id);
       customer.delinquent = false;
     }
-  }
-
-  chargeDeclinedError(): StripeApiError {
-    return cardDeclined();
   }
 }
 

@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { hasCluster, pgliteTemplate } from './pglite-template.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -64,7 +65,8 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       close: () => db.destroy(),
     };
   }
-  const pglite = new PGlite(options.dataDir);
+  const template = hasCluster(options.dataDir) ? undefined : await pgliteTemplate();
+  const pglite = new PGlite(options.dataDir, template ? { loadDataDir: template } : {});
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   return { db, kind: 'pglite', schema: 'public', ping: () => ping(db), close: () => db.destroy() };
