@@ -1,6 +1,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -123,6 +124,36 @@ async function load(
   };
 }
 
+/** The installed version of a dependency, read from its package.json next to its entry point. */
+function versionOf(name: string): string {
+  try {
+    // Resolved from the packages that use it (the bench does not depend on all of them).
+    const from = ['bench', 'packages/api', 'packages/billing-core'].map((p) => path.join(root, p, 'package.json'));
+    const entry = from
+      .map((f) => {
+        try {
+          return createRequire(f).resolve(name);
+        } catch {
+          return undefined;
+        }
+      })
+      .find(Boolean);
+    if (!entry) return '?';
+    let dir = path.dirname(entry);
+    for (let i = 0; i < 6; i++) {
+      const file = path.join(dir, 'package.json');
+      if (existsSync(file)) {
+        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === name) return pkg.version ?? '?';
+      }
+      dir = path.dirname(dir);
+    }
+  } catch {
+    // not resolvable from here
+  }
+  return '?';
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 async function main() {
@@ -130,6 +161,9 @@ async function main() {
   log(`Command: \`pnpm bench\` (DATABASE_URL or TEST_DATABASE_URL: the PostgreSQL server to create a scratch database on).`);
   log(
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; PostgreSQL: ${adminUrl.replace(/\/\/[^@]*@/, '//')}.`,
+  );
+  log(
+    `Versions: ${['express', 'trpc-to-openapi', '@trpc/server', 'kysely', 'pg', 'stripe', 'zod', 'autocannon'].map((p) => `${p} ${versionOf(p)}`).join(', ')}.`,
   );
   log(
     `Load generator: autocannon in process, ${CONNECTIONS} connections, ${DURATION} s per run; servers are separate processes on the same 2 cores.\n`,
@@ -386,7 +420,8 @@ async function main() {
     log(`- ${label}: ${(ms / 1000).toFixed(2)} s`);
   }
 
-  writeFileSync(path.join(root, 'bench', 'RESULTS.md'), `${lines.join('\n')}\n`);
+  const notes = readFileSync(path.join(root, 'bench', 'NOTES.md'), 'utf8');
+  writeFileSync(path.join(root, 'bench', 'RESULTS.md'), `${lines.join('\n')}\n\n${notes}`);
   console.log('\nwritten to bench/RESULTS.md');
 }
 
