@@ -71,10 +71,11 @@ describe('Stripe faults', () => {
     const started = performance.now();
     const res = await call('POST', `${t.api}/billing/portal`, { token });
     const ms = Math.round(performance.now() - started);
-    // Timeout 1 s, 2 retries with the SDK's backoff (≤ 0.5 s + 1 s): at most ~4.5 s.
+    // Timeout 1 s, 2 retries with the SDK's backoff (≤ 0.5 s + 1 s): ~4.5 s by construction; the
+    // bound leaves room for a loaded CI machine but fails if any attempt ran to the 10 s delay.
     figure('stripe-slow', { timeout_ms: 1000, retries: 2, user_latency_ms: ms, status: res.status });
     expect(res.status).toBe(502);
-    expect(ms).toBeLessThan(5_000);
+    expect(ms).toBeLessThan(7_000);
   });
 
   it.each([400, 401, 402, 404])('%i from Stripe is not retried and becomes a safe 502', async (status) => {
