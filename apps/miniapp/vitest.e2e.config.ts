@@ -1,6 +1,7 @@
 import { defineProject } from 'vitest/config';
 
-// The end-to-end walk in headless Chromium (Debian's /usr/bin/chromium) against the running demo.
+// The end-to-end walk in headless Chromium against the running demo; the global setup finds or provides
+// the browser (CHROMIUM_PATH, Debian's /usr/bin/chromium, else it installs one: see e2e/chromium.ts).
 export default defineProject({
   test: {
     name: 'miniapp-e2e',

@@ -1,17 +1,18 @@
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseEnv, type RunningServer, startServer } from '@miniapp-billing/api';
 import { createTestDatabase } from '@miniapp-billing/billing-core/testing';
 import { type Browser, chromium } from 'playwright-core';
+import { inject } from 'vitest';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** Debian's Chromium, headless; no browser download. Flags keep it off the (closed) network. */
+/** The Chromium the global setup found or provided (see chromium.ts); no browser download. */
 export function launch(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
+  const { executablePath, env } = inject('chromium');
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+    // Flags keep it off the (closed) network.
     args: [
       '--no-sandbox',
       '--disable-gpu',
@@ -39,7 +40,15 @@ export async function startDemo(
     parseEnv({ PORT: '0', STRIPE_EMULATOR_PORT: '0', DATA_DIR: mkdtempSync(path.join(tmpdir(), 'e2e-')), LOG_LEVEL: 'silent', ...env }),
     { database },
   );
-  const browser = await launch();
+  let browser: Browser;
+  try {
+    browser = await launch();
+  } catch (err) {
+    // Leave nothing running behind a failed start: the caller has nothing to close.
+    await server.close();
+    await database.close();
+    throw err;
+  }
   return {
     server,
     browser,

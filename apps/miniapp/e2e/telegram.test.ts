@@ -17,7 +17,7 @@ beforeAll(async () => {
     TELEGRAM_APP_NAME: 'billing',
   }));
 });
-afterAll(() => close());
+afterAll(() => close?.());
 
 /** Telegram opens a Mini App with its init data and theme in the URL fragment. */
 function launchUrl(base: string, initData: string, theme: Record<string, string>) {

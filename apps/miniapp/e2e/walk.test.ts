@@ -11,7 +11,7 @@ const shots = artifactsDir('e2e');
 beforeAll(async () => {
   ({ server, browser, close } = await startDemo());
 });
-afterAll(() => close());
+afterAll(() => close?.());
 
 async function shot(page: Page, name: string) {
   await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
