@@ -2,7 +2,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { BillingError, handleStripeWebhook, MAX_WEBHOOK_BYTES, migrationsApplied } from '@miniapp-billing/billing-core';
+import { BillingError, MAX_WEBHOOK_BYTES, migrationsApplied, receiveStripeWebhook } from '@miniapp-billing/billing-core';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
@@ -22,6 +22,8 @@ export interface AppOptions {
   databaseSchema?: string | undefined;
   /** Extra client-side configuration the Mini App reads from `/config.json`. */
   publicConfig?: Record<string, unknown>;
+  /** The most procedures one tRPC batch may carry (default 10). */
+  maxBatchSize?: number | undefined;
 }
 
 const JSON_LIMIT = 64 * 1024;
@@ -147,8 +149,10 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): express.Expr
     async (req, res) => {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       try {
-        const result = await handleStripeWebhook(deps.billing, body, req.headers['stripe-signature']);
-        res.json({ received: true, ...(result.outcome === 'duplicate' ? { duplicate: true } : {}) });
+        // Stored (deduplicated) and acknowledged; a worker applies it. No Stripe call on this path.
+        const receipt = await receiveStripeWebhook(deps.billing, body, req.headers['stripe-signature']);
+        if (receipt.outcome === 'queued') deps.wakeWorkers();
+        res.json({ received: true, ...(receipt.outcome === 'duplicate' ? { duplicate: true } : {}) });
       } catch (err) {
         const e = toTRPCError(err);
         const reason = err instanceof BillingError ? err.code : 'INTERNAL';
@@ -273,6 +277,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): express.Expr
       router: appRouter,
       createContext: ({ req, res }) => createContext(deps, req, res.locals.requestId as string),
       maxBodySize: JSON_LIMIT,
+      maxBatchSize: options.maxBatchSize ?? 10,
       onError: ({ error, path: procedure, ctx }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR')
           deps.logger.error({ request_id: ctx?.requestId, procedure, err: { name: error.cause?.name } }, 'procedure failed');

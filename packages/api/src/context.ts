@@ -1,4 +1,5 @@
 import type { BillingDeps } from '@miniapp-billing/billing-core';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { TokenService } from './auth/jwt.ts';
 import type { UserCache } from './auth/user-cache.ts';
 import type { Logger } from './logger.ts';
@@ -14,6 +15,10 @@ export interface ApiDeps {
   telegram: { botToken: string | undefined; maxAgeSeconds: number; botUsername: string | undefined; appName: string | undefined };
   /** Demo mode: `POST /auth/demo` exists only then. */
   demo: boolean;
+  /** Per person: Checkout, portal and plan changes, counted together (shared by every process on PostgreSQL). */
+  billingActions: RateLimiterAbstract;
+  /** Tells this process's event workers that a webhook was stored (other processes poll). */
+  wakeWorkers(): void;
 }
 
 /** Outer context: the inner one plus what the request brings. */

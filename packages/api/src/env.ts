@@ -1,3 +1,4 @@
+import { BillingError, DEFAULT_PRICE_MAP, parsePriceMap } from '@miniapp-billing/billing-core';
 import { z } from 'zod';
 
 /**
@@ -37,6 +38,17 @@ export const ZEnv = z.object({
   STRIPE_PRICE_MAP_JSON: z.string().optional(),
   STRIPE_EMULATOR_PORT: port.default(12111),
   STRIPE_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(8_000),
+  // Below Stripe's per-account limits (25/s in test mode, 100/s in live mode), shared by all processes.
+  STRIPE_MAX_RPS: z.coerce.number().int().min(1).max(10_000).default(20),
+  // In-process workers draining stored Stripe events: concurrent runs (0 = none: run `pnpm worker`).
+  EVENT_WORKERS: z.coerce.number().int().min(0).max(64).default(4),
+  EVENT_WORKER_LEASE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  EVENT_WORKER_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  EVENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  // Per person: Checkout, portal and plan changes (together) per minute, across all processes.
+  BILLING_ACTIONS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(20),
+  // The most procedures one tRPC batch may carry.
+  TRPC_MAX_BATCH: z.coerce.number().int().min(1).max(100).default(10),
   JWT_SECRET: z.string().optional(),
   JWT_ISSUER: z.string().min(1).default('miniapp-billing'),
   JWT_AUDIENCE: z.string().min(1).default('miniapp-billing'),
@@ -71,7 +83,11 @@ export const ZEnv = z.object({
   MINIAPP_DIST: z.string().optional(),
 });
 
-export type Env = z.infer<typeof ZEnv>;
+/** The parsed environment, with the settings that need more than a schema finished here too. */
+export type Env = z.infer<typeof ZEnv> & {
+  /** plan id → Stripe price id, from `STRIPE_PRICE_MAP_JSON` (the demo's seeded prices when unset). */
+  priceMap: Record<string, string>;
+};
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -85,7 +101,13 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
-  const env = parsed.data;
+  let priceMap = DEFAULT_PRICE_MAP;
+  try {
+    if (parsed.data.STRIPE_PRICE_MAP_JSON) priceMap = parsePriceMap(parsed.data.STRIPE_PRICE_MAP_JSON);
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration:\n  ${err instanceof BillingError ? err.message : 'STRIPE_PRICE_MAP_JSON is invalid'}`);
+  }
+  const env: Env = { ...parsed.data, priceMap };
   if (env.NODE_ENV === 'production') {
     const problems: string[] = [];
     const need = (name: keyof Env, ok: boolean, why = 'is required in production') => {

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type Stripe from 'stripe';
 
 /** One registry with every metric the service exports; labels are route templates, never raw URLs. */
@@ -40,6 +40,18 @@ export function createMetrics() {
       labelNames: ['type', 'outcome'],
       registers: [registry],
     }),
+    stripeLimiterWait: new Histogram({
+      name: 'stripe_limiter_wait_seconds',
+      help: 'Time a Stripe call waited for the shared request budget, by priority (user or background)',
+      labelNames: ['priority'],
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'miniapp_rate_limited_total',
+      help: 'Billing actions refused by the per-person rate limit',
+      registers: [registry],
+    }),
     webhookLag: new Histogram({
       name: 'stripe_webhook_lag_seconds',
       help: 'Seconds between an event being created at Stripe and its processing here',
@@ -48,6 +60,39 @@ export function createMetrics() {
     }),
   };
   return metrics;
+}
+
+/**
+ * The queue's state, read from PostgreSQL when scraped (every process reports the same shared
+ * queue): waiting events, the oldest one's age, dead events, customers waiting for a run.
+ */
+export function observeQueue(
+  metrics: Metrics,
+  read: () => Promise<{ pending: number; oldestPendingSeconds: number; dead: number; jobs: number }>,
+): void {
+  let last: Promise<Awaited<ReturnType<typeof read>>> | undefined;
+  let lastAt = 0;
+  // One read serves the four gauges of one scrape.
+  const stats = () => {
+    if (!last || Date.now() - lastAt > 1000) {
+      lastAt = Date.now();
+      last = read().catch(() => ({ pending: Number.NaN, oldestPendingSeconds: Number.NaN, dead: Number.NaN, jobs: Number.NaN }));
+    }
+    return last;
+  };
+  const gauge = (name: string, help: string, pick: (s: Awaited<ReturnType<typeof read>>) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [metrics.registry],
+      async collect() {
+        this.set(pick(await stats()));
+      },
+    });
+  gauge('stripe_events_pending', 'Stored Stripe events waiting for a worker (pending or failed, to retry)', (s) => s.pending);
+  gauge('stripe_events_oldest_pending_age_seconds', 'Age of the oldest waiting Stripe event', (s) => s.oldestPendingSeconds);
+  gauge('stripe_events_dead', 'Stripe events parked as dead after every attempt failed (replay with pnpm billing:events)', (s) => s.dead);
+  gauge('stripe_event_jobs', 'Customers with events waiting for a run', (s) => s.jobs);
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -5,25 +5,22 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  type BillingConfig,
-  type BillingDeps,
-  createDatabase,
-  createStripeClient,
+  createRateLimiter,
   type DatabaseHandle,
-  DEFAULT_PRICE_MAP,
   migrateToLatest,
-  PlanCatalog,
-  parsePriceMap,
-  systemClock,
+  queueStats,
+  type StripeEventWorker,
+  startStripeEventWorker,
 } from '@miniapp-billing/billing-core';
 import type { RunningEmulator } from '@miniapp-billing/stripe-emulator';
 import { createHandler } from './app.ts';
 import { TokenService } from './auth/jwt.ts';
 import { UserCache } from './auth/user-cache.ts';
+import { buildBillingDeps, openDatabase, workerOptions } from './composition.ts';
 import type { ApiDeps } from './context.ts';
 import { ConfigError, type Env } from './env.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { createMetrics, instrumentStripe } from './metrics.ts';
+import { createMetrics, observeQueue } from './metrics.ts';
 
 export interface RunningServer {
   url: string;
@@ -63,7 +60,6 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
   if (!env.STRIPE_SECRET_KEY && !demo) throw new ConfigError('Invalid configuration:\n  STRIPE_SECRET_KEY: is required');
   mkdirSync(env.DATA_DIR, { recursive: true });
 
-  const priceMap = env.STRIPE_PRICE_MAP_JSON ? parsePriceMap(env.STRIPE_PRICE_MAP_JSON) : DEFAULT_PRICE_MAP;
   const jwtSecret = env.JWT_SECRET ?? keptSecret(env.DATA_DIR, 'jwt-secret', () => randomBytes(48).toString('base64url'));
   const webhookSecrets = env.STRIPE_WEBHOOK_SECRET.length
     ? env.STRIPE_WEBHOOK_SECRET
@@ -84,58 +80,32 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
     apiBase = emulator.url;
   }
 
-  const database =
-    options.database ??
-    (await createDatabase(
-      env.DATABASE_URL ? { url: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE } : { dataDir: path.join(env.DATA_DIR, 'pglite') },
-    ));
+  const database = options.database ?? (await openDatabase(env));
   let server: Server | undefined;
+  let worker: StripeEventWorker | undefined;
   try {
     await migrateToLatest(database.db, database.schema);
-    const stripe = createStripeClient({
-      secretKey: env.STRIPE_SECRET_KEY ?? 'sk_test_emulator',
-      apiBase,
-      timeoutMs: env.STRIPE_TIMEOUT_MS,
-    });
     const metrics = createMetrics();
-    instrumentStripe(stripe, metrics);
+    // Listen first: the app URL may depend on the port we get; requests are served once wired below.
+    const listening = await new Promise<Server>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(env.PORT, env.HOST, () => resolve(s));
+    });
+    server = listening;
+    listening.keepAliveTimeout = 65_000;
+    const port = (listening.address() as AddressInfo).port;
+    const url = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`;
+    const appUrl = env.APP_URL ?? url;
 
-    const host = env.HOST;
-    const handler = (config: BillingConfig, deps: ApiDeps) =>
-      createHandler(deps, {
-        metricsToken: env.METRICS_TOKEN,
-        databaseSchema: database.schema,
-        miniappDist: env.MINIAPP_DIST ?? DEFAULT_MINIAPP_DIST,
-        publicConfig: {
-          demo,
-          app_url: config.appUrl,
-          telegram_bot_username: env.TELEGRAM_BOT_USERNAME ?? null,
-          telegram_app_name: env.TELEGRAM_APP_NAME ?? null,
-        },
+    const billing = buildBillingDeps(env, { database, apiBase, webhookSecrets, appUrl, metrics, logger });
+    observeQueue(metrics, () => queueStats(database.db));
+    if (env.EVENT_WORKERS > 0) {
+      worker = startStripeEventWorker(billing, {
+        ...workerOptions(env),
+        onError: (err) => logger.error({ err: { name: (err as Error)?.name } }, 'stripe event worker error'),
       });
-    // The app URL may depend on the port we get; listen first, then finish the configuration.
-    const config: BillingConfig = {
-      priceMap,
-      appUrl: env.APP_URL ?? '',
-      allowedRedirectOrigins: env.ALLOWED_REDIRECT_ORIGINS,
-      pastDueGraceSeconds: Math.round(env.PAST_DUE_GRACE_DAYS * 86_400),
-      webhookSecrets,
-      webhookToleranceSeconds: 300,
-    };
-    const plans = new PlanCatalog(stripe, priceMap);
-    const billing: BillingDeps = {
-      db: database.db,
-      stripe,
-      clock: systemClock,
-      config,
-      plans,
-      observer: {
-        webhook: ({ type, outcome, lagSeconds }) => {
-          metrics.webhookEvents.inc({ type, outcome });
-          if (outcome === 'processed') metrics.webhookLag.observe(lagSeconds);
-        },
-      },
-    };
+    }
     const deps: ApiDeps = {
       billing,
       users: new UserCache(database.db),
@@ -149,21 +119,28 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
         appName: env.TELEGRAM_APP_NAME,
       },
       demo,
+      billingActions: createRateLimiter(database, { keyPrefix: 'billing-actions', points: env.BILLING_ACTIONS_PER_MINUTE, duration: 60 }),
+      wakeWorkers: () => worker?.wake(),
     };
-    const listening = await new Promise<Server>((resolve, reject) => {
-      const s = createServer(handler(config, deps));
-      s.once('error', reject);
-      s.listen(env.PORT, host, () => resolve(s));
-    });
-    server = listening;
-    listening.keepAliveTimeout = 65_000;
-    const port = (listening.address() as AddressInfo).port;
-    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    if (!config.appUrl) config.appUrl = url;
+    listening.on(
+      'request',
+      createHandler(deps, {
+        metricsToken: env.METRICS_TOKEN,
+        databaseSchema: database.schema,
+        miniappDist: env.MINIAPP_DIST ?? DEFAULT_MINIAPP_DIST,
+        maxBatchSize: env.TRPC_MAX_BATCH,
+        publicConfig: {
+          demo,
+          app_url: appUrl,
+          telegram_bot_username: env.TELEGRAM_BOT_USERNAME ?? null,
+          telegram_app_name: env.TELEGRAM_APP_NAME ?? null,
+        },
+      }),
+    );
     if (emulator) emulator.setWebhook({ url: `${url}/api/v1/billing/webhooks/stripe`, secret: webhookSecrets[0] as string });
 
     try {
-      await plans.list();
+      await billing.plans.list();
     } catch {
       logger.warn('could not load plan prices from Stripe at start-up; will retry on first use');
     }
@@ -183,6 +160,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
             listening.closeIdleConnections();
             setTimeout(() => listening.closeAllConnections(), 2_000).unref();
           });
+          await worker?.stop();
           await emulator?.close();
           if (!options.database) await database.close();
         })();
@@ -191,6 +169,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
     };
   } catch (err) {
     server?.close();
+    await worker?.stop();
     await emulator?.close();
     if (!options.database) await database.close();
     throw err;

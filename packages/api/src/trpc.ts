@@ -1,4 +1,4 @@
-import type { User } from '@miniapp-billing/billing-core';
+import { takePoint, type User } from '@miniapp-billing/billing-core';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
@@ -63,4 +63,19 @@ export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   }
   if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Missing or invalid access token' });
   return next({ ctx: { ...ctx, user } });
+});
+
+/**
+ * Actions that call Stripe on a person's behalf (Checkout, portal, plan changes): at most
+ * `BILLING_ACTIONS_PER_MINUTE` per person, counted in PostgreSQL so the limit holds across processes.
+ * Over it → 429 `RATE_LIMITED`, before any Stripe call.
+ */
+export const billingActionProcedure = protectedProcedure.use(async ({ ctx, next }) => {
+  try {
+    await takePoint(ctx.billingActions, ctx.user.id);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'RATE_LIMITED') ctx.metrics.rateLimited.inc();
+    throw toTRPCError(err);
+  }
+  return next();
 });

@@ -15,6 +15,8 @@ export interface BillingConfig {
   webhookSecrets: string[];
   /** Accepted age of a webhook signature, in seconds (Stripe's default is 300). */
   webhookToleranceSeconds: number;
+  /** Whether our key is a live-mode key: events of the other mode are acknowledged and ignored. */
+  livemode: boolean;
 }
 
 const ZPlanId = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'plan ids are lowercase letters, digits and _');

@@ -9,12 +9,25 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-/** Hooks the adapters use for metrics; billing-core stays free of any metrics library. */
+/** Hooks the adapters use for metrics and logs; billing-core stays free of any metrics or log library. */
 export interface BillingObserver {
+  /** One event received (`queued`, `duplicate`, `ignored`) or applied by a worker (`processed`, `ignored`, `failed`, `dead`). */
   webhook?(event: { type: string; outcome: WebhookOutcome; lagSeconds: number }): void;
+  /** A worker's run over one customer's events failed; `dead` when the events were parked. */
+  eventsFailed?(failure: EventFailure): void;
 }
 
-export type WebhookOutcome = 'processed' | 'duplicate' | 'ignored' | 'failed';
+export interface EventFailure {
+  customerId: string;
+  events: Array<{ id: string; type: string }>;
+  attempt: number;
+  dead: boolean;
+  /** A domain code or error class name: safe to log. */
+  cause: string;
+  nextAttemptAt: Date | null;
+}
+
+export type WebhookOutcome = 'queued' | 'processed' | 'duplicate' | 'ignored' | 'failed' | 'dead';
 
 /** Everything an operation needs, passed explicitly. */
 export interface BillingDeps {

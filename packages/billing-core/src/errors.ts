@@ -9,6 +9,8 @@ export type BillingErrorCode =
   | 'NO_SUBSCRIPTION'
   | 'SAME_PLAN'
   | 'IDEMPOTENCY_CONFLICT'
+  | 'CHECKOUT_IN_PROGRESS'
+  | 'RATE_LIMITED'
   | 'NOT_FOUND'
   | 'USER_NOT_FOUND'
   | 'WEBHOOK_SIGNATURE_INVALID'
@@ -31,5 +33,3 @@ export class BillingError extends Error {
     super(message, options);
   }
 }
-
-export const isBillingError = (e: unknown): e is BillingError => e instanceof BillingError;

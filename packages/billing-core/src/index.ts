@@ -10,17 +10,32 @@ export { ensureCustomer } from './customers/ensure-customer.ts';
 export { createDatabase, type DatabaseHandle, type DatabaseOptions, type Db } from './db/database.ts';
 export { migrateToLatest, migrationsApplied } from './db/migrate.ts';
 export type { Database } from './db/schema.ts';
-export { type BillingDeps, type BillingObserver, type Clock, systemClock, type WebhookOutcome } from './deps.ts';
-export { BillingError, type BillingErrorCode, isBillingError } from './errors.ts';
+export { type BillingDeps, type BillingObserver, type Clock, type EventFailure, systemClock, type WebhookOutcome } from './deps.ts';
+export { BillingError, type BillingErrorCode } from './errors.ts';
 export { type InvoiceBadge, type InvoiceView, invoiceBadge, listInvoices, MAX_INVOICE_PAGE } from './invoices/list-invoices.ts';
+export { createRateLimiter, type LimitOptions, takePoint } from './limits/rate-limiter.ts';
 export { type Plan, PlanCatalog } from './plans/plans.ts';
 export { createPortal } from './portal/create-portal.ts';
 export { type ReconcileReport, reconcile } from './reconcile/reconcile.ts';
 export { checkRedirect, normaliseOrigins } from './redirects/redirect-policy.ts';
 export { createStripeClient, type StripeClientOptions } from './stripe/create-stripe-client.ts';
+export { inBackground, StripeBudget, type StripePriority } from './stripe/stripe-budget.ts';
 export { toBillingError } from './stripe/stripe-errors.ts';
 export { accessOf, FREE_VIEW, getSubscription, type SubscriptionStatus, type SubscriptionView } from './subscriptions/get-subscription.ts';
 export { cancelAtPeriodEnd, changePlan, resume } from './subscriptions/manage-subscription.ts';
 export { type SyncCounts, syncCustomer } from './sync/sync.ts';
 export { createUser, findUserById, type User, upsertTelegramUser } from './users/user.repository.ts';
-export { handleStripeWebhook, MAX_WEBHOOK_BYTES, verifyStripeEvent, type WebhookResult } from './webhooks/handle-stripe-webhook.ts';
+export {
+  findEvent,
+  listEvents,
+  queueStats,
+  replayEvents,
+} from './webhooks/event.repository.ts';
+export { eventTypeLabel, HANDLED_EVENT_TYPES, receiveStripeWebhook, type WebhookReceipt } from './webhooks/receive-stripe-webhook.ts';
+export {
+  runStripeEventJobs,
+  type StripeEventWorker,
+  type StripeEventWorkerOptions,
+  startStripeEventWorker,
+} from './webhooks/stripe-event-worker.ts';
+export { MAX_WEBHOOK_BYTES, verifyStripeEvent } from './webhooks/verify-stripe-event.ts';

@@ -8,8 +8,11 @@ import {
   createUser,
   type DatabaseHandle,
   DEFAULT_PRICE_MAP,
-  handleStripeWebhook,
   PlanCatalog,
+  receiveStripeWebhook,
+  runStripeEventJobs,
+  type StripeEventWorker,
+  startStripeEventWorker,
   type User,
 } from '../src/index.ts';
 import { createTestDatabase } from '../src/testing.ts';
@@ -29,6 +32,7 @@ export function testConfig(overrides: Partial<BillingConfig> = {}): BillingConfi
     pastDueGraceSeconds: 3 * 86_400,
     webhookSecrets: [WEBHOOK_SECRET],
     webhookToleranceSeconds: 300,
+    livemode: false,
     ...overrides,
   };
 }
@@ -51,13 +55,17 @@ export interface Harness {
   /** The emulator's control API. */
   control(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   newUser(name?: string): Promise<User>;
+  /** Applies every stored event that is due (the worker's job, done now). */
+  drain(): Promise<number>;
+  /** With `webhooks: true`: waits until the emulator delivered everything and the worker applied it. */
+  settle(): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
  * Real parts for a test file: a migrated database, the emulator over HTTP, the real SDK. With
  * `webhooks: true` the emulator delivers signed webhooks to a small HTTP endpoint that calls
- * `handleStripeWebhook` (500 when it throws, as the API route does).
+ * `receiveStripeWebhook` (500 when it throws, as the API route does), and a worker applies them.
  */
 export async function harness(
   options: { webhooks?: boolean; stripe?: Stripe.StripeConfig; config?: Partial<BillingConfig> } = {},
@@ -66,13 +74,17 @@ export async function harness(
   let sink: Server | undefined;
   let sinkUrl = '';
   let depsRef: BillingDeps | undefined;
+  let worker: StripeEventWorker | undefined;
   if (options.webhooks) {
     sink = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        handleStripeWebhook(depsRef as BillingDeps, Buffer.concat(chunks), req.headers['stripe-signature'])
-          .then(() => res.writeHead(200).end('{"received":true}'))
+        receiveStripeWebhook(depsRef as BillingDeps, Buffer.concat(chunks), req.headers['stripe-signature'])
+          .then(() => {
+            res.writeHead(200).end('{"received":true}');
+            worker?.wake();
+          })
           .catch(() => res.writeHead(500).end());
       });
     });
@@ -90,6 +102,8 @@ export async function harness(
   await plans.list();
   const deps: BillingDeps = { db: database.db, stripe, clock: { now: () => new Date() }, config, plans };
   depsRef = deps;
+  const jobOptions = { backoffMs: () => 50 };
+  if (options.webhooks) worker = startStripeEventWorker(deps, { ...jobOptions, pollMs: 100 });
   const control = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${emulator.url}/_emulator${path}`, {
       method,
@@ -105,8 +119,14 @@ export async function harness(
     emulator,
     control,
     newUser: (name = `user ${++n}`) => createUser(database.db, { name }),
+    drain: () => runStripeEventJobs(deps, jobOptions),
+    settle: async () => {
+      await emulator.webhooksIdle();
+      await worker?.idle();
+    },
     close: async () => {
       await emulator.close();
+      await worker?.stop();
       await new Promise<void>((r) => (sink ? sink.close(() => r()) : r()));
       await database.close();
     },

@@ -1,7 +1,7 @@
 import { signPayload } from '@miniapp-billing/stripe-emulator';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BillingError, createCheckout, getSubscription, handleStripeWebhook, listInvoices, type User } from '../src/index.ts';
+import { createCheckout, getSubscription, listInvoices, receiveStripeWebhook, type User } from '../src/index.ts';
 import { type Harness, harness, pay, WEBHOOK_SECRET } from './harness.ts';
 
 let h: Harness;
@@ -10,12 +10,19 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const deliver = (event: unknown, secret = WEBHOOK_SECRET) => {
-  const payload = JSON.stringify(event);
-  return handleStripeWebhook(h.deps, Buffer.from(payload), signPayload(payload, secret));
-};
+const receive = (body: Buffer, signature: unknown) => receiveStripeWebhook(h.deps, body, signature);
 
 const eventRows = () => h.deps.db.selectFrom('stripe_events').selectAll().execute();
+
+/** Receives a signed event, lets the worker apply what is due, and says what became of it. */
+const deliver = async (event: unknown, secret = WEBHOOK_SECRET) => {
+  const payload = JSON.stringify(event);
+  const receipt = await receive(Buffer.from(payload), signPayload(payload, secret));
+  await h.drain();
+  if (receipt.outcome !== 'queued') return receipt;
+  const row = (await eventRows()).find((r) => r.event_id === receipt.eventId);
+  return { ...receipt, outcome: row?.status };
+};
 
 /** A paid subscription for a new user, and every event Stripe emitted for it, oldest first. */
 async function paidUser(plan = 'premium_monthly'): Promise<{ user: User; events: Stripe.Event[]; customer: string; subscription: string }> {
@@ -48,7 +55,7 @@ describe('webhook authenticity', () => {
       [Buffer.from(payload), signPayload(payload, WEBHOOK_SECRET, Math.floor(Date.now() / 1000) - 301)],
     ];
     for (const [body, sig] of cases) {
-      await expect(handleStripeWebhook(h.deps, body, sig)).rejects.toMatchObject({ code: 'WEBHOOK_SIGNATURE_INVALID' });
+      await expect(receive(body, sig)).rejects.toMatchObject({ code: 'WEBHOOK_SIGNATURE_INVALID' });
     }
     expect((await eventRows()).length).toBe(before);
   });
@@ -61,7 +68,7 @@ describe('webhook authenticity', () => {
 
   it('refuses a body over 1 MB before verifying it', async () => {
     const body = Buffer.alloc(1024 * 1024 + 1, 'a');
-    await expect(handleStripeWebhook(h.deps, body, signPayload(body.toString(), WEBHOOK_SECRET))).rejects.toMatchObject({
+    await expect(receive(body, signPayload(body.toString(), WEBHOOK_SECRET))).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
     });
   });
@@ -82,10 +89,10 @@ describe('webhook authenticity', () => {
 
   it('a signed body that is not an event is refused as invalid', async () => {
     const payload = '{"hello":"world"}';
-    await expect(handleStripeWebhook(h.deps, Buffer.from(payload), signPayload(payload, WEBHOOK_SECRET))).rejects.toMatchObject({
+    await expect(receive(Buffer.from(payload), signPayload(payload, WEBHOOK_SECRET))).rejects.toMatchObject({
       code: 'WEBHOOK_PAYLOAD_INVALID',
     });
-    await expect(handleStripeWebhook(h.deps, Buffer.from('not json'), signPayload('not json', WEBHOOK_SECRET))).rejects.toMatchObject({
+    await expect(receive(Buffer.from('not json'), signPayload('not json', WEBHOOK_SECRET))).rejects.toMatchObject({
       code: 'WEBHOOK_PAYLOAD_INVALID',
     });
   });
@@ -134,30 +141,36 @@ describe('order and duplicates', () => {
     expect((await listInvoices(h.deps, user)).map((i) => i.status)).toEqual(['paid']);
   });
 
-  it('the same event 20 times at once is processed once', async () => {
+  it('the same event 20 times at once is stored and processed once', async () => {
     const { user, events } = await paidUser();
     const created = events.find((e) => e.type === 'customer.subscription.created');
-    const results = await Promise.all(Array.from({ length: 20 }, () => deliver(created)));
-    expect(results.filter((r) => r.outcome === 'processed')).toHaveLength(1);
+    const payload = JSON.stringify(created);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => receive(Buffer.from(payload), signPayload(payload, WEBHOOK_SECRET))),
+    );
+    expect(results.filter((r) => r.outcome === 'queued')).toHaveLength(1);
     expect(results.filter((r) => r.outcome === 'duplicate')).toHaveLength(19);
+    await Promise.all([h.drain(), h.drain(), h.drain()]);
+    expect((await eventRows()).find((r) => r.event_id === created?.id)).toMatchObject({ status: 'processed', attempts: 1 });
     const notes = await h.deps.db.selectFrom('billing_notifications').selectAll().where('user_id', '=', user.id).execute();
     expect(notes.filter((n) => n.kind === 'plan_activated')).toHaveLength(1);
   });
 
-  it('a webhook whose processing fails is reported for retry, and the retry applies it', async () => {
+  it('an event whose processing fails is acknowledged, retried with backoff, and the retry applies it', async () => {
     const { user, events } = await paidUser();
     const created = events.find((e) => e.type === 'customer.subscription.created') as Stripe.Event;
     // Stripe is down for the re-read (more failures than the SDK retries).
     await h.control('POST', '/faults', { method: 'GET', path: '/v1/subscriptions/*', status: 503, count: 3 });
-    const err = (await deliver(created).catch((e: unknown) => e)) as BillingError;
-    expect(err.code).toBe('STRIPE_UNAVAILABLE');
-    expect((await eventRows()).find((r) => r.event_id === created.id)).toMatchObject({
-      status: 'failed',
-      last_error: 'STRIPE_UNAVAILABLE',
-    });
+    const first = await deliver(created);
+    expect(first.outcome).toBe('failed');
+    const failed = (await eventRows()).find((r) => r.event_id === created.id);
+    expect(failed).toMatchObject({ status: 'failed', last_error: 'STRIPE_UNAVAILABLE', attempts: 1 });
+    expect(failed?.next_attempt_at).toBeInstanceOf(Date);
     expect((await sync(user)).tier).toBe('free');
-    const retry = await deliver(created);
-    expect(retry.outcome).toBe('processed');
+    // Stripe's own redelivery is a duplicate now: the retry is the worker's, after its backoff.
+    expect((await deliver(created)).outcome).toBe('duplicate');
+    await new Promise((r) => setTimeout(r, 60));
+    await h.drain();
     expect(await sync(user)).toMatchObject({ tier: 'premium_monthly', status: 'active' });
     expect((await eventRows()).find((r) => r.event_id === created.id)).toMatchObject({ status: 'processed', attempts: 2 });
   });
@@ -170,20 +183,20 @@ describe('delivered over HTTP by the emulator', () => {
       const user = await w.newUser();
       const { session_id } = await createCheckout(w.deps, { user, planId: 'premium_monthly' });
       await pay(w, session_id);
-      await w.emulator.webhooksIdle();
+      await w.settle();
       expect(await getSubscription(w.deps, user)).toMatchObject({ tier: 'premium_monthly', status: 'active' });
 
       const customer = w.emulator.state.getCheckoutSession(session_id).customer as string;
       await w.control('POST', `/customers/${customer}/card`, { fails: true });
       await w.control('POST', '/clock/advance', { seconds: 31 * 86_400 });
-      await w.emulator.webhooksIdle();
+      await w.settle();
       const pastDue = await getSubscription(w.deps, user);
       expect(pastDue.status).toBe('past_due');
       expect((await listInvoices(w.deps, user)).map((i) => i.status)).toEqual(['past_due', 'paid']);
 
       await w.control('POST', `/customers/${customer}/card`, { fails: false });
       await w.control('POST', '/clock/advance', { seconds: 3 * 86_400 + 60 });
-      await w.emulator.webhooksIdle();
+      await w.settle();
       expect((await getSubscription(w.deps, user)).status).toBe('active');
       expect((await listInvoices(w.deps, user)).map((i) => i.status)).toEqual(['paid', 'paid']);
       const failures = w.emulator.webhooks.log.filter((d) => d.status !== 200);

@@ -4,7 +4,8 @@ import { figure, scale } from './figures.ts';
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer();
+  // Many actions by one person on purpose: the per-person limit is tested on its own (limits.test.ts).
+  t = await startTestServer({ BILLING_ACTIONS_PER_MINUTE: '10000' });
 });
 afterAll(() => t.close());
 

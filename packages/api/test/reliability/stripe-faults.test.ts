@@ -45,22 +45,41 @@ describe('Stripe faults', () => {
     expect(customersOf(user.id)).toHaveLength(1);
   });
 
-  it('429 gives the person a clean error, with one Stripe request per action (no retry storm)', async () => {
+  it('429: a short burst is absorbed by retries with backoff; a long one gives a clean 503 after a bounded number of requests', async () => {
     const { access_token: token } = await demo();
     await call('POST', `${t.api}/billing/portal`, { token });
-    const before = requests('POST', '/v1/billing_portal/sessions').length;
-    await t.emulatorControl('POST', '/faults', { method: 'POST', path: '/v1/billing_portal/sessions', status: 429, count: 5 });
+    // Two 429s in a row: retried with backoff and jitter, the person never sees them.
+    let before = requests('POST', '/v1/billing_portal/sessions').length;
+    await t.emulatorControl('POST', '/faults', { method: 'POST', path: '/v1/billing_portal/sessions', status: 429, count: 2 });
+    const absorbed = await call('POST', `${t.api}/billing/portal`, { token });
+    expect(absorbed.status).toBe(201);
+    expect(requests('POST', '/v1/billing_portal/sessions').length - before).toBe(3);
+
+    // Stripe keeps refusing: each action stops after 1 + 3 attempts, with growing pauses between them.
+    before = requests('POST', '/v1/billing_portal/sessions').length;
+    await t.emulatorControl('POST', '/faults', { method: 'POST', path: '/v1/billing_portal/sessions', status: 429, count: 100 });
     const statuses: number[] = [];
     const bodies: Array<{ code: string; message: string }> = [];
-    for (let i = 0; i < 5; i++) {
+    const started = performance.now();
+    for (let i = 0; i < 3; i++) {
       const res = await call('POST', `${t.api}/billing/portal`, { token });
       statuses.push(res.status);
       bodies.push(res.body);
     }
+    const ms = performance.now() - started;
+    await t.emulatorControl('DELETE', '/faults');
     const sent = requests('POST', '/v1/billing_portal/sessions').length - before;
-    figure('stripe-429', { user_calls: 5, stripe_requests: sent, status: statuses[0] as number, code: bodies[0]?.code ?? '' });
+    figure('stripe-429', {
+      user_calls: 3,
+      stripe_requests: sent,
+      status: statuses[0] as number,
+      code: bodies[0]?.code ?? '',
+      ms: Math.round(ms),
+    });
     expect(statuses.every((s) => s === 503)).toBe(true);
-    expect(sent).toBe(5);
+    expect(sent).toBe(12);
+    // Backoff: at least half of 250 + 500 + 1000 ms per action.
+    expect(ms).toBeGreaterThan(3 * 875);
     expect(JSON.stringify(bodies)).not.toMatch(/Too many requests hit the API/);
   });
 

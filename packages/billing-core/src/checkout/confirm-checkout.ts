@@ -3,7 +3,7 @@ import type { BillingDeps } from '../deps.ts';
 import { BillingError } from '../errors.ts';
 import { stripeCall } from '../stripe/stripe-errors.ts';
 import { getSubscription, type SubscriptionView } from '../subscriptions/get-subscription.ts';
-import { applySubscription, syncSubscriptionInvoices, withCustomerLock } from '../sync/sync.ts';
+import { applyInvoice, applySubscription } from '../sync/apply.ts';
 import type { User } from '../users/user.repository.ts';
 import { findCheckoutSession, setCheckoutStatus } from './checkout.repository.ts';
 
@@ -25,13 +25,16 @@ export async function confirmCheckout(deps: BillingDeps, input: { user: User; se
   if (!local || local.user_id !== input.user.id) throw notFound();
   const session = await stripeCall(() => deps.stripe.checkout.sessions.retrieve(input.sessionId, { expand: ['subscription'] }));
   if (session.client_reference_id !== input.user.id) throw notFound();
-  const customerId = typeof session.customer === 'string' ? session.customer : session.customer?.id;
+  const readAt = Date.now();
   const sub = session.subscription && typeof session.subscription === 'object' ? (session.subscription as Stripe.Subscription) : null;
 
-  if (session.status === 'complete' && sub && customerId) {
-    await withCustomerLock(deps, customerId, async (trx) => {
-      await applySubscription(trx, deps, sub, input.user.id, Date.now());
-      await syncSubscriptionInvoices(trx, deps, sub.id, input.user.id);
+  if (session.status === 'complete' && sub) {
+    // Stripe first, then one short transaction: no connection waits on the network.
+    const invoices = await stripeCall(() => deps.stripe.invoices.list({ subscription: sub.id, limit: 10 }));
+    const invoicesReadAt = Date.now();
+    await deps.db.transaction().execute(async (trx) => {
+      await applySubscription(trx, deps, sub, input.user.id, readAt);
+      for (const inv of invoices.data) await applyInvoice(trx, inv, input.user.id, invoicesReadAt);
       await setCheckoutStatus(trx, session.id, 'complete');
     });
     return { message: 'Plan activated', checkout_status: 'complete', subscription: await getSubscription(deps, input.user) };

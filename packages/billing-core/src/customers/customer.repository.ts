@@ -1,8 +1,6 @@
 import type { Transaction } from 'kysely';
-import type { Db } from '../db/database.ts';
+import type { Executor, Trx } from '../db/executor.ts';
 import type { Database } from '../db/schema.ts';
-
-type Executor = Db | Transaction<Database>;
 
 export async function findCustomerIdByUser(db: Executor, userId: string): Promise<string | undefined> {
   const row = await db.selectFrom('stripe_customers').select('stripe_customer_id').where('user_id', '=', userId).executeTakeFirst();
@@ -22,4 +20,19 @@ export async function insertCustomerMapping(db: Executor, userId: string, custom
     .onConflict((oc) => oc.doNothing())
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+/**
+ * Stripe deleted the customer: forget the mapping (the next checkout makes a new customer) and end
+ * every subscription the mirror still has for it. Idempotent. Returns the user it belonged to.
+ */
+export async function forgetCustomer(trx: Trx, customerId: string, readAt: number): Promise<string | undefined> {
+  const row = await trx.deleteFrom('stripe_customers').where('stripe_customer_id', '=', customerId).returning('user_id').executeTakeFirst();
+  await trx
+    .updateTable('subscriptions')
+    .set({ status: 'canceled', ended_at: new Date(readAt), state_read_at: readAt, updated_at: new Date() })
+    .where('stripe_customer_id', '=', customerId)
+    .where('status', '!=', 'canceled')
+    .execute();
+  return row?.user_id;
 }

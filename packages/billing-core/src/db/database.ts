@@ -27,6 +27,8 @@ export interface DatabaseOptions {
 export interface DatabaseHandle {
   db: Db;
   kind: 'postgres' | 'pglite';
+  /** The `pg` pool behind `db` on PostgreSQL (for libraries that take one, such as the rate limiter). */
+  pool?: pg.Pool | undefined;
   /** The schema the tables live in. */
   schema: string;
   /** Resolves true when a trivial query succeeds. */
@@ -60,6 +62,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     return {
       db,
       kind: 'postgres',
+      pool,
       schema: options.schema ?? 'public',
       ping: () => ping(db),
       close: () => db.destroy(),

@@ -67,16 +67,54 @@ export interface InvoiceTable {
   updated_at: UpdatedAt;
 }
 
+/** What an event's payload said, kept for the worker: the object is re-read, this is only the record. */
+export interface EventSummary {
+  status?: string | undefined;
+  attempt_count?: number | undefined;
+  subscription?: string | undefined;
+}
+
+/**
+ * The ledger of received events: `pending` until a worker applies it (`processed`, `ignored`),
+ * `failed` while it waits for another attempt, `dead` when it gave up (visible, replayable).
+ */
+export type StripeEventStatus = 'pending' | 'processed' | 'ignored' | 'failed' | 'dead';
+
 export interface StripeEventTable {
   event_id: string;
   type: string;
   stripe_created: Int8;
   stripe_customer_id: string | null;
-  status: 'processed' | 'ignored' | 'failed';
+  object_type: string | null;
+  object_id: string | null;
+  summary: ColumnType<EventSummary | null, string | null, string | null>;
+  status: StripeEventStatus;
   attempts: number;
   last_error: string | null;
+  next_attempt_at: Date | null;
   received_at: CreatedAt;
   processed_at: Date | null;
+}
+
+/** One row per customer with events waiting: the unit a worker claims (by lease) and drains. */
+export interface StripeCustomerJobTable {
+  stripe_customer_id: string;
+  run_at: ColumnType<Date, Date | undefined, Date>;
+  locked_until: Date | null;
+  locked_by: string | null;
+  attempts: ColumnType<number, number | undefined, number>;
+  /** Bumped by every new event: a run that started before it does not delete the job. */
+  version: ColumnType<string | number, number | undefined, number>;
+  last_error: string | null;
+  created_at: CreatedAt;
+}
+
+/** The one Checkout Session being created for a person right now. */
+export interface CheckoutCreationTable {
+  user_id: string;
+  request_hash: string;
+  attempt_key: string;
+  started_at: ColumnType<Date, Date | undefined, Date>;
 }
 
 export interface CheckoutSessionTable {
@@ -111,6 +149,8 @@ export interface Database {
   subscriptions: SubscriptionTable;
   invoices: InvoiceTable;
   stripe_events: StripeEventTable;
+  stripe_customer_jobs: StripeCustomerJobTable;
+  checkout_creations: CheckoutCreationTable;
   checkout_sessions: CheckoutSessionTable;
   billing_notifications: BillingNotificationTable;
 }

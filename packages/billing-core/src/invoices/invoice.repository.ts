@@ -1,19 +1,16 @@
 import { sql, type Transaction } from 'kysely';
 import type Stripe from 'stripe';
-import type { Db } from '../db/database.ts';
-import type { Database, InvoiceRow, NewInvoice } from '../db/schema.ts';
+import type { Executor } from '../db/executor.ts';
+import type { InvoiceRow, NewInvoice } from '../db/schema.ts';
+import { idOf, invoiceSubscriptionId } from '../stripe/ids.ts';
 import type { ApplyOutcome } from '../subscriptions/subscription.repository.ts';
 
-type Executor = Db | Transaction<Database>;
-
 export function invoiceRowFrom(inv: Stripe.Invoice, userId: string, readAt: number): NewInvoice {
-  const sub = inv.parent?.subscription_details?.subscription;
-  const customer = typeof inv.customer === 'string' ? inv.customer : (inv.customer?.id ?? '');
   return {
     stripe_invoice_id: inv.id as string,
     user_id: userId,
-    stripe_customer_id: customer,
-    stripe_subscription_id: typeof sub === 'string' ? sub : (sub?.id ?? null),
+    stripe_customer_id: idOf(inv.customer) ?? '',
+    stripe_subscription_id: invoiceSubscriptionId(inv),
     number: inv.number,
     stripe_status: inv.status ?? 'draft',
     amount_due: inv.amount_due,

@@ -1,5 +1,6 @@
 import type Stripe from 'stripe';
 import type { BillingDeps } from '../deps.ts';
+import { idOf } from '../stripe/ids.ts';
 import { stripeCall } from '../stripe/stripe-errors.ts';
 import { syncCustomer } from '../sync/sync.ts';
 
@@ -33,7 +34,10 @@ export async function reconcile(deps: BillingDeps, options: { requestsPerSecond?
     const page: Stripe.ApiList<Stripe.Subscription> = await stripeCall(() =>
       deps.stripe.subscriptions.list({ status: 'all', limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) }),
     );
-    for (const sub of page.data) customers.add(typeof sub.customer === 'string' ? sub.customer : sub.customer.id);
+    for (const sub of page.data) {
+      const customer = idOf(sub.customer);
+      if (customer) customers.add(customer);
+    }
     if (!page.has_more || page.data.length === 0) break;
     startingAfter = page.data.at(-1)?.id;
     await new Promise((r) => setTimeout(r, delay));

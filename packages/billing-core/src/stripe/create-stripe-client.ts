@@ -1,4 +1,5 @@
 import Stripe from 'stripe';
+import { BudgetedHttpClient, type StripeBudget } from './stripe-budget.ts';
 
 export interface StripeClientOptions {
   secretKey: string;
@@ -8,15 +9,18 @@ export interface StripeClientOptions {
   timeoutMs?: number | undefined;
   /** Network retries (same idempotency key on every retry); default 2. */
   maxNetworkRetries?: number | undefined;
+  /** The shared request budget every call waits its turn in (429s are then retried with backoff). */
+  budget?: StripeBudget | undefined;
 }
 
-/** The one place the Stripe client is built: retries on, a bounded timeout, optionally another base URL. */
+/** The one place the Stripe client is built: retries on, a bounded timeout, the budget, optionally another base URL. */
 export function createStripeClient(options: StripeClientOptions): Stripe {
   const config: Stripe.StripeConfig = {
     timeout: options.timeoutMs ?? 8_000,
     maxNetworkRetries: options.maxNetworkRetries ?? 2,
     appInfo: { name: 'miniapp-billing' },
     telemetry: false,
+    ...(options.budget ? { httpClient: new BudgetedHttpClient(options.budget) } : {}),
   };
   if (options.apiBase) {
     const base = new URL(options.apiBase);

@@ -2,7 +2,8 @@ import type { SubscriptionRow } from '../db/schema.ts';
 import type { BillingDeps } from '../deps.ts';
 import { monthlyWholeUnits } from '../plans/plans.ts';
 import type { User } from '../users/user.repository.ts';
-import { LIVE_STATUSES, listUserSubscriptions } from './subscription.repository.ts';
+import { isActivated, LIVE_STATUSES } from './statuses.ts';
+import { listUserSubscriptions } from './subscription.repository.ts';
 
 export type SubscriptionStatus = 'active' | 'trialing' | 'past_due' | 'incomplete' | 'unpaid' | 'canceled' | 'paused' | 'inactive';
 
@@ -57,7 +58,7 @@ export function accessOf(
   graceSeconds: number,
 ): { hasAccess: boolean; until: Date | null } {
   const end = row.current_period_end;
-  if (row.status === 'active' || row.status === 'trialing') {
+  if (isActivated(row.status)) {
     return { hasAccess: end === null || end.getTime() > now.getTime(), until: end };
   }
   if (row.status === 'past_due' && row.current_period_start) {

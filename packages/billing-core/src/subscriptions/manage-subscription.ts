@@ -4,12 +4,12 @@ import { findCustomerIdByUser } from '../customers/customer.repository.ts';
 import type { BillingDeps } from '../deps.ts';
 import { BillingError } from '../errors.ts';
 import { stripeCall } from '../stripe/stripe-errors.ts';
-import { applySubscription, syncCustomer, syncSubscriptionInvoices, withCustomerLock } from '../sync/sync.ts';
+import { applySubscription } from '../sync/apply.ts';
+import { syncCustomer, syncSubscriptionInvoices } from '../sync/sync.ts';
 import type { User } from '../users/user.repository.ts';
 import { currentSubscription, getSubscription, type SubscriptionView } from './get-subscription.ts';
+import { isManageable } from './statuses.ts';
 import { listUserSubscriptions } from './subscription.repository.ts';
-
-const MANAGEABLE = ['active', 'trialing', 'past_due'];
 
 /**
  * The live subscription to act on. When the mirror has none but the person has a Stripe customer,
@@ -18,7 +18,7 @@ const MANAGEABLE = ['active', 'trialing', 'past_due'];
 async function liveSubscription(deps: BillingDeps, user: User) {
   const manageable = (rows: Awaited<ReturnType<typeof listUserSubscriptions>>) => {
     const current = currentSubscription(rows);
-    return current && MANAGEABLE.includes(current.status) ? current : undefined;
+    return current && isManageable(current.status) ? current : undefined;
   };
   let current = manageable(await listUserSubscriptions(deps.db, user.id));
   if (!current) {
@@ -36,17 +36,17 @@ async function update(
   deps: BillingDeps,
   user: User,
   subscriptionId: string,
-  customerId: string,
   params: Stripe.SubscriptionUpdateParams,
   syncInvoices: boolean,
 ): Promise<SubscriptionView> {
-  await withCustomerLock(deps, customerId, async (trx) => {
-    const sub = await stripeCall(() =>
-      deps.stripe.subscriptions.update(subscriptionId, params, { idempotencyKey: `subscription-update:${subscriptionId}:${randomUUID()}` }),
-    );
-    await applySubscription(trx, deps, sub, user.id, Date.now());
-    if (syncInvoices) await syncSubscriptionInvoices(trx, deps, sub.id, user.id, undefined, 3);
-  });
+  // Stripe first, then a short transaction; the newest read wins (`state_read_at`), and the webhook
+  // that follows re-reads and converges whatever order concurrent changes answered in.
+  const sub = await stripeCall(() =>
+    deps.stripe.subscriptions.update(subscriptionId, params, { idempotencyKey: `subscription-update:${subscriptionId}:${randomUUID()}` }),
+  );
+  const readAt = Date.now();
+  await deps.db.transaction().execute((trx) => applySubscription(trx, deps, sub, user.id, readAt));
+  if (syncInvoices) await syncSubscriptionInvoices(deps, sub.id, user.id, 3);
   return getSubscription(deps, user);
 }
 
@@ -60,7 +60,6 @@ export async function changePlan(deps: BillingDeps, input: { user: User; planId:
     deps,
     input.user,
     current.stripe_subscription_id,
-    current.stripe_customer_id,
     { items: [{ id: current.stripe_item_id, price: plan.price_id }], proration_behavior: 'always_invoice', cancel_at_period_end: false },
     true,
   );
@@ -70,12 +69,12 @@ export async function changePlan(deps: BillingDeps, input: { user: User; planId:
 export async function cancelAtPeriodEnd(deps: BillingDeps, input: { user: User }): Promise<SubscriptionView> {
   const current = await liveSubscription(deps, input.user);
   if (current.cancel_at_period_end) return getSubscription(deps, input.user);
-  return update(deps, input.user, current.stripe_subscription_id, current.stripe_customer_id, { cancel_at_period_end: true }, false);
+  return update(deps, input.user, current.stripe_subscription_id, { cancel_at_period_end: true }, false);
 }
 
 /** Undoes a pending cancellation. */
 export async function resume(deps: BillingDeps, input: { user: User }): Promise<SubscriptionView> {
   const current = await liveSubscription(deps, input.user);
   if (!current.cancel_at_period_end) return getSubscription(deps, input.user);
-  return update(deps, input.user, current.stripe_subscription_id, current.stripe_customer_id, { cancel_at_period_end: false }, false);
+  return update(deps, input.user, current.stripe_subscription_id, { cancel_at_period_end: false }, false);
 }

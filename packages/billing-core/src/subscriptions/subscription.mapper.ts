@@ -1,5 +1,6 @@
 import type Stripe from 'stripe';
 import type { NewSubscription } from '../db/schema.ts';
+import { idOf } from '../stripe/ids.ts';
 
 const toDate = (unix: number | null | undefined) => (unix === null || unix === undefined ? null : new Date(unix * 1000));
 
@@ -15,7 +16,7 @@ export function subscriptionRowFrom(
 ): NewSubscription {
   const item = sub.items.data[0];
   const price = item?.price;
-  const customer = typeof sub.customer === 'string' ? sub.customer : sub.customer.id;
+  const customer = idOf(sub.customer) ?? '';
   return {
     stripe_subscription_id: sub.id,
     user_id: userId,

@@ -1,12 +1,6 @@
 import { sql, type Transaction } from 'kysely';
-import type { Db } from '../db/database.ts';
-import type { Database, NewSubscription, SubscriptionRow } from '../db/schema.ts';
-
-type Executor = Db | Transaction<Database>;
-
-export const LIVE_STATUSES = ['active', 'trialing', 'past_due', 'unpaid', 'paused', 'incomplete'] as const;
-/** Statuses that block a second checkout: the person is (or is about to be) paying already. */
-export const BLOCKING_STATUSES = ['active', 'trialing', 'past_due', 'unpaid', 'paused'] as const;
+import type { Executor } from '../db/executor.ts';
+import type { NewSubscription, SubscriptionRow } from '../db/schema.ts';
 
 export async function listUserSubscriptions(db: Executor, userId: string): Promise<SubscriptionRow[]> {
   return db.selectFrom('subscriptions').selectAll().where('user_id', '=', userId).orderBy('stripe_created', 'desc').execute();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Transaction } from 'kysely';
-import type { Db } from '../db/database.ts';
-import type { Database, UserRow } from '../db/schema.ts';
+import { sql } from 'kysely';
+import type { Executor } from '../db/executor.ts';
+import type { UserRow } from '../db/schema.ts';
 
 /** The person behind a request: our user id is the JWT `sub` and the Stripe customer's metadata.user_id. */
 export interface User {
@@ -14,8 +14,6 @@ export interface User {
 export function toUser(row: UserRow): User {
   return { id: row.id, telegramId: row.telegram_id === null ? null : Number(row.telegram_id), name: row.name, email: row.email };
 }
-
-type Executor = Db | Transaction<Database>;
 
 export async function findUserById(db: Executor, id: string): Promise<User | undefined> {
   const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
@@ -40,10 +38,4 @@ export async function createUser(db: Executor, input: { name: string; email?: st
     .returningAll()
     .executeTakeFirstOrThrow();
   return toUser(row);
-}
-
-/** Row lock on the user: serialises billing changes for one person within the caller's transaction. */
-export async function lockUser(trx: Transaction<Database>, id: string): Promise<boolean> {
-  const row = await trx.selectFrom('users').select('id').where('id', '=', id).forUpdate().executeTakeFirst();
-  return row !== undefined;
 }

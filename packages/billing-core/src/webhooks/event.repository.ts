@@ -1,64 +1,187 @@
-import { sql, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
-import type { Database } from '../db/schema.ts';
+import type { Executor, Trx } from '../db/executor.ts';
+import type { EventSummary, StripeEventRow, StripeEventStatus } from '../db/schema.ts';
 
-type Executor = Db | Transaction<Database>;
-
-/**
- * Claims an event for processing inside the caller's transaction. Returns false when it was already
- * processed or ignored (a duplicate). A concurrent claim of the same id waits on the row until the
- * first transaction ends: committed → duplicate; rolled back → this one processes it.
- * An event that failed before is claimed again (Stripe's retry).
- */
-export async function claimEvent(
-  trx: Transaction<Database>,
-  event: { id: string; type: string; created: number; customerId: string | null },
-  status: 'processed' | 'ignored',
-): Promise<boolean> {
-  const row = await trx
-    .insertInto('stripe_events')
-    .values({
-      event_id: event.id,
-      type: event.type,
-      stripe_created: event.created,
-      stripe_customer_id: event.customerId,
-      status,
-      attempts: 1,
-      processed_at: new Date(),
-    })
-    .onConflict((oc) =>
-      oc
-        .column('event_id')
-        .doUpdateSet({ status, attempts: sql`stripe_events.attempts + 1`, last_error: null, processed_at: new Date() })
-        .where('stripe_events.status', '=', 'failed'),
-    )
-    .returning('event_id')
-    .executeTakeFirst();
-  return row !== undefined;
+export interface EventRecord {
+  id: string;
+  type: string;
+  created: number;
+  customerId: string | null;
+  objectType: string | null;
+  objectId: string | null;
+  summary: EventSummary;
 }
 
-/** Records a failed attempt outside the rolled-back transaction; never downgrades a processed event. */
-export async function recordEventFailure(
-  db: Executor,
-  event: { id: string; type: string; created: number; customerId: string | null },
-  error: string,
-): Promise<void> {
-  await db
+/**
+ * Stores a received event once (its id is the key). Returns false for a duplicate. A `pending` event
+ * also enqueues its customer: one job row per customer, whose `version` every new event bumps, so a
+ * run that started before it knows to run again. Both writes in one short transaction.
+ */
+export async function storeEvent(trx: Trx, event: EventRecord, status: 'pending' | 'ignored'): Promise<boolean> {
+  const inserted = await trx
     .insertInto('stripe_events')
     .values({
       event_id: event.id,
       type: event.type,
       stripe_created: event.created,
       stripe_customer_id: event.customerId,
-      status: 'failed',
-      attempts: 1,
-      last_error: error,
+      object_type: event.objectType,
+      object_id: event.objectId,
+      summary: JSON.stringify(event.summary),
+      status,
+      attempts: 0,
+      processed_at: status === 'ignored' ? new Date() : null,
     })
+    .onConflict((oc) => oc.column('event_id').doNothing())
+    .returning('event_id')
+    .executeTakeFirst();
+  if (!inserted) return false;
+  if (status === 'pending' && event.customerId) await enqueueCustomer(trx, event.customerId);
+  return true;
+}
+
+/** Asks for a run over this customer's waiting events (now, or at once if it was backing off). */
+export async function enqueueCustomer(db: Executor, customerId: string): Promise<void> {
+  await db
+    .insertInto('stripe_customer_jobs')
+    .values({ stripe_customer_id: customerId })
     .onConflict((oc) =>
-      oc
-        .column('event_id')
-        .doUpdateSet({ attempts: sql`stripe_events.attempts + 1`, last_error: error })
-        .where('stripe_events.status', '=', 'failed'),
+      oc.column('stripe_customer_id').doUpdateSet({
+        version: sql`stripe_customer_jobs.version + 1`,
+        run_at: sql`least(stripe_customer_jobs.run_at, now())`,
+      }),
     )
     .execute();
+}
+
+export interface ClaimedJob {
+  customerId: string;
+  version: number;
+  attempts: number;
+}
+
+/**
+ * Claims the oldest due customer job for `leaseMs`: a lease, not a lock held open — no transaction
+ * stays open while the worker calls Stripe. A worker that dies loses its lease and another takes the
+ * job over. One statement; `skip locked` keeps concurrent claimers off each other's rows.
+ */
+export async function claimCustomerJob(db: Executor, workerId: string, leaseMs: number): Promise<ClaimedJob | undefined> {
+  const row = await sql<{ stripe_customer_id: string; version: string | number; attempts: number }>`
+    update stripe_customer_jobs
+       set locked_until = now() + make_interval(secs => ${leaseMs / 1000}), locked_by = ${workerId}
+     where stripe_customer_id = (
+             select stripe_customer_id from stripe_customer_jobs
+              where run_at <= now() and (locked_until is null or locked_until < now())
+              order by run_at
+              limit 1
+              for update skip locked)
+     returning stripe_customer_id, version, attempts`.execute(db);
+  const job = row.rows[0];
+  return job ? { customerId: job.stripe_customer_id, version: Number(job.version), attempts: job.attempts } : undefined;
+}
+
+/** The events a run applies: the customer's waiting ones, oldest first. */
+export async function waitingEvents(db: Executor, customerId: string, limit: number): Promise<StripeEventRow[]> {
+  return db
+    .selectFrom('stripe_events')
+    .selectAll()
+    .where('stripe_customer_id', '=', customerId)
+    .where('status', 'in', ['pending', 'failed'])
+    .orderBy('stripe_created')
+    .orderBy('received_at')
+    .limit(limit)
+    .execute();
+}
+
+export async function setEventsStatus(
+  db: Executor,
+  ids: string[],
+  status: StripeEventStatus,
+  error: string | null = null,
+  nextAttemptAt: Date | null = null,
+): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable('stripe_events')
+    .set({
+      status,
+      attempts: sql`attempts + 1`,
+      last_error: error,
+      next_attempt_at: nextAttemptAt,
+      processed_at: status === 'processed' || status === 'ignored' ? new Date() : null,
+    })
+    .where('event_id', 'in', ids)
+    .execute();
+}
+
+/**
+ * Ends a run that applied everything it read: the job goes away unless an event arrived meanwhile
+ * (its version moved), in which case it is released to run again at once.
+ */
+export async function finishCustomerJob(db: Executor, job: ClaimedJob): Promise<void> {
+  const deleted = await db
+    .deleteFrom('stripe_customer_jobs')
+    .where('stripe_customer_id', '=', job.customerId)
+    .where('version', '=', job.version)
+    .executeTakeFirst();
+  if (Number(deleted.numDeletedRows) > 0) return;
+  await db
+    .updateTable('stripe_customer_jobs')
+    .set({ locked_until: null, locked_by: null, attempts: 0, last_error: null, run_at: new Date() })
+    .where('stripe_customer_id', '=', job.customerId)
+    .execute();
+}
+
+/** Releases a failed run to try again at `runAt`. */
+export async function retryCustomerJob(db: Executor, job: ClaimedJob, runAt: Date, error: string): Promise<void> {
+  await db
+    .updateTable('stripe_customer_jobs')
+    .set({ locked_until: null, locked_by: null, attempts: job.attempts + 1, last_error: error, run_at: runAt })
+    .where('stripe_customer_id', '=', job.customerId)
+    .execute();
+}
+
+/** How much is waiting, for the metrics: jobs, events, the oldest waiting event's age, dead events. */
+export async function queueStats(db: Executor): Promise<{ pending: number; oldestPendingSeconds: number; dead: number; jobs: number }> {
+  const row = await sql<{ pending: string | number; oldest: string | number | null; dead: string | number; jobs: string | number }>`
+    select (select count(*) from stripe_events where status in ('pending', 'failed')) as pending,
+           (select extract(epoch from now() - min(received_at)) from stripe_events where status in ('pending', 'failed')) as oldest,
+           (select count(*) from stripe_events where status = 'dead') as dead,
+           (select count(*) from stripe_customer_jobs) as jobs`.execute(db);
+  const r = row.rows[0];
+  return {
+    pending: Number(r?.pending ?? 0),
+    oldestPendingSeconds: Number(r?.oldest ?? 0),
+    dead: Number(r?.dead ?? 0),
+    jobs: Number(r?.jobs ?? 0),
+  };
+}
+
+/** Dead or failed events, newest first (operators: `pnpm billing:events`). */
+export async function listEvents(db: Executor, status: StripeEventStatus | undefined, limit: number): Promise<StripeEventRow[]> {
+  let q = db.selectFrom('stripe_events').selectAll();
+  if (status) q = q.where('status', '=', status);
+  return q.orderBy('received_at', 'desc').limit(limit).execute();
+}
+
+export async function findEvent(db: Executor, eventId: string): Promise<StripeEventRow | undefined> {
+  return db.selectFrom('stripe_events').selectAll().where('event_id', '=', eventId).executeTakeFirst();
+}
+
+/** Puts dead (or any stored) events back in the queue and enqueues their customers; returns how many. */
+export async function replayEvents(db: Db, eventIds: string[] | 'all-dead'): Promise<number> {
+  return db.transaction().execute((trx) => replayIn(trx, eventIds));
+}
+
+async function replayIn(trx: Trx, eventIds: string[] | 'all-dead'): Promise<number> {
+  let q = trx
+    .updateTable('stripe_events')
+    .set({ status: 'pending', last_error: null, next_attempt_at: null })
+    .where('stripe_customer_id', 'is not', null);
+  q = eventIds === 'all-dead' ? q.where('status', '=', 'dead') : q.where('event_id', 'in', eventIds.length ? eventIds : ['']);
+  const rows = await q.returning('stripe_customer_id').execute();
+  const customers = new Set(rows.map((r) => r.stripe_customer_id).filter((c): c is string => c !== null));
+  for (const c of customers) await enqueueCustomer(trx, c);
+  return rows.length;
 }

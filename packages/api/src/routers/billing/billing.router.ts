@@ -10,7 +10,7 @@ import {
   resume,
 } from '@miniapp-billing/billing-core';
 import { z } from 'zod';
-import { protectedProcedure, publicProcedure, router } from '../../trpc.ts';
+import { billingActionProcedure, protectedProcedure, publicProcedure, router } from '../../trpc.ts';
 import {
   ZChangePlanInput,
   ZCheckoutInput,
@@ -44,7 +44,7 @@ export const billingRouter = router({
       .input(z.void())
       .output(ZSubscription)
       .query(({ ctx }) => getSubscription(ctx.billing, ctx.user)),
-    change: protectedProcedure
+    change: billingActionProcedure
       .meta({
         openapi: {
           method: 'POST',
@@ -56,19 +56,19 @@ export const billingRouter = router({
       .input(ZChangePlanInput)
       .output(ZSubscription)
       .mutation(({ ctx, input }) => changePlan(ctx.billing, { user: ctx.user, planId: input.plan_id })),
-    cancel: protectedProcedure
+    cancel: billingActionProcedure
       .meta({ openapi: { method: 'POST', path: '/billing/subscription/cancel', tags, summary: 'Cancel at the end of the current period' } })
       .input(ZEmpty)
       .output(ZSubscription)
       .mutation(({ ctx }) => cancelAtPeriodEnd(ctx.billing, { user: ctx.user })),
-    resume: protectedProcedure
+    resume: billingActionProcedure
       .meta({ openapi: { method: 'POST', path: '/billing/subscription/resume', tags, summary: 'Undo a pending cancellation' } })
       .input(ZEmpty)
       .output(ZSubscription)
       .mutation(({ ctx }) => resume(ctx.billing, { user: ctx.user })),
   }),
   checkout: router({
-    create: protectedProcedure
+    create: billingActionProcedure
       .meta({
         openapi: {
           method: 'POST',
@@ -113,7 +113,7 @@ export const billingRouter = router({
       .mutation(({ ctx, input }) => cancelCheckout(ctx.billing, { user: ctx.user, sessionId: input.session_id })),
   }),
   portal: router({
-    create: protectedProcedure
+    create: billingActionProcedure
       .meta({
         openapi: {
           method: 'POST',

@@ -1,0 +1,114 @@
+import path from 'node:path';
+import {
+  type BillingConfig,
+  type BillingDeps,
+  createDatabase,
+  createRateLimiter,
+  createStripeClient,
+  type DatabaseHandle,
+  eventTypeLabel,
+  PlanCatalog,
+  StripeBudget,
+  type StripeEventWorkerOptions,
+  systemClock,
+} from '@miniapp-billing/billing-core';
+import type { Env } from './env.ts';
+import type { Logger } from './logger.ts';
+import { instrumentStripe, type Metrics } from './metrics.ts';
+
+/**
+ * The composition root's parts, shared by the server, the worker and every CLI: one way to open the
+ * database, one way to build billing-core's dependencies from the environment.
+ */
+
+/** PostgreSQL from `DATABASE_URL` (pool size and connect timeout from the environment), else PGlite in `DATA_DIR`. */
+export function openDatabase(env: Env, applicationName?: string): Promise<DatabaseHandle> {
+  return env.DATABASE_URL
+    ? createDatabase({
+        url: env.DATABASE_URL,
+        poolSize: env.DB_POOL_SIZE,
+        connectionTimeoutMillis: env.DB_CONNECT_TIMEOUT_MS,
+        ...(applicationName ? { applicationName } : {}),
+      })
+    : createDatabase({ dataDir: path.join(env.DATA_DIR, 'pglite') });
+}
+
+/** A live key means live-mode events are ours; test-mode events are then ignored, and the reverse. */
+export const isLiveKey = (key: string | undefined) => !!key && /^(sk|rk)_live_/.test(key);
+
+export interface BillingParts {
+  database: DatabaseHandle;
+  /** The Stripe base URL (the emulator's in the demo), or undefined for api.stripe.com. */
+  apiBase: string | undefined;
+  webhookSecrets: string[];
+  appUrl: string;
+  metrics?: Metrics | undefined;
+  logger?: Logger | undefined;
+  /** Stripe timeout per attempt (CLIs wait longer than a person would). */
+  stripeTimeoutMs?: number | undefined;
+}
+
+/** billing-core's dependencies: the config, the Stripe client inside the shared budget, the plans, the observer. */
+export function buildBillingDeps(env: Env, parts: BillingParts): BillingDeps {
+  const { priceMap } = env;
+  const config: BillingConfig = {
+    priceMap,
+    appUrl: parts.appUrl,
+    allowedRedirectOrigins: env.ALLOWED_REDIRECT_ORIGINS,
+    pastDueGraceSeconds: Math.round(env.PAST_DUE_GRACE_DAYS * 86_400),
+    webhookSecrets: parts.webhookSecrets,
+    webhookToleranceSeconds: 300,
+    livemode: isLiveKey(env.STRIPE_SECRET_KEY),
+  };
+  const { metrics, logger } = parts;
+  const budget = new StripeBudget(
+    createRateLimiter(parts.database, { keyPrefix: 'stripe-budget', points: env.STRIPE_MAX_RPS, duration: 1 }),
+    metrics ? (seconds, priority) => metrics.stripeLimiterWait.observe({ priority }, seconds) : undefined,
+  );
+  const stripe = createStripeClient({
+    secretKey: env.STRIPE_SECRET_KEY ?? 'sk_test_emulator',
+    apiBase: parts.apiBase,
+    timeoutMs: parts.stripeTimeoutMs ?? env.STRIPE_TIMEOUT_MS,
+    budget,
+  });
+  if (metrics) instrumentStripe(stripe, metrics);
+  return {
+    db: parts.database.db,
+    stripe,
+    clock: systemClock,
+    config,
+    plans: new PlanCatalog(stripe, priceMap),
+    observer: {
+      webhook: ({ type, outcome, lagSeconds }) => {
+        metrics?.webhookEvents.inc({ type: eventTypeLabel(type), outcome });
+        if (outcome === 'processed') metrics?.webhookLag.observe(lagSeconds);
+      },
+      eventsFailed: (failure) => {
+        // Ids, types, attempt and a safe cause code: never a payload, a Stripe message or a secret.
+        logger?.warn(
+          {
+            customer: failure.customerId,
+            event_ids: failure.events.slice(0, 20).map((e) => e.id),
+            event_types: [...new Set(failure.events.map((e) => e.type))].slice(0, 20),
+            events: failure.events.length,
+            attempt: failure.attempt,
+            cause: failure.cause,
+            dead: failure.dead,
+            next_attempt_at: failure.nextAttemptAt?.toISOString() ?? null,
+          },
+          failure.dead ? 'stripe events parked as dead' : 'stripe events failed; will retry',
+        );
+      },
+    },
+  };
+}
+
+/** The worker's settings from the environment. */
+export function workerOptions(env: Env): StripeEventWorkerOptions & { concurrency: number; pollMs: number } {
+  return {
+    concurrency: env.EVENT_WORKERS,
+    pollMs: env.EVENT_WORKER_POLL_MS,
+    leaseMs: env.EVENT_WORKER_LEASE_MS,
+    maxAttempts: env.EVENT_MAX_ATTEMPTS,
+  };
+}

@@ -1,0 +1,87 @@
+import type Stripe from 'stripe';
+import type { BillingDeps } from '../deps.ts';
+import { customerIdOf, idOf, invoiceSubscriptionId } from '../stripe/ids.ts';
+import { type EventRecord, storeEvent } from './event.repository.ts';
+import { verifyStripeEvent } from './verify-stripe-event.ts';
+
+/** The event types a worker applies; every other type is acknowledged and recorded as ignored. */
+export const HANDLED_EVENT_TYPES = new Set([
+  'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+  'checkout.session.async_payment_failed',
+  'checkout.session.expired',
+  'customer.deleted',
+  'customer.subscription.created',
+  'customer.subscription.updated',
+  'customer.subscription.deleted',
+  'customer.subscription.paused',
+  'customer.subscription.resumed',
+  'customer.subscription.trial_will_end',
+  'invoice.created',
+  'invoice.deleted',
+  'invoice.finalized',
+  'invoice.updated',
+  'invoice.paid',
+  'invoice.payment_succeeded',
+  'invoice.payment_failed',
+  'invoice.payment_action_required',
+  'invoice.voided',
+  'invoice.marked_uncollectible',
+]);
+
+/** A bounded label for metrics: the handled types by name, anything else as `other`. */
+export const eventTypeLabel = (type: string) => (HANDLED_EVENT_TYPES.has(type) ? type : 'other');
+
+export interface WebhookReceipt {
+  /** `queued`: stored for a worker; `duplicate`: seen before; `ignored`: not ours to apply. */
+  outcome: 'queued' | 'duplicate' | 'ignored';
+  eventId: string;
+  type: string;
+  /** The customer whose queue it joined. */
+  customerId: string | null;
+}
+
+function recordOf(event: Stripe.Event): EventRecord {
+  const obj = event.data.object as unknown as Record<string, unknown>;
+  const objectType = typeof obj.object === 'string' ? obj.object.slice(0, 64) : null;
+  const objectId = idOf(obj.id);
+  return {
+    id: event.id,
+    type: event.type,
+    created: event.created,
+    customerId: customerIdOf(obj),
+    objectType,
+    objectId: objectId && objectId.length <= 255 ? objectId : null,
+    summary: {
+      status: typeof obj.status === 'string' ? obj.status.slice(0, 32) : undefined,
+      attempt_count: typeof obj.attempt_count === 'number' && Number.isSafeInteger(obj.attempt_count) ? obj.attempt_count : undefined,
+      subscription: objectType === 'invoice' ? (invoiceSubscriptionId(obj) ?? undefined) : undefined,
+    },
+  };
+}
+
+/**
+ * The webhook entry point: verify the signature, store the event once (deduplicated by id) and
+ * return. It never calls Stripe and holds no lock: the acknowledgment is as fast as one short write.
+ * Workers apply stored events per customer (`runStripeEventJobs`). Events of the other mode
+ * (`livemode`), of connected accounts (`account`), of types we do not use, or naming no customer are
+ * recorded as ignored and acknowledged, so Stripe does not retry them.
+ */
+export async function receiveStripeWebhook(
+  deps: Pick<BillingDeps, 'db' | 'config' | 'observer' | 'clock'>,
+  rawBody: Buffer | string,
+  signature: unknown,
+): Promise<WebhookReceipt> {
+  const event = verifyStripeEvent(rawBody, signature, deps.config.webhookSecrets, deps.config.webhookToleranceSeconds);
+  const record = recordOf(event);
+  const foreign = (event as { account?: unknown }).account != null || event.livemode !== deps.config.livemode;
+  const applicable = !foreign && HANDLED_EVENT_TYPES.has(event.type) && record.customerId !== null && record.objectId !== null;
+  const stored = await deps.db.transaction().execute((trx) => storeEvent(trx, record, applicable ? 'pending' : 'ignored'));
+  const outcome = !stored ? 'duplicate' : applicable ? 'queued' : 'ignored';
+  deps.observer?.webhook?.({
+    type: eventTypeLabel(event.type),
+    outcome,
+    lagSeconds: Math.max(0, deps.clock.now().getTime() / 1000 - event.created),
+  });
+  return { outcome, eventId: event.id, type: event.type, customerId: applicable ? record.customerId : null };
+}

@@ -1,0 +1,363 @@
+import { randomUUID } from 'node:crypto';
+import type Stripe from 'stripe';
+import { findCheckoutSession, setCheckoutStatus } from '../checkout/checkout.repository.ts';
+import { findUserIdByCustomer, forgetCustomer } from '../customers/customer.repository.ts';
+import { resolveCustomerOwner } from '../customers/resolve-owner.ts';
+import type { Trx } from '../db/executor.ts';
+import type { StripeEventRow } from '../db/schema.ts';
+import type { BillingDeps } from '../deps.ts';
+import { BillingError } from '../errors.ts';
+import { notifyOnce } from '../notices/notice.repository.ts';
+import { customerIdOf, idOf, invoiceSubscriptionId } from '../stripe/ids.ts';
+import { inBackground } from '../stripe/stripe-budget.ts';
+import { isStripeNotFound, stripeCall } from '../stripe/stripe-errors.ts';
+import { enforceOneLiveSubscription } from '../subscriptions/one-live-subscription.ts';
+import { isActivated } from '../subscriptions/statuses.ts';
+import { findSubscription } from '../subscriptions/subscription.repository.ts';
+import { applyInvoice, applyInvoiceGone, applySubscription, applySubscriptionGone } from '../sync/apply.ts';
+import {
+  type ClaimedJob,
+  claimCustomerJob,
+  finishCustomerJob,
+  retryCustomerJob,
+  setEventsStatus,
+  waitingEvents,
+} from './event.repository.ts';
+import { eventTypeLabel } from './receive-stripe-webhook.ts';
+
+export interface StripeEventWorkerOptions {
+  /** Names this worker in the job table (`locked_by`). */
+  workerId?: string;
+  /** How long a claim lasts; a worker that dies is replaced after this (default 60 s). */
+  leaseMs?: number;
+  /** Attempts before a customer's failing events are parked as dead (default 8). */
+  maxAttempts?: number;
+  /** Delay before attempt `n + 1` (default: 2^n s with jitter, at most 10 min). */
+  backoffMs?: (attempt: number) => number;
+  /** Events applied in one run at most (the rest wait for the next run). */
+  batchSize?: number;
+}
+
+type Deps = Pick<BillingDeps, 'db' | 'stripe' | 'plans' | 'clock' | 'observer'>;
+type Read<T> = T | 'gone';
+
+const defaultBackoff = (attempt: number) => {
+  const base = Math.min(600_000, 1000 * 2 ** Math.min(attempt, 10));
+  return Math.round(base / 2 + Math.random() * (base / 2));
+};
+
+/** Runs one Stripe read; a 404 means the object is gone, which is an answer, not a failure. */
+async function readOrGone<T>(fn: () => Promise<T>): Promise<Read<T>> {
+  try {
+    return await stripeCall(fn);
+  } catch (err) {
+    if (isStripeNotFound(err)) return 'gone';
+    throw err;
+  }
+}
+
+interface Reads {
+  customer: Read<Stripe.Customer | Stripe.DeletedCustomer> | undefined;
+  sessions: Map<string, Read<Stripe.Checkout.Session>>;
+  subscriptions: Map<string, Read<Stripe.Subscription>>;
+  invoices: Map<string, Read<Stripe.Invoice>>;
+  readAt: number;
+}
+
+/**
+ * Re-reads, once each, the objects a customer's waiting events name: however many events name one
+ * subscription, it is read once (coalescing). No transaction is open meanwhile.
+ */
+async function readObjects(deps: Deps, events: StripeEventRow[]): Promise<Reads> {
+  const reads: Reads = { customer: undefined, sessions: new Map(), subscriptions: new Map(), invoices: new Map(), readAt: 0 };
+  const want = { sessions: new Set<string>(), subscriptions: new Set<string>(), invoices: new Set<string>() };
+  for (const e of events) {
+    if (!e.object_id) continue;
+    if (e.object_type === 'checkout.session') want.sessions.add(e.object_id);
+    else if (e.object_type === 'subscription') want.subscriptions.add(e.object_id);
+    else if (e.object_type === 'invoice') want.invoices.add(e.object_id);
+  }
+  for (const id of want.sessions) {
+    const session = await readOrGone(() => deps.stripe.checkout.sessions.retrieve(id, { expand: ['subscription'] }));
+    reads.sessions.set(id, session);
+    if (session !== 'gone' && session.subscription && typeof session.subscription === 'object') {
+      reads.subscriptions.set(session.subscription.id, session.subscription);
+    }
+  }
+  for (const id of want.invoices) {
+    const invoice = await readOrGone(() => deps.stripe.invoices.retrieve(id));
+    reads.invoices.set(id, invoice);
+    // An invoice can arrive before its subscription: bring the subscription along.
+    const sub = invoice === 'gone' ? null : invoiceSubscriptionId(invoice);
+    if (sub) want.subscriptions.add(sub);
+  }
+  for (const id of want.subscriptions) {
+    if (reads.subscriptions.has(id)) continue;
+    reads.subscriptions.set(id, await readOrGone(() => deps.stripe.subscriptions.retrieve(id)));
+  }
+  reads.readAt = Date.now();
+  return reads;
+}
+
+/** An object re-read from Stripe belongs to this run only when Stripe says it is this customer's. */
+const owned = (object: unknown, customerId: string) => customerIdOf(object) === customerId;
+
+/**
+ * The payload is the record of what happened; the re-read shows only the present. A subscription
+ * that went active and ended before we heard of it still activated once: recorded from the event.
+ */
+async function recordTransitions(trx: Trx, events: StripeEventRow[], userId: string, customerId: string): Promise<void> {
+  for (const e of events) {
+    if (!e.object_id) continue;
+    if (e.object_type === 'subscription' && isActivated(e.summary?.status)) {
+      const row = await findSubscription(trx, e.object_id);
+      if (row && row.user_id === userId && row.stripe_customer_id === customerId)
+        await notifyOnce(trx, userId, 'plan_activated', e.object_id, `plan_activated:${e.object_id}`);
+    }
+    if (e.type === 'invoice.payment_failed' && e.summary?.subscription) {
+      const row = await findSubscription(trx, e.summary.subscription);
+      if (row && row.user_id === userId)
+        await notifyOnce(
+          trx,
+          userId,
+          'payment_failed',
+          e.summary.subscription,
+          `payment_failed:${e.object_id}:${String(e.summary.attempt_count)}`,
+        );
+    }
+  }
+}
+
+/** Writes what was read, in one short transaction. Returns whether a subscription was applied. */
+async function applyReads(trx: Trx, deps: Deps, customerId: string, userId: string, reads: Reads): Promise<boolean> {
+  const { readAt } = reads;
+  if (reads.customer === 'gone' || (reads.customer && 'deleted' in reads.customer && reads.customer.deleted)) {
+    await forgetCustomer(trx, customerId, readAt);
+    return false;
+  }
+  let appliedSubscription = false;
+  for (const [id, sub] of reads.subscriptions) {
+    if (sub === 'gone') {
+      const row = await findSubscription(trx, id);
+      if (row?.stripe_customer_id === customerId) await applySubscriptionGone(trx, id, readAt);
+    } else if (owned(sub, customerId) && (sub.metadata?.user_id === undefined || sub.metadata.user_id === userId)) {
+      await applySubscription(trx, deps, sub, userId, readAt);
+      appliedSubscription = true;
+    }
+  }
+  for (const [id, inv] of reads.invoices) {
+    if (inv === 'gone') {
+      const row = await trx.selectFrom('invoices').select('stripe_customer_id').where('stripe_invoice_id', '=', id).executeTakeFirst();
+      if (row?.stripe_customer_id === customerId) await applyInvoiceGone(trx, id);
+    } else if (owned(inv, customerId)) {
+      await applyInvoice(trx, inv, userId, readAt);
+    }
+  }
+  for (const [id, session] of reads.sessions) {
+    const local = await findCheckoutSession(trx, id);
+    if (!local || local.user_id !== userId) continue;
+    const status =
+      session === 'gone' ? 'expired' : session.status === 'complete' ? 'complete' : session.status === 'expired' ? 'expired' : null;
+    if (status && local.status !== status) await setCheckoutStatus(trx, id, status);
+  }
+  return appliedSubscription;
+}
+
+const causeOf = (err: unknown) => (err instanceof BillingError ? err.code : err instanceof Error ? err.name.slice(0, 64) : 'UNKNOWN');
+
+/**
+ * One run over one claimed customer: read the waiting events, re-read what they name from Stripe
+ * (no transaction open), apply it and mark the events in one short transaction. On failure the
+ * events wait for the next attempt with backoff; after `maxAttempts` they are parked as `dead`.
+ */
+export function runCustomerJob(deps: Deps, job: ClaimedJob, options: StripeEventWorkerOptions = {}): Promise<void> {
+  // A worker's Stripe calls wait behind every person's in the shared budget.
+  return inBackground(() => runCustomerJobNow(deps, job, options));
+}
+
+async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEventWorkerOptions): Promise<void> {
+  const events = await waitingEvents(deps.db, job.customerId, options.batchSize ?? 500);
+  if (events.length === 0) {
+    await finishCustomerJob(deps.db, job);
+    return;
+  }
+  const ids = events.map((e) => e.event_id);
+  const now = deps.clock.now().getTime() / 1000;
+  try {
+    const customer = events.some((e) => e.type === 'customer.deleted')
+      ? await readOrGone(() => deps.stripe.customers.retrieve(job.customerId))
+      : undefined;
+    const userId =
+      customer === 'gone'
+        ? await findUserIdByCustomer(deps.db, job.customerId)
+        : await resolveCustomerOwner(deps, job.customerId, customer);
+    if (!userId) {
+      // Not one of ours (no mapping, no metadata naming a user we have): acknowledged and ignored.
+      await deps.db.transaction().execute(async (trx) => {
+        await setEventsStatus(trx, ids, 'ignored');
+        await finishCustomerJob(trx, job);
+      });
+      for (const e of events)
+        deps.observer?.webhook?.({ type: eventTypeLabel(e.type), outcome: 'ignored', lagSeconds: now - Number(e.stripe_created) });
+      return;
+    }
+    const reads = await readObjects(deps, events);
+    if (customer !== undefined) reads.customer = customer;
+    const appliedSubscription = await deps.db.transaction().execute(async (trx) => {
+      const applied = await applyReads(trx, deps, job.customerId, userId, reads);
+      await recordTransitions(trx, events, userId, job.customerId);
+      await setEventsStatus(trx, ids, 'processed');
+      await finishCustomerJob(trx, job);
+      return applied;
+    });
+    for (const e of events)
+      deps.observer?.webhook?.({ type: eventTypeLabel(e.type), outcome: 'processed', lagSeconds: now - Number(e.stripe_created) });
+    // After a subscription went live, make sure it is the person's only live one (Stripe, no transaction).
+    if (appliedSubscription) await enforceOneLiveSubscription(deps, userId, job.customerId);
+  } catch (err) {
+    const attempt = job.attempts + 1;
+    const dead = attempt >= (options.maxAttempts ?? 8);
+    const cause = causeOf(err);
+    const nextAttemptAt = dead ? null : new Date(Date.now() + (options.backoffMs ?? defaultBackoff)(attempt));
+    await deps.db.transaction().execute(async (trx) => {
+      await setEventsStatus(trx, ids, dead ? 'dead' : 'failed', cause, nextAttemptAt);
+      if (dead) await finishCustomerJob(trx, job);
+      else await retryCustomerJob(trx, job, nextAttemptAt as Date, cause);
+    });
+    for (const e of events)
+      deps.observer?.webhook?.({
+        type: eventTypeLabel(e.type),
+        outcome: dead ? 'dead' : 'failed',
+        lagSeconds: now - Number(e.stripe_created),
+      });
+    deps.observer?.eventsFailed?.({
+      customerId: job.customerId,
+      events: events.map((e) => ({ id: e.event_id, type: e.type })),
+      attempt,
+      dead,
+      cause,
+      nextAttemptAt,
+    });
+  }
+}
+
+/**
+ * Drains due customer jobs until none is left (tests, the CLI, and each wake-up of a worker).
+ * Returns how many runs it made.
+ */
+export async function runStripeEventJobs(deps: Deps, options: StripeEventWorkerOptions & { maxRuns?: number } = {}): Promise<number> {
+  const workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
+  let runs = 0;
+  while (runs < (options.maxRuns ?? Number.POSITIVE_INFINITY)) {
+    const job = await claimCustomerJob(deps.db, workerId, options.leaseMs ?? 60_000);
+    if (!job) break;
+    await runCustomerJob(deps, job, options);
+    runs += 1;
+  }
+  return runs;
+}
+
+export interface StripeEventWorker {
+  /** Look for work now (after a webhook was stored in this process). */
+  wake(): void;
+  /** Resolves when nothing due is left and no run is in flight. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A long-running worker: `concurrency` runs at once, each on a different customer (claims skip each
+ * other's rows), polling every `pollMs` and woken at once by `wake()`. Any number of these, in any
+ * number of processes, share one PostgreSQL queue.
+ */
+export function startStripeEventWorker(
+  deps: Deps,
+  options: StripeEventWorkerOptions & { concurrency?: number; pollMs?: number; onError?: (err: unknown) => void } = {},
+): StripeEventWorker {
+  const workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
+  const concurrency = options.concurrency ?? 4;
+  let stopped = false;
+  let inFlight = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let dispatching: Promise<void> | undefined;
+  let again = false;
+  let idleWaiters: Array<() => void> = [];
+  const runs = new Set<Promise<void>>();
+
+  const settleIdle = () => {
+    if (inFlight === 0 && !dispatching) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  };
+
+  const dispatch = (): void => {
+    if (stopped) return;
+    if (dispatching) {
+      again = true;
+      return;
+    }
+    dispatching = (async () => {
+      try {
+        do {
+          again = false;
+          while (!stopped && inFlight < concurrency) {
+            const job = await claimCustomerJob(deps.db, workerId, options.leaseMs ?? 60_000);
+            if (!job) break;
+            inFlight += 1;
+            const run = runCustomerJob(deps, job, options)
+              .catch((err) => options.onError?.(err))
+              .finally(() => {
+                inFlight -= 1;
+                runs.delete(run);
+                dispatch();
+                settleIdle();
+              });
+            runs.add(run);
+          }
+        } while (again && !stopped && inFlight < concurrency);
+      } catch (err) {
+        options.onError?.(err);
+      } finally {
+        dispatching = undefined;
+        settleIdle();
+      }
+    })();
+  };
+
+  const poll = () => {
+    if (stopped) return;
+    dispatch();
+    timer = setTimeout(poll, options.pollMs ?? 500);
+    timer.unref();
+  };
+  poll();
+
+  return {
+    wake: dispatch,
+    idle: async () => {
+      for (;;) {
+        await new Promise<void>((resolve) => {
+          idleWaiters.push(resolve);
+          settleIdle();
+        });
+        // Something may have become due between the last claim and now: look once more.
+        const job = stopped ? undefined : await claimCustomerJob(deps.db, workerId, options.leaseMs ?? 60_000);
+        if (!job) return;
+        inFlight += 1;
+        try {
+          await runCustomerJob(deps, job, options);
+        } finally {
+          inFlight -= 1;
+        }
+      }
+    },
+    stop: async () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await dispatching;
+      await Promise.allSettled([...runs]);
+    },
+  };
+}

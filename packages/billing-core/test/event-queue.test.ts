@@ -1,0 +1,211 @@
+import { signPayload } from '@miniapp-billing/stripe-emulator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createCheckout,
+  createUser,
+  getSubscription,
+  receiveStripeWebhook,
+  replayEvents,
+  runStripeEventJobs,
+  type User,
+} from '../src/index.ts';
+import { createTestDatabase } from '../src/testing.ts';
+import { type Harness, harness, pay, WEBHOOK_SECRET } from './harness.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await harness();
+});
+afterAll(() => h.close());
+
+const receive = (event: unknown) => {
+  const payload = JSON.stringify(event);
+  return receiveStripeWebhook(h.deps, Buffer.from(payload), signPayload(payload, WEBHOOK_SECRET));
+};
+const eventRow = (id: string) => h.deps.db.selectFrom('stripe_events').selectAll().where('event_id', '=', id).executeTakeFirst();
+const stripeRequests = (method: string, prefix: string) =>
+  h.emulator.requests.filter((r) => r.method === method && r.path.startsWith(prefix));
+let n = 0;
+const event = (type: string, object: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  id: `evt_queue_${++n}_${Date.now()}`,
+  object: 'event',
+  type,
+  created: Math.floor(Date.now() / 1000),
+  livemode: false,
+  data: { object },
+  ...extra,
+});
+
+async function paidUser(): Promise<{ user: User; customer: string; subscription: string }> {
+  const user = await h.newUser();
+  const { session_id } = await createCheckout(h.deps, { user, planId: 'premium_monthly' });
+  await pay(h, session_id);
+  const session = h.emulator.state.getCheckoutSession(session_id);
+  const subscription = session.subscription as string;
+  // Apply what Stripe said, as a worker would.
+  await receive(event('customer.subscription.created', { id: subscription, object: 'subscription', customer: session.customer }));
+  await h.drain();
+  return { user, customer: session.customer as string, subscription };
+}
+
+describe('the webhook is only a receipt', () => {
+  it('stores and acknowledges without calling Stripe; the worker applies it later', async () => {
+    const { user, customer, subscription } = await paidUser();
+    h.emulator.state.updateSubscription(subscription, { cancel_at_period_end: true }, { id: null, idempotency_key: null });
+    const before = h.emulator.requests.length;
+    const receipt = await receive(event('customer.subscription.updated', { id: subscription, object: 'subscription', customer }));
+    expect(receipt.outcome).toBe('queued');
+    expect(h.emulator.requests.length).toBe(before);
+    expect((await getSubscription(h.deps, user)).cancel_at_period_end).toBe(false);
+    await h.drain();
+    expect((await getSubscription(h.deps, user)).cancel_at_period_end).toBe(true);
+    expect(await eventRow(receipt.eventId)).toMatchObject({ status: 'processed', attempts: 1 });
+  });
+
+  it('several events of one customer are coalesced into one re-read of each object', async () => {
+    const { customer, subscription } = await paidUser();
+    const before = stripeRequests('GET', `/v1/subscriptions/${subscription}`).length;
+    for (let i = 0; i < 12; i++)
+      await receive(event('customer.subscription.updated', { id: subscription, object: 'subscription', customer }));
+    const runs = await h.drain();
+    expect(runs).toBe(1);
+    expect(stripeRequests('GET', `/v1/subscriptions/${subscription}`).length - before).toBe(1);
+  });
+
+  it('events of the other mode, of connected accounts and of unused types are acknowledged and ignored', async () => {
+    const { customer, subscription } = await paidUser();
+    const object = { id: subscription, object: 'subscription', customer };
+    for (const e of [
+      event('customer.subscription.updated', object, { livemode: true }),
+      event('customer.subscription.updated', object, { account: 'acct_someone_else' }),
+      event('product.created', { id: 'prod_x', object: 'product' }),
+    ]) {
+      expect((await receive(e)).outcome).toBe('ignored');
+      expect((await eventRow(e.id))?.status).toBe('ignored');
+    }
+  });
+
+  it('a signed event with an impossible `created` is refused as invalid, not stored', async () => {
+    const e = event('customer.subscription.updated', { id: 'sub_x', object: 'subscription', customer: 'cus_x' }, { created: 1e20 });
+    await expect(receive(e)).rejects.toMatchObject({ code: 'WEBHOOK_PAYLOAD_INVALID' });
+    expect(await eventRow(e.id)).toBeUndefined();
+  });
+});
+
+describe('ownership comes from the re-read object', () => {
+  it('an event naming customer A and B’s subscription moves nothing to A', async () => {
+    const a = await paidUser();
+    const b = await paidUser();
+    const forged = event('customer.subscription.updated', { id: b.subscription, object: 'subscription', customer: a.customer });
+    expect((await receive(forged)).outcome).toBe('queued');
+    await h.drain();
+    const row = await h.deps.db
+      .selectFrom('subscriptions')
+      .selectAll()
+      .where('stripe_subscription_id', '=', b.subscription)
+      .executeTakeFirstOrThrow();
+    expect(row.user_id).toBe(b.user.id);
+    expect(row.stripe_customer_id).toBe(b.customer);
+    const aSubs = await h.deps.db.selectFrom('subscriptions').select('stripe_subscription_id').where('user_id', '=', a.user.id).execute();
+    expect(aSubs.map((s) => s.stripe_subscription_id)).toEqual([a.subscription]);
+  });
+
+  it('an event about an object Stripe reports gone is applied as gone, not retried', async () => {
+    const { customer } = await paidUser();
+    const e = event('customer.subscription.updated', { id: 'sub_never_existed', object: 'subscription', customer });
+    await receive(e);
+    await h.drain();
+    expect(await eventRow(e.id)).toMatchObject({ status: 'processed', attempts: 1, last_error: null });
+    expect(await h.deps.db.selectFrom('stripe_customer_jobs').selectAll().where('stripe_customer_id', '=', customer).execute()).toEqual([]);
+  });
+});
+
+describe('customer.deleted', () => {
+  it('clears the mapping and ends the subscriptions; the next checkout makes a new customer', async () => {
+    const { user, customer } = await paidUser();
+    h.emulator.state.deleteCustomer(customer, { id: null, idempotency_key: null });
+    await receive(event('customer.deleted', { id: customer, object: 'customer' }));
+    await h.drain();
+    expect(await h.deps.db.selectFrom('stripe_customers').selectAll().where('user_id', '=', user.id).execute()).toEqual([]);
+    expect(await getSubscription(h.deps, user)).toMatchObject({ tier: 'free', has_access: false });
+    const next = await createCheckout(h.deps, { user, planId: 'vip_monthly' });
+    const session = h.emulator.state.getCheckoutSession(next.session_id);
+    expect(session.customer).not.toBe(customer);
+    expect(h.emulator.state.getCustomer(session.customer as string).metadata.user_id).toBe(user.id);
+  });
+
+  it('checkout heals itself when Stripe deleted the stored customer and no event came', async () => {
+    const user = await h.newUser();
+    const first = await createCheckout(h.deps, { user, planId: 'premium_monthly' });
+    const customer = h.emulator.state.getCheckoutSession(first.session_id).customer as string;
+    h.emulator.state.deleteCustomer(customer, { id: null, idempotency_key: null });
+    const second = await createCheckout(h.deps, { user, planId: 'vip_monthly' });
+    const healed = h.emulator.state.getCheckoutSession(second.session_id).customer as string;
+    expect(healed).not.toBe(customer);
+    const mapping = await h.deps.db.selectFrom('stripe_customers').selectAll().where('user_id', '=', user.id).executeTakeFirstOrThrow();
+    expect(mapping.stripe_customer_id).toBe(healed);
+  });
+});
+
+describe('failures, backoff and dead events', () => {
+  it('a customer whose events keep failing is parked as dead after the last attempt, and a replay applies them', async () => {
+    const { user, customer, subscription } = await paidUser();
+    h.emulator.state.updateSubscription(subscription, { cancel_at_period_end: true }, { id: null, idempotency_key: null });
+    const e = event('customer.subscription.updated', { id: subscription, object: 'subscription', customer });
+    await receive(e);
+    await h.control('POST', '/faults', { method: 'GET', path: '/v1/subscriptions/*', status: 500, count: 1000 });
+    const failures: Array<{ attempt: number; dead: boolean; cause: string }> = [];
+    const deps = { ...h.deps, observer: { eventsFailed: (f: { attempt: number; dead: boolean; cause: string }) => void failures.push(f) } };
+    await runStripeEventJobs(deps, { maxAttempts: 3, backoffMs: () => 0 });
+    await h.control('DELETE', '/faults');
+    expect(failures.map((f) => [f.attempt, f.dead, f.cause])).toEqual([
+      [1, false, 'STRIPE_UNAVAILABLE'],
+      [2, false, 'STRIPE_UNAVAILABLE'],
+      [3, true, 'STRIPE_UNAVAILABLE'],
+    ]);
+    expect(await eventRow(e.id)).toMatchObject({ status: 'dead', attempts: 3, last_error: 'STRIPE_UNAVAILABLE' });
+    expect((await getSubscription(h.deps, user)).cancel_at_period_end).toBe(false);
+
+    expect(await replayEvents(h.deps.db, 'all-dead')).toBe(1);
+    await h.drain();
+    expect(await eventRow(e.id)).toMatchObject({ status: 'processed' });
+    expect((await getSubscription(h.deps, user)).cancel_at_period_end).toBe(true);
+  });
+});
+
+describe('no database connection waits on Stripe', () => {
+  it('with one connection in the pool, a read answers at once while a worker and a checkout wait on a slow Stripe', async () => {
+    // One connection: if anything held it across a Stripe call, the read below would wait with it.
+    const database = await createTestDatabase({
+      postgres: process.env.BILLING_TEST_DB === 'postgres',
+      url: process.env.TEST_DATABASE_URL,
+      poolSize: 1,
+    });
+    const deps = { ...h.deps, db: database.db };
+    try {
+      const user = await createUser(database.db, { name: 'one connection' });
+      const first = await createCheckout(deps, { user, planId: 'premium_monthly' });
+      await pay(h, first.session_id);
+      const session = h.emulator.state.getCheckoutSession(first.session_id);
+      await h.control('POST', '/faults', { method: 'GET', path: '/v1/subscriptions/*', delay_ms: 800, count: 1 });
+      await h.control('POST', '/faults', { method: 'POST', path: '/v1/customers', delay_ms: 800, count: 1 });
+      const payload = JSON.stringify(
+        event('customer.subscription.created', { id: session.subscription, object: 'subscription', customer: session.customer }),
+      );
+      await receiveStripeWebhook(deps, Buffer.from(payload), signPayload(payload, WEBHOOK_SECRET));
+      const draining = runStripeEventJobs(deps);
+      const other = await createUser(database.db, { name: 'another person' });
+      const checkingOut = createCheckout(deps, { user: other, planId: 'vip_monthly' });
+      await new Promise((r) => setTimeout(r, 150));
+      const started = performance.now();
+      expect((await getSubscription(deps, user)).tier).toBe('free');
+      const readMs = performance.now() - started;
+      await Promise.all([draining, checkingOut]);
+      expect(readMs).toBeLessThan(400);
+      expect((await getSubscription(deps, user)).tier).toBe('premium_monthly');
+    } finally {
+      await h.control('DELETE', '/faults');
+      await database.close();
+    }
+  });
+});
