@@ -40,6 +40,9 @@ describe.each(['light', 'dark'] as const)('the billing walk in a real browser (%
       await premium.getByRole('button', { name: /Upgrade/ }).click();
       await page.waitForURL(/\/checkout\/cs_test_/);
       await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toContain('Premium');
+      // The Mini App sent the checkout with an Idempotency-Key of its own (one per intent).
+      const created = server.emulator?.requests.filter((r) => r.method === 'POST' && r.path === '/v1/checkout/sessions') ?? [];
+      expect(created.at(-1)?.idempotency_key).toMatch(/^checkout:[0-9a-f-]{36}:checkout-[0-9a-f-]{36}$/);
       await shot(page, `${scheme}-02-checkout`);
 
       await page.getByRole('button', { name: /Pay/ }).click();

@@ -1,5 +1,5 @@
 import type { AppRouter } from '@miniapp-billing/api/router';
-import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpLink, splitLink, TRPCClientError } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 
 // Types only from the API: `import type` is erased, so no server code reaches a bundle.
@@ -22,17 +22,37 @@ export interface BillingClientOptions {
   headers?: () => Record<string, string> | Promise<Record<string, string>>;
 }
 
-/** The typed tRPC client for the billing service: `client.billing.subscription.get.query()`. */
+/** Per-call context: `{ idempotencyKey }` sends that call alone, with an `Idempotency-Key` header. */
+export interface BillingCallContext {
+  idempotencyKey?: string;
+}
+
+const idempotencyKeyOf = (context: Record<string, unknown>) =>
+  typeof context.idempotencyKey === 'string' && context.idempotencyKey ? context.idempotencyKey : undefined;
+
+/**
+ * The typed tRPC client for the billing service: `client.billing.subscription.get.query()`.
+ * Calls are batched; a mutation given `context: { idempotencyKey }` goes alone with its own
+ * `Idempotency-Key` header (a header belongs to one request, and a key to one intent):
+ * `client.billing.checkout.create.mutate(input, { context: { idempotencyKey } })`.
+ */
 export function createBillingClient(options: BillingClientOptions) {
+  const url = `${options.url.replace(/\/+$/, '')}/trpc`;
+  const baseHeaders = async () => {
+    const token = await options.getToken?.();
+    return { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(await options.headers?.()) };
+  };
+  const fetchOption = options.fetch ? { fetch: options.fetch } : {};
   return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
-        url: `${options.url.replace(/\/+$/, '')}/trpc`,
-        ...(options.fetch ? { fetch: options.fetch } : {}),
-        headers: async () => {
-          const token = await options.getToken?.();
-          return { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(await options.headers?.()) };
-        },
+      splitLink({
+        condition: (op) => op.type === 'mutation' && idempotencyKeyOf(op.context) !== undefined,
+        true: httpLink({
+          url,
+          ...fetchOption,
+          headers: async ({ op }) => ({ ...(await baseHeaders()), 'idempotency-key': idempotencyKeyOf(op.context) as string }),
+        }),
+        false: httpBatchLink({ url, ...fetchOption, headers: baseHeaders }),
       }),
     ],
   });
@@ -57,6 +77,8 @@ export type BillingErrorReason =
   | 'STRIPE_RATE_LIMITED'
   | 'STRIPE_REQUEST_FAILED'
   | 'DATABASE_UNAVAILABLE'
+  | 'CHECKOUT_IN_PROGRESS'
+  | 'RATE_LIMITED'
   | 'VALIDATION_FAILED'
   | 'UNAUTHORIZED'
   | (string & {});

@@ -54,4 +54,30 @@ describe('createBillingClient against a running server', () => {
     const offline = createBillingClient({ url: 'http://127.0.0.1:9' });
     expect(billingErrorOf(await offline.billing.plans.list.query().catch((e: unknown) => e)).code).toBe('NETWORK_ERROR');
   });
+
+  it('a call with an idempotency key goes alone with its header, and a retry gets the same session back', async () => {
+    const seen: Array<{ url: string; key: string | null }> = [];
+    const recording: typeof fetch = (input, init) => {
+      seen.push({ url: String(input), key: new Headers(init?.headers).get('idempotency-key') });
+      return fetch(input, init);
+    };
+    let token: string | null = null;
+    const client = createBillingClient({ url: server.url, getToken: () => token, fetch: recording });
+    token = (await client.auth.demo.mutate()).access_token;
+    const key = `intent-${Date.now()}`;
+    const [first, plans] = await Promise.all([
+      client.billing.checkout.create.mutate({ plan_id: 'premium_monthly' }, { context: { idempotencyKey: key } }),
+      client.billing.plans.list.query(),
+    ]);
+    const again = await client.billing.checkout.create.mutate({ plan_id: 'premium_monthly' }, { context: { idempotencyKey: key } });
+    expect(again).toEqual(first);
+    expect(plans.length).toBeGreaterThan(0);
+    const keyed = seen.filter((r) => r.key === key);
+    expect(keyed).toHaveLength(2);
+    expect(keyed.every((r) => r.url.includes('/trpc/billing.checkout.create') && !r.url.includes(','))).toBe(true);
+    const conflict = await client.billing.checkout.create
+      .mutate({ plan_id: 'vip_monthly' }, { context: { idempotencyKey: key } })
+      .catch((e: unknown) => e);
+    expect(billingErrorOf(conflict)).toMatchObject({ code: 'CONFLICT', reason: 'IDEMPOTENCY_CONFLICT' });
+  });
 });

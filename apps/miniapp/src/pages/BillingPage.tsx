@@ -1,6 +1,7 @@
 import { billingErrorOf } from '@miniapp-billing/client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import { useAuth } from '../auth.tsx';
 import { CurrentPlan } from '../components/CurrentPlan.tsx';
 import { Invoices } from '../components/Invoices.tsx';
 import { Plans } from '../components/Plans.tsx';
@@ -9,8 +10,14 @@ import { rememberCheckout } from '../session.ts';
 import { telegram } from '../telegram.ts';
 import { useTRPC } from '../trpc.ts';
 
+const newIdempotencyKey = () =>
+  typeof crypto !== 'undefined' && 'randomUUID' in crypto
+    ? `checkout-${crypto.randomUUID()}`
+    : `checkout-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+
 export function BillingPage() {
   const trpc = useTRPC();
+  const { client } = useAuth();
   const queryClient = useQueryClient();
   const [notice, setNotice] = useState<{ tone: 'error' | 'info'; text: string } | null>(null);
   const [waitingForPayment, setWaitingForPayment] = useState(false);
@@ -26,16 +33,31 @@ export function BillingPage() {
   }, [waitingForPayment, subscription.data?.tier]);
 
   const fail = (err: unknown) => setNotice({ tone: 'error', text: billingErrorOf(err).message });
-  const checkout = useMutation(
-    trpc.billing.checkout.create.mutationOptions({
-      onSuccess: (res) => {
-        rememberCheckout(res.session_id);
-        if (telegram.inTelegram) setWaitingForPayment(true);
-        telegram.openExternal(res.url);
-      },
-      onError: fail,
-    }),
-  );
+  // One Idempotency-Key per intent (a plan the person chose to buy), reused when the same intent is
+  // retried after a lost answer, so a retry can never open a second Checkout Session.
+  const intents = useRef(new Map<string, string>());
+  const checkout = useMutation({
+    mutationFn: ({ plan_id }: { plan_id: string }) => {
+      let key = intents.current.get(plan_id);
+      if (!key) {
+        key = newIdempotencyKey();
+        intents.current.set(plan_id, key);
+      }
+      return client.billing.checkout.create.mutate({ plan_id }, { context: { idempotencyKey: key } });
+    },
+    onSuccess: (res, { plan_id }) => {
+      intents.current.delete(plan_id);
+      rememberCheckout(res.session_id);
+      if (telegram.inTelegram) setWaitingForPayment(true);
+      telegram.openExternal(res.url);
+    },
+    onError: (err, { plan_id }) => {
+      // A definite answer ends the intent; a lost one (network, 5xx) keeps its key for the retry.
+      const status = billingErrorOf(err).httpStatus;
+      if (status > 0 && status < 500) intents.current.delete(plan_id);
+      fail(err);
+    },
+  });
   const portal = useMutation(
     trpc.billing.portal.create.mutationOptions({ onSuccess: (res) => telegram.openExternal(res.url), onError: fail }),
   );
