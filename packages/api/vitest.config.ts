@@ -6,8 +6,9 @@ export default defineProject({
     name: 'api',
     environment: 'node',
     include: ['test/**/*.test.ts'],
-    // Restarting connections and exhausting a pool need a PostgreSQL server (CI sets TEST_DATABASE_URL).
-    exclude: process.env.TEST_DATABASE_URL ? [] : ['test/reliability/database-faults.test.ts'],
+    // Restarting connections, exhausting a pool and several processes on one database need a
+    // PostgreSQL server (CI sets TEST_DATABASE_URL).
+    exclude: process.env.TEST_DATABASE_URL ? [] : ['test/reliability/database-faults.test.ts', 'test/multi-process.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

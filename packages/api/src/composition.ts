@@ -28,6 +28,7 @@ export function openDatabase(env: Env, applicationName?: string): Promise<Databa
         url: env.DATABASE_URL,
         poolSize: env.DB_POOL_SIZE,
         connectionTimeoutMillis: env.DB_CONNECT_TIMEOUT_MS,
+        ...(env.DATABASE_SCHEMA ? { schema: env.DATABASE_SCHEMA } : {}),
         ...(applicationName ? { applicationName } : {}),
       })
     : createDatabase({ dataDir: path.join(env.DATA_DIR, 'pglite') });

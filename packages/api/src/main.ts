@@ -18,7 +18,7 @@ try {
       url: server.url,
       demo: server.demo,
       database: server.database.kind,
-      stripe: server.emulator ? server.emulator.url : 'api.stripe.com',
+      stripe: server.emulator?.url ?? env.STRIPE_API_BASE ?? 'api.stripe.com',
     },
     'listening',
   );

@@ -29,6 +29,7 @@ try {
   const worker = startStripeEventWorker(billing, {
     ...options,
     concurrency: Math.max(1, options.concurrency),
+    keepAlive: true,
     onError: (err) => logger.error({ err: { name: (err as Error)?.name } }, 'stripe event worker error'),
   });
   logger.info({ concurrency: Math.max(1, options.concurrency), database: database.kind }, 'worker started');

@@ -42,8 +42,8 @@ const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 const REUSE_MARGIN_MS = 30 * 60 * 1000;
 /** How long a request waits for another one of the same person's to finish creating its session. */
 const WAIT_FOR_OTHER_MS = 15_000;
-/** A creation claim older than this belongs to a process that died. */
-const STALE_CLAIM_MS = 30_000;
+/** A creation claim older than this is taken over (its holder died); taking over is safe: same key, same session. */
+const STALE_CLAIM_MS = 10_000;
 
 export function redirectOrigins(config: BillingDeps['config']): Set<string> {
   return normaliseOrigins([config.appUrl, ...config.allowedRedirectOrigins]);

@@ -272,7 +272,13 @@ export interface StripeEventWorker {
  */
 export function startStripeEventWorker(
   deps: Deps,
-  options: StripeEventWorkerOptions & { concurrency?: number; pollMs?: number; onError?: (err: unknown) => void } = {},
+  options: StripeEventWorkerOptions & {
+    concurrency?: number;
+    pollMs?: number;
+    onError?: (err: unknown) => void;
+    /** Keep the process alive while the worker runs (a worker process); inside a server the server does. */
+    keepAlive?: boolean;
+  } = {},
 ): StripeEventWorker {
   const workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
   const concurrency = options.concurrency ?? 4;
@@ -298,7 +304,11 @@ export function startStripeEventWorker(
       again = true;
       return;
     }
-    dispatching = (async () => {
+    // The flag is set before the loop starts: a loop that finds nothing to do finishes without
+    // awaiting, and must still leave `dispatching` cleared.
+    let done = false;
+    let loop: Promise<void> | undefined;
+    loop = (async () => {
       try {
         do {
           again = false;
@@ -320,17 +330,19 @@ export function startStripeEventWorker(
       } catch (err) {
         options.onError?.(err);
       } finally {
-        dispatching = undefined;
+        done = true;
+        if (dispatching === loop) dispatching = undefined;
         settleIdle();
       }
     })();
+    if (!done) dispatching = loop;
   };
 
   const poll = () => {
     if (stopped) return;
     dispatch();
     timer = setTimeout(poll, options.pollMs ?? 500);
-    timer.unref();
+    if (!options.keepAlive) timer.unref();
   };
   poll();
 
