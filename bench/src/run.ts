@@ -124,6 +124,16 @@ async function load(
   };
 }
 
+/** The same load from a child process (see loadgen.ts), for runs during which this process measures something else. */
+function loadElsewhere(child: Child, urlPath: string, tokens: string[], opts: { duration: number; connections: number }): Promise<Load> {
+  return new Promise((resolve, reject) => {
+    const proc = fork(path.join(here, 'loadgen.ts'), [], { execPath: tsx, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    proc.once('message', (m) => resolve(m as Load));
+    proc.once('exit', (code) => code !== 0 && reject(new Error(`loadgen exited ${code}`)));
+    proc.send({ url: `http://127.0.0.1:${child.port}`, path: urlPath, tokens, ...opts });
+  });
+}
+
 /** The installed version of a dependency, read from its package.json next to its entry point. */
 function versionOf(name: string): string {
   try {
@@ -232,8 +242,29 @@ async function main() {
       JWT_SECRET,
       TELEGRAM_BOT_TOKEN: '1:BENCHMARKBENCHMARKBENCHMARK',
       APP_URL: 'https://app.example.com',
+      METRICS_TOKEN: 'bench-metrics-token-0001',
+      STRIPE_MAX_RPS: '25',
+      EVENT_WORKERS: '0',
+      BILLING_ACTIONS_PER_MINUTE: '100',
     });
     children.push(ours);
+    // The workers in a process of their own, as in production (`pnpm worker`).
+    const worker = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'packages/api/src/worker.ts')], {
+      cwd: root,
+      env: {
+        ...process.env,
+        DATABASE_URL: benchUrl,
+        DB_POOL_SIZE: '4',
+        STRIPE_SECRET_KEY: 'sk_test_bench',
+        STRIPE_API_BASE: `http://127.0.0.1:${emulator.port}`,
+        STRIPE_MAX_RPS: '25',
+        EVENT_WORKERS: '6',
+        EVENT_WORKER_POLL_MS: '200',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: 'ignore',
+    });
+    children.push({ proc: worker, port: 0, stats: async () => ({ cpuMicros: 0, rss: 0 }) });
     const baseline = await start('baseline-server.ts', { DATABASE_URL: benchUrl, JWT_SECRET, DB_POOL_SIZE: '10' });
     children.push(baseline);
 
@@ -322,9 +353,8 @@ async function main() {
     };
     for (const [k, v] of Object.entries(calls)) log(`| ${k} | ${v} | ${targetsCalls[k] ?? ''} |`);
 
-    // 4. Webhook ingestion: 1,000 subscriptions' updated + paid events, with the Stripe re-read.
-    const SUBS = QUICK ? 200 : 1000;
-    const seeded: Array<{ user: string; customer: string; sub: string }> = [];
+    // 4. A burst under Stripe latency: 200 paid users, Stripe 300 ms late on every read, 800 signed
+    //    customer.subscription.updated events sent 50 at a time, while 20 connections read plans.
     const pool = async <T>(items: T[], n: number, fn: (t: T) => Promise<void>) => {
       let next = 0;
       await Promise.all(
@@ -333,10 +363,14 @@ async function main() {
         }),
       );
     };
+    const fault = (body: Record<string, unknown>) =>
+      fetch(`${emu}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const PAID = 200;
+    const seeded: Array<{ user: string; customer: string; sub: string }> = [];
     await pool(
-      Array.from({ length: SUBS }, (_, n) => n),
+      Array.from({ length: PAID }, (_, n) => n),
       20,
-      async (n) => {
+      async () => {
         const user = randomUUID();
         const customer = await stripe.customers.create({ metadata: { user_id: user } });
         const sub = await stripe.subscriptions.create({
@@ -344,25 +378,41 @@ async function main() {
           items: [{ price: 'price_premium_monthly' }],
           metadata: { user_id: user },
         });
-        await stripe.subscriptions.update(sub.id, { metadata: { bench: String(n) } });
         seeded.push({ user, customer: customer.id, sub: sub.id });
       },
     );
     await db
       .insertInto('users')
-      .values(seeded.map((s, n) => ({ id: s.user, name: `Hook ${n}` })))
+      .values(seeded.map((s, n) => ({ id: s.user, name: `Burst ${n}` })))
       .execute();
     await db
       .insertInto('stripe_customers')
       .values(seeded.map((s) => ({ user_id: s.user, stripe_customer_id: s.customer })))
       .execute();
-    const events: Stripe.Event[] = [];
-    for await (const e of stripe.events.list({ types: ['customer.subscription.updated', 'invoice.paid'], limit: 100 })) events.push(e);
-    const mine = events.filter((e) => seeded.some((s) => s.customer === (e.data.object as { customer?: string }).customer));
+    // Four changes each: cancel at period end on, off, on, then off again (odd users) or a metadata
+    // change (even users, who end set to cancel), so 800 events and a final state that differs.
+    const since = Math.floor(Date.now() / 1000) - 1;
+    await pool(seeded, 20, async (s) => {
+      const n = seeded.indexOf(s);
+      for (const cape of [true, false, true]) await stripe.subscriptions.update(s.sub, { cancel_at_period_end: cape });
+      await stripe.subscriptions.update(s.sub, n % 2 === 1 ? { cancel_at_period_end: false } : { metadata: { bench: 'burst' } });
+    });
+    const burst: Stripe.Event[] = [];
+    for await (const e of stripe.events.list({ type: 'customer.subscription.updated', created: { gte: since }, limit: 100 })) burst.push(e);
+    const burstEvents = burst
+      .filter((e) => seeded.some((s) => s.customer === (e.data.object as { customer?: string }).customer))
+      .slice(0, 800);
+    const readTokens = seeded.map((s) => tokenFor(s.user));
+    const quiet = await loadElsewhere(ours, '/api/v1/billing/subscription', readTokens, { duration: 5, connections: 20 });
+    for (const path of ['/v1/subscriptions/*', '/v1/customers/*', '/v1/invoices/*', '/v1/checkout/sessions/*'])
+      await fault({ method: 'GET', path, delay_ms: 300, count: 1_000_000 });
+    const requestsBefore = (await (await fetch(`${emu}/_emulator/requests`)).json()) as { data: Array<{ at: string }> };
     const acks: number[] = [];
     let failures = 0;
-    const started = performance.now();
-    await pool(mine, CONNECTIONS, async (event) => {
+    let lastAck = 0;
+    const reading = loadElsewhere(ours, '/api/v1/billing/subscription', readTokens, { duration: 15, connections: 20 });
+    await new Promise((r) => setTimeout(r, 1000));
+    await pool(burstEvents, 50, async (event) => {
       const payload = JSON.stringify(event);
       const t0 = performance.now();
       const res = await fetch(`${api}/billing/webhooks/stripe`, {
@@ -372,36 +422,120 @@ async function main() {
       });
       await res.arrayBuffer();
       acks.push(performance.now() - t0);
+      lastAck = performance.now();
       if (res.status !== 200) failures += 1;
     });
-    const seconds = (performance.now() - started) / 1000;
+    // Every event's effect in every user's plan: the mirror agrees with Stripe.
+    const agrees = async () => {
+      const rows = await db
+        .selectFrom('subscriptions')
+        .select(['stripe_subscription_id', 'cancel_at_period_end'])
+        .where(
+          'stripe_subscription_id',
+          'in',
+          seeded.map((s) => s.sub),
+        )
+        .execute();
+      const want = new Map(seeded.map((s, n) => [s.sub, n % 2 === 0]));
+      return rows.length === seeded.length && rows.every((r) => want.get(r.stripe_subscription_id) === r.cancel_at_period_end);
+    };
+    let visibleMs = Number.NaN;
+    for (;;) {
+      if (await agrees()) {
+        visibleMs = performance.now() - lastAck;
+        break;
+      }
+      if (performance.now() - lastAck > 120_000) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const during = await reading;
+    await fetch(`${emu}/_emulator/faults`, { method: 'DELETE' });
+    const requestsAfter = (await (await fetch(`${emu}/_emulator/requests`)).json()) as {
+      data: Array<{ at: string; method: string; path: string }>;
+    };
+    const drainRequests = requestsAfter.data.slice(requestsBefore.data.length).filter((r) => r.method === 'GET');
+    const perSecond = new Map<string, number>();
+    for (const r of drainRequests) perSecond.set(r.at.slice(0, 19), (perSecond.get(r.at.slice(0, 19)) ?? 0) + 1);
     const ledger = await db
       .selectFrom('stripe_events')
-      .select(['event_id', 'status', 'attempts'])
+      .select(['event_id', 'status'])
       .where(
         'event_id',
         'in',
-        mine.map((e) => e.id),
+        burstEvents.map((e) => e.id),
       )
       .execute();
-    const lost = mine.length - ledger.filter((r) => r.status === 'processed').length;
-    const twice = ledger.filter((r) => r.attempts > 1).length;
-    acks.sort((a, b) => a - b);
-    log(
-      `\n## 4. Webhook ingestion (${SUBS} subscriptions: customer.subscription.updated + invoice.paid, each re-read from the emulator)\n`,
+    const lost = burstEvents.length - ledger.filter((r) => r.status === 'processed').length;
+    const twice = Number(
+      (await sql<{ n: string }>`select count(*) - count(distinct dedupe_key) as n from billing_notifications`.execute(db)).rows[0]?.n ?? 0,
     );
-    log(`| events | events/s | ack p50 ms | ack p99 ms | non-200 | lost | processed twice |\n|---|---|---|---|---|---|---|`);
+    acks.sort((x, y) => x - y);
+    const pct = (q: number) => acks[Math.min(acks.length - 1, Math.floor(acks.length * q))]?.toFixed(1);
     log(
-      `| ${mine.length} | ${Math.round(mine.length / seconds)} | ${acks[Math.floor(acks.length * 0.5)]?.toFixed(1)} | ${acks[Math.floor(acks.length * 0.99)]?.toFixed(1)} | ${failures} | ${lost} | ${twice} |`,
+      `\n## 4. A burst under Stripe latency (${PAID} paid users, every Stripe read 300 ms late, ${burstEvents.length} signed customer.subscription.updated at 50 in flight, 20 connections reading)\n`,
+    );
+    log('| | req/s | p50 ms | p99 ms | errors | non-2xx |\n|---|---|---|---|---|---|');
+    log(`| reads, quiet | ${quiet.rps} | ${quiet.p50} | ${quiet.p99} | ${quiet.errors} | ${quiet.non2xx} |`);
+    log(`| reads, during burst and drain | ${during.rps} | ${during.p50} | ${during.p99} | ${during.errors} | ${during.non2xx} |`);
+    log(`\nread p99 during / quiet: ${(during.p99 / Math.max(quiet.p99, 1)).toFixed(2)}× (target ≤ 2×)\n`);
+    log(
+      '| events | ack p50 ms | ack p99 ms | non-200 | effect visible after last ack | lost | notices twice | Stripe reads per event | Stripe reads/s, max of any second (STRIPE_MAX_RPS 25) |',
+    );
+    log('|---|---|---|---|---|---|---|---|---|');
+    log(
+      `| ${burstEvents.length} | ${pct(0.5)} | ${pct(0.99)} | ${failures} | ${(visibleMs / 1000).toFixed(1)} s | ${lost} | ${twice} | ${(drainRequests.length / burstEvents.length).toFixed(2)} | ${Math.max(0, ...perSecond.values())} |`,
     );
 
-    // 5. Memory under sustained load.
+    // 5. One busy user: 25 parallel checkouts with Stripe 400 ms late, while others read.
+    const busy = { id: randomUUID(), name: 'Busy' };
+    await db.insertInto('users').values(busy).execute();
+    const busyAuth = { authorization: `Bearer ${tokenFor(busy.id)}`, 'content-type': 'application/json' };
+    const quietOthers = await loadElsewhere(ours, '/api/v1/billing/subscription', readTokens, { duration: 4, connections: 20 });
+    for (const [method, path] of [
+      ['POST', '/v1/customers'],
+      ['POST', '/v1/checkout/sessions'],
+      ['GET', '/v1/subscriptions'],
+      ['POST', '/v1/checkout/sessions/*/expire'],
+    ])
+      await fault({ method, path, delay_ms: 400, count: 1_000 });
+    const beforeBusy = await count();
+    const othersReading = loadElsewhere(ours, '/api/v1/billing/subscription', readTokens, { duration: 6, connections: 20 });
+    await new Promise((r) => setTimeout(r, 500));
+    const statuses = await Promise.all(
+      Array.from({ length: 25 }, () =>
+        fetch(`${api}/billing/checkout`, { method: 'POST', headers: busyAuth, body: JSON.stringify({ plan_id: 'premium_monthly' }) }).then(
+          async (r) => (await r.arrayBuffer(), r.status),
+        ),
+      ),
+    );
+    const othersDuring = await othersReading;
+    await fetch(`${emu}/_emulator/faults`, { method: 'DELETE' });
+    const busyCalls = (await count()) - beforeBusy;
+    const busySessions = await db
+      .selectFrom('checkout_sessions')
+      .select(['stripe_session_id', 'status'])
+      .where('user_id', '=', busy.id)
+      .execute();
+    const open = busySessions.filter((x) => x.status === 'open').length;
+    const codes = [...new Set(statuses)].map((c) => `${statuses.filter((x) => x === c).length}× ${c}`).join(', ');
+    log(
+      `\n## 5. One busy user: 25 parallel checkouts, Stripe 400 ms late (customer, session, list, expire), 20 connections of other users reading\n`,
+    );
+    log("| other users' reads | req/s | p50 ms | p99 ms | errors | non-2xx |\n|---|---|---|---|---|---|");
+    log(`| quiet | ${quietOthers.rps} | ${quietOthers.p50} | ${quietOthers.p99} | ${quietOthers.errors} | ${quietOthers.non2xx} |`);
+    log(`| during | ${othersDuring.rps} | ${othersDuring.p50} | ${othersDuring.p99} | ${othersDuring.errors} | ${othersDuring.non2xx} |`);
+    log(`\nread p99 during / quiet: ${(othersDuring.p99 / Math.max(quietOthers.p99, 1)).toFixed(2)}× (target ≤ 2×)`);
+    log(
+      `\nThe busy user's 25 answers: ${codes}; sessions created: ${busySessions.length}, open: ${open} (target ≤ 1); Stripe calls: ${busyCalls} (${(busyCalls / Math.max(1, busySessions.length)).toFixed(1)} per session created, target ≤ 3).`,
+    );
+
+    // 6. Memory under sustained load.
     const total = QUICK ? 40_000 : 200_000;
     await load(ours, '/api/v1/billing/subscription', tokens, { amount: total / 10 });
     const early = (await ours.stats()).rss;
     await load(ours, '/api/v1/billing/subscription', tokens, { amount: total - total / 10 });
     const late = (await ours.stats()).rss;
-    log(`\n## 5. Memory: RSS after ${total / 10} requests vs after ${total}\n`);
+    log(`\n## 6. Memory: RSS after ${total / 10} requests vs after ${total}\n`);
     log(
       `${(early / 2 ** 20).toFixed(1)} MiB → ${(late / 2 ** 20).toFixed(1)} MiB (${(((late - early) / early) * 100).toFixed(1)} %, target within 10 %)`,
     );
@@ -412,8 +546,8 @@ async function main() {
     await admin.end();
   }
 
-  // 6. Demo start-up: `pnpm start` to a healthy /readyz, installed and built.
-  log(`\n## 6. Demo start-up: \`pnpm start\` to /readyz 200 (installed and built)\n`);
+  // 7. Demo start-up: `pnpm start` to a healthy /readyz, installed and built.
+  log(`\n## 7. Demo start-up: \`pnpm start\` to /readyz 200 (installed and built)\n`);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'bench-start-'));
   for (const label of ['first start (empty DATA_DIR)', 'restart (same DATA_DIR)']) {
     const ms = await timeStart(dataDir);

@@ -10,7 +10,8 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const demo = async () => (await call('POST', `${t.api}/auth/demo`)).body as { access_token: string; user: { id: string } };
-const portalRequests = () => (t.server.emulator?.requests ?? []).filter((r) => r.method === 'POST' && r.path === '/v1/billing_portal/sessions');
+const portalRequests = () =>
+  (t.server.emulator?.requests ?? []).filter((r) => r.method === 'POST' && r.path === '/v1/billing_portal/sessions');
 
 describe('limits', () => {
   it('a person over the billing-action limit gets 429 before any Stripe call; another person is not affected', async () => {

@@ -14,31 +14,63 @@ export interface EventRecord {
 }
 
 /**
- * Stores a received event once (its id is the key). Returns false for a duplicate. A `pending` event
- * also enqueues its customer: one job row per customer, whose `version` every new event bumps, so a
- * run that started before it knows to run again. Both writes in one short transaction.
+ * Stores received events, each once (the event id is the key), and enqueues the customers of the
+ * `pending` ones: one job row per customer, whose `version` every new event bumps, so a run that
+ * started before it knows to run again. One statement (data-modifying CTEs) for the whole batch:
+ * the rows and their jobs are written together or not at all, in one round trip. Returns the ids
+ * that were new (the others were duplicates).
  */
-export async function storeEvent(trx: Trx, event: EventRecord, status: 'pending' | 'ignored'): Promise<boolean> {
-  const inserted = await trx
-    .insertInto('stripe_events')
-    .values({
-      event_id: event.id,
-      type: event.type,
-      stripe_created: event.created,
-      stripe_customer_id: event.customerId,
-      object_type: event.objectType,
-      object_id: event.objectId,
-      summary: JSON.stringify(event.summary),
-      status,
-      attempts: 0,
-      processed_at: status === 'ignored' ? new Date() : null,
-    })
-    .onConflict((oc) => oc.column('event_id').doNothing())
-    .returning('event_id')
-    .executeTakeFirst();
-  if (!inserted) return false;
-  if (status === 'pending' && event.customerId) await enqueueCustomer(trx, event.customerId);
-  return true;
+export async function storeEvents(
+  db: Executor,
+  events: Array<{ record: EventRecord; status: 'pending' | 'ignored' }>,
+): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
+  const unique = [...new Map(events.map((e) => [e.record.id, e])).values()];
+  const rows = await db
+    .with('stored', (qb) =>
+      qb
+        .insertInto('stripe_events')
+        .values(
+          unique.map(({ record, status }) => ({
+            event_id: record.id,
+            type: record.type,
+            stripe_created: record.created,
+            stripe_customer_id: record.customerId,
+            object_type: record.objectType,
+            object_id: record.objectId,
+            summary: JSON.stringify(record.summary),
+            status,
+            attempts: 0,
+            processed_at: status === 'ignored' ? new Date() : null,
+          })),
+        )
+        .onConflict((oc) => oc.column('event_id').doNothing())
+        .returning(['event_id', 'stripe_customer_id', 'status']),
+    )
+    .with('enqueued', (qb) =>
+      qb
+        .insertInto('stripe_customer_jobs')
+        .columns(['stripe_customer_id'])
+        .expression((eb) =>
+          eb
+            .selectFrom('stored')
+            .select('stored.stripe_customer_id')
+            .distinct()
+            .where('stored.status', '=', 'pending')
+            .where('stored.stripe_customer_id', 'is not', null),
+        )
+        .onConflict((oc) =>
+          oc.column('stripe_customer_id').doUpdateSet({
+            version: sql`stripe_customer_jobs.version + 1`,
+            run_at: sql`least(stripe_customer_jobs.run_at, now())`,
+          }),
+        )
+        .returning('stripe_customer_id'),
+    )
+    .selectFrom('stored')
+    .select('event_id')
+    .execute();
+  return new Set(rows.map((r) => r.event_id));
 }
 
 /** Asks for a run over this customer's waiting events (now, or at once if it was backing off). */
