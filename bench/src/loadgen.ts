@@ -1,22 +1,43 @@
 import autocannon from 'autocannon';
 
-// A load generator in a process of its own: the bench's own timings (webhook acknowledgments) are
-// then not measured through an event loop that autocannon keeps saturated.
-process.once('message', async (m: { url: string; path: string; tokens: string[]; duration: number; connections: number }) => {
+// A load generator in a process of its own, so that what one measures is not timed through an event
+// loop another load keeps saturated. GETs with rotating tokens for `duration` seconds, or each of
+// `posts` once (pre-signed webhook deliveries) over `connections` kept-alive connections.
+interface Job {
+  url: string;
+  path: string;
+  connections: number;
+  duration?: number;
+  tokens?: string[];
+  posts?: Array<{ body: string; headers: Record<string, string> }>;
+}
+
+process.once('message', async (m: Job) => {
   let i = 0;
+  const posts = m.posts;
   const result = await autocannon({
     url: m.url,
     connections: m.connections,
-    duration: m.duration,
+    ...(posts ? { amount: posts.length } : { duration: m.duration ?? 5 }),
     requests: [
-      {
-        method: 'GET',
-        path: m.path,
-        setupRequest: (req) => {
-          req.headers = { ...req.headers, authorization: `Bearer ${m.tokens[i++ % m.tokens.length]}` };
-          return req;
-        },
-      },
+      posts
+        ? {
+            method: 'POST',
+            path: m.path,
+            setupRequest: (req) => {
+              const post = posts[i++ % posts.length] as { body: string; headers: Record<string, string> };
+              return { ...req, body: post.body, headers: { ...req.headers, ...post.headers } };
+            },
+          }
+        : {
+            method: 'GET',
+            path: m.path,
+            setupRequest: (req) => {
+              const tokens = m.tokens ?? [];
+              req.headers = { ...req.headers, authorization: `Bearer ${tokens[i++ % tokens.length]}` };
+              return req;
+            },
+          },
     ],
   });
   process.send?.({
