@@ -517,7 +517,10 @@ async function main() {
     const statuses = await Promise.all(
       Array.from({ length: 25 }, () =>
         fetch(`${api}/billing/checkout`, { method: 'POST', headers: busyAuth, body: JSON.stringify({ plan_id: 'premium_monthly' }) }).then(
-          async (r) => (await r.arrayBuffer(), r.status),
+          async (r) => {
+            await r.arrayBuffer();
+            return r.status;
+          },
         ),
       ),
     );

@@ -1,7 +1,7 @@
 import type { Insertable } from 'kysely';
-import { sql, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import type { Executor } from '../db/executor.ts';
-import type { CheckoutSessionRow, CheckoutSessionTable, Database } from '../db/schema.ts';
+import type { CheckoutSessionRow, CheckoutSessionTable } from '../db/schema.ts';
 
 export async function findCheckoutSession(db: Executor, sessionId: string): Promise<CheckoutSessionRow | undefined> {
   return db.selectFrom('checkout_sessions').selectAll().where('stripe_session_id', '=', sessionId).executeTakeFirst();

@@ -1,6 +1,4 @@
-import type { Transaction } from 'kysely';
 import type { Executor, Trx } from '../db/executor.ts';
-import type { Database } from '../db/schema.ts';
 
 export async function findCustomerIdByUser(db: Executor, userId: string): Promise<string | undefined> {
   const row = await db.selectFrom('stripe_customers').select('stripe_customer_id').where('user_id', '=', userId).executeTakeFirst();

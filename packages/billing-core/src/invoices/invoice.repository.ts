@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import type Stripe from 'stripe';
 import type { Executor } from '../db/executor.ts';
 import type { InvoiceRow, NewInvoice } from '../db/schema.ts';

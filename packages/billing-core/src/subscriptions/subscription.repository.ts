@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import type { Executor } from '../db/executor.ts';
 import type { NewSubscription, SubscriptionRow } from '../db/schema.ts';
 

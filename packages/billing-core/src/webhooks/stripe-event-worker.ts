@@ -8,7 +8,7 @@ import type { StripeEventRow } from '../db/schema.ts';
 import type { BillingDeps } from '../deps.ts';
 import { BillingError } from '../errors.ts';
 import { notifyOnce } from '../notices/notice.repository.ts';
-import { customerIdOf, idOf, invoiceSubscriptionId } from '../stripe/ids.ts';
+import { customerIdOf, invoiceSubscriptionId } from '../stripe/ids.ts';
 import { inBackground } from '../stripe/stripe-budget.ts';
 import { isStripeNotFound, stripeCall } from '../stripe/stripe-errors.ts';
 import { enforceOneLiveSubscription } from '../subscriptions/one-live-subscription.ts';
