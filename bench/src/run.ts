@@ -234,8 +234,9 @@ async function main() {
 
     const emulator = await start('emulator.ts', {});
     children.push(emulator);
+    // NODE_ENV=test: production's own checks refuse the emulator's test key and plain-HTTP base.
     const ours = await start('our-server.ts', {
-      NODE_ENV: 'production',
+      NODE_ENV: 'test',
       DATABASE_URL: benchUrl,
       DB_POOL_SIZE: '10',
       STRIPE_SECRET_KEY: 'sk_test_bench',

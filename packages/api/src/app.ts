@@ -10,6 +10,7 @@ import { createOpenApiExpressMiddleware } from 'trpc-to-openapi';
 import { type ApiDeps, createContext } from './context.ts';
 import { HTTP_STATUS, isDatabaseUnavailable, toTRPCError } from './errors.ts';
 import { fastQueries } from './http/fast-queries.ts';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from './http/json-depth.ts';
 import { CREATED_PATHS, openApiDocument } from './openapi.ts';
 import { appRouter } from './root.ts';
 
@@ -24,6 +25,10 @@ export interface AppOptions {
   publicConfig?: Record<string, unknown>;
   /** The most procedures one tRPC batch may carry (default 10). */
   maxBatchSize?: number | undefined;
+  /** The public base URL (APP_URL): the OpenAPI document's server, never taken from a request. */
+  publicUrl?: string | undefined;
+  /** Serve the page at /api/v1/docs (off in production unless API_DOCS=1). */
+  docs?: boolean | undefined;
 }
 
 const JSON_LIMIT = 64 * 1024;
@@ -164,24 +169,26 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): express.Expr
   );
 
   // OpenAPI document and a page to read and try it.
+  // The server URL comes from configuration only: a request's Host header never reaches the document.
   let document: ReturnType<typeof openApiDocument> | undefined;
-  const getDocument = (req: Request) => {
-    document ??= openApiDocument(`${req.protocol}://${req.get('host') ?? 'localhost'}/api/v1`);
+  const getDocument = () => {
+    document ??= openApiDocument(`${(options.publicUrl ?? '').replace(/\/+$/, '')}/api/v1`);
     return document;
   };
-  app.get('/api/v1/openapi.json', (req, res) => {
+  app.get('/api/v1/openapi.json', (_req, res) => {
     res.locals.route = 'GET /api/v1/openapi.json';
-    res.json(getDocument(req));
+    res.json(getDocument());
   });
-  app.use(
-    '/api/v1/docs',
-    (_req: Request, res: Response, next: NextFunction) => {
-      res.locals.route = 'GET /api/v1/docs';
-      next();
-    },
-    swaggerUi.serve,
-    swaggerUi.setup(undefined, { swaggerOptions: { url: '/api/v1/openapi.json' }, customSiteTitle: 'Mini App Billing API' }),
-  );
+  if (options.docs !== false)
+    app.use(
+      '/api/v1/docs',
+      (_req: Request, res: Response, next: NextFunction) => {
+        res.locals.route = 'GET /api/v1/docs';
+        next();
+      },
+      swaggerUi.serve,
+      swaggerUi.setup(undefined, { swaggerOptions: { url: '/api/v1/openapi.json' }, customSiteTitle: 'Mini App Billing API' }),
+    );
 
   // REST: parse JSON ourselves (any charset, clear 4xx), label the route, then hand over.
   const openApi = createOpenApiExpressMiddleware({
@@ -209,7 +216,15 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): express.Expr
       }
     },
   });
-  const jsonParser = express.json({ limit: JSON_LIMIT, type: () => true, strict: false });
+  const jsonParser = express.json({
+    limit: JSON_LIMIT,
+    type: () => true,
+    strict: false,
+    // Bounded before parsing: a deeply nested body is refused, never handed to code that recurses.
+    verify: (_req, _res, buf) => {
+      if (jsonDepthExceeds(buf)) throw Object.assign(new Error('too deep'), { status: 422, type: 'entity.too.deep' });
+    },
+  });
   /**
    * trpc-to-openapi answers errors as `{ message, code, data, issues }`; our wire contract is
    * `{ code, message, request_id, reason?, issues? }`. Error answers only are rewritten.
@@ -316,6 +331,8 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): express.Expr
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
     if (status === 413) return sendError(res, 413, 'PAYLOAD_TOO_LARGE', 'Request body too large');
+    if ((err as { type?: string }).type === 'entity.too.deep')
+      return sendError(res, 422, 'UNPROCESSABLE_CONTENT', `Request body nests deeper than ${MAX_JSON_DEPTH} levels`, 'VALIDATION_FAILED');
     if (status === 400 && (err as { type?: string }).type === 'entity.parse.failed')
       return sendError(res, 400, 'PARSE_ERROR', 'Request body is not valid JSON');
     if (status && status >= 400 && status < 500) return sendError(res, status, 'BAD_REQUEST', 'Bad request');

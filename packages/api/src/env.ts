@@ -83,6 +83,8 @@ export const ZEnv = z.object({
     .transform(list)
     .refine((s) => s.every((o) => URL.canParse(o)), 'must be comma-separated origins like https://app.example.com'),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // The OpenAPI page at /api/v1/docs: on outside production, off in production unless API_DOCS=1.
+  API_DOCS: z.enum(['0', '1']).optional(),
   PAST_DUE_GRACE_DAYS: z.coerce.number().min(0).max(60).default(3),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MINIAPP_DIST: z.string().optional(),
@@ -93,6 +95,8 @@ export type Env = z.infer<typeof ZEnv> & {
   /** plan id → Stripe price id, from `STRIPE_PRICE_MAP_JSON` (the demo's seeded prices when unset). */
   priceMap: Record<string, string>;
 };
+
+const isLive = (key: string | undefined) => !!key && /^(sk|rk)_live_/.test(key);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -113,6 +117,9 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     throw new ConfigError(`Invalid configuration:\n  ${err instanceof BillingError ? err.message : 'STRIPE_PRICE_MAP_JSON is invalid'}`);
   }
   const env: Env = { ...parsed.data, priceMap };
+  // A live key is production whatever NODE_ENV says: refuse to start it without the production checks.
+  if (source.NODE_ENV === undefined && isLive(env.STRIPE_SECRET_KEY))
+    throw new ConfigError('Invalid configuration:\n  NODE_ENV: must be set to production when STRIPE_SECRET_KEY is a live key');
   if (env.NODE_ENV === 'production') {
     const problems: string[] = [];
     const need = (name: keyof Env, ok: boolean, why = 'is required in production') => {
@@ -120,12 +127,22 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     };
     need('DATABASE_URL', !!env.DATABASE_URL);
     need('STRIPE_SECRET_KEY', !!env.STRIPE_SECRET_KEY);
+    if (env.STRIPE_SECRET_KEY)
+      need('STRIPE_SECRET_KEY', isLive(env.STRIPE_SECRET_KEY), 'must be a live key (sk_live_… or rk_live_…) in production');
+    if (env.STRIPE_API_BASE) need('STRIPE_API_BASE', env.STRIPE_API_BASE.startsWith('https://'), 'must be an https:// URL in production');
     need('STRIPE_WEBHOOK_SECRET', env.STRIPE_WEBHOOK_SECRET.length > 0);
     need('STRIPE_PRICE_MAP_JSON', !!env.STRIPE_PRICE_MAP_JSON);
     need('JWT_SECRET', !!env.JWT_SECRET);
-    if (env.JWT_SECRET) need('JWT_SECRET', Buffer.byteLength(env.JWT_SECRET) >= 32, 'must be at least 32 bytes');
+    if (env.JWT_SECRET) {
+      need('JWT_SECRET', Buffer.byteLength(env.JWT_SECRET) >= 32, 'must be at least 32 bytes');
+      need('JWT_SECRET', new Set(env.JWT_SECRET).size >= 12, 'is too repetitive to be a secret (use 32 random bytes)');
+    }
     need('TELEGRAM_BOT_TOKEN', !!env.TELEGRAM_BOT_TOKEN);
+    need('TELEGRAM_AUTH_MAX_AGE_SECONDS', env.TELEGRAM_AUTH_MAX_AGE_SECONDS <= 7 * 86_400, 'must be at most 604800 (7 days) in production');
     need('APP_URL', !!env.APP_URL);
+    if (env.APP_URL)
+      need('APP_URL', env.APP_URL.startsWith('https://'), 'must be an https:// URL in production (Telegram opens only https Mini Apps)');
+    need('METRICS_TOKEN', !!env.METRICS_TOKEN, 'is required in production (/metrics is refused without it)');
     if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   } else if (env.JWT_SECRET && Buffer.byteLength(env.JWT_SECRET) < 32) {
     throw new ConfigError('Invalid configuration:\n  JWT_SECRET: must be at least 32 bytes');

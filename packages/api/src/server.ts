@@ -129,6 +129,8 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
         databaseSchema: database.schema,
         miniappDist: env.MINIAPP_DIST ?? DEFAULT_MINIAPP_DIST,
         maxBatchSize: env.TRPC_MAX_BATCH,
+        publicUrl: appUrl,
+        docs: env.API_DOCS === undefined ? env.NODE_ENV !== 'production' : env.API_DOCS === '1',
         publicConfig: {
           demo,
           app_url: appUrl,

@@ -7,9 +7,10 @@ const production = {
   STRIPE_SECRET_KEY: 'sk_live_abcdefghijklmnop',
   STRIPE_WEBHOOK_SECRET: 'whsec_abcdefghijklmnop',
   STRIPE_PRICE_MAP_JSON: '{"premium_monthly":"price_123"}',
-  JWT_SECRET: 'a'.repeat(32),
+  JWT_SECRET: 'q7Vb2mX9sLk4Rz8Wc1Ny6Tf3Hd5Gp0Ja',
   TELEGRAM_BOT_TOKEN: '123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ',
   APP_URL: 'https://app.example.com',
+  METRICS_TOKEN: 'metrics-token-0123456789',
 };
 
 describe('configuration', () => {
@@ -30,6 +31,7 @@ describe('configuration', () => {
     'JWT_SECRET',
     'TELEGRAM_BOT_TOKEN',
     'APP_URL',
+    'METRICS_TOKEN',
   ])('in production, a missing %s stops start-up naming it', (name) => {
     const env = { ...production, [name]: undefined };
     expect(() => parseEnv(env)).toThrow(ConfigError);
@@ -43,8 +45,18 @@ describe('configuration', () => {
     ['DATABASE_URL', 'mysql://x'],
     ['TELEGRAM_BOT_TOKEN', 'token'],
     ['ALLOWED_REDIRECT_ORIGINS', 'not a url'],
+    ['APP_URL', 'http://app.example.com'],
+    ['STRIPE_SECRET_KEY', 'sk_test_abcdefghijklmnop'],
+    ['JWT_SECRET', 'a'.repeat(32)],
+    ['TELEGRAM_AUTH_MAX_AGE_SECONDS', '315360000'],
+    ['STRIPE_API_BASE', 'http://stripe.internal'],
   ])('a weak or malformed %s is refused naming it', (name, value) => {
     expect(() => parseEnv({ ...production, [name]: value })).toThrow(name);
+  });
+
+  it('a live key with NODE_ENV unset is refused: it would start without the production checks', () => {
+    expect(() => parseEnv({ STRIPE_SECRET_KEY: 'sk_live_abcdefghijklmnop' })).toThrow(/NODE_ENV: must be set to production/);
+    expect(parseEnv({ STRIPE_SECRET_KEY: 'sk_test_abcdefghijklmnop' }).NODE_ENV).toBe('development');
   });
 
   it('a malformed price map stops start-up with the problem named', () => {

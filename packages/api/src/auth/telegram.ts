@@ -75,7 +75,19 @@ export function signInitData(fields: Record<string, string>, botToken: string): 
   return params.toString();
 }
 
+/** NUL and other control characters (PostgreSQL text refuses NUL; none belongs in a name). */
+const isControl = (c: string) => {
+  const n = c.codePointAt(0) ?? 0;
+  return n < 0x20 || (n >= 0x7f && n <= 0x9f) || n === 0x2028 || n === 0x2029;
+};
+const clean = (s: string | undefined) =>
+  Array.from(s ?? '', (c) => (isControl(c) ? ' ' : c))
+    .join('')
+    .replace(/\s+/g, ' ')
+    .trim();
+
+/** The name we keep for a Telegram user: first and last name, else the username, control characters removed. */
 export function displayName(user: TelegramUser): string {
-  const name = [user.first_name, user.last_name].filter(Boolean).join(' ').trim();
-  return (name || user.username || `Telegram user ${user.id}`).slice(0, 128);
+  const name = [clean(user.first_name), clean(user.last_name)].filter(Boolean).join(' ');
+  return (name || clean(user.username) || `Telegram user ${user.id}`).slice(0, 128);
 }

@@ -105,8 +105,10 @@ describe('authentication', () => {
       STRIPE_PRICE_MAP_JSON: '{"a":"price_1"}',
       TELEGRAM_BOT_TOKEN: '1:ABCDEFGHIJKLMNOPQRSTUVWXYZ',
       APP_URL: 'https://a.example',
-      JWT_SECRET: 'k'.repeat(32),
+      JWT_SECRET: 'q7Vb2mX9sLk4Rz8Wc1Ny6Tf3Hd5Gp0Ja',
+      METRICS_TOKEN: 'metrics-token-0123456789',
     };
+    expect(parseEnv(base).NODE_ENV).toBe('production');
     for (const [k, v] of [
       ['JWT_SECRET', 'short'],
       ['JWT_SECRET', ''],

@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, initDataFor, startTestServer, type TestServer, telegramLogin } from './helpers.ts';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer({ API_DOCS: '0' });
+});
+afterAll(() => t.close());
+
+describe('the HTTP edge refuses what would break it', () => {
+  it('signed init data with NUL and control characters in the name signs in, and the name is stored clean', async () => {
+    const res = await call('POST', `${t.api}/auth/telegram`, {
+      body: { init_data: initDataFor({ id: 424_242, first_name: 'An\u0000n\u0007', last_name: 'Lee\u2028' }) },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.user.name).toBe('An n Lee');
+  });
+
+  it('a deeply nested JSON body gets 422 on REST and tRPC, never a 500', async () => {
+    const login = await telegramLogin(t);
+    const deep = `{"plan_id":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const rest = await call('POST', `${t.api}/billing/checkout`, { token: login.access_token, body: deep });
+    expect(rest.status).toBe(422);
+    expect(rest.body).toMatchObject({ code: 'UNPROCESSABLE_CONTENT', reason: 'VALIDATION_FAILED', request_id: expect.any(String) });
+    const trpc = await fetch(`${t.base}/trpc/billing.checkout.create`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${login.access_token}`, 'content-type': 'application/json' },
+      body: deep,
+    });
+    expect(trpc.status).toBe(422);
+    // Brackets inside strings are text, not nesting: this one reaches the schema (and fails it there).
+    const text = await call('POST', `${t.api}/billing/checkout`, { token: login.access_token, body: { plan_id: '['.repeat(100) } });
+    expect(text.status).toBe(422);
+    expect(text.body.message).not.toMatch(/nests deeper/);
+  });
+
+  it('the OpenAPI document names the configured server whatever Host a request carries', async () => {
+    const res = await fetch(`${t.api}/openapi.json`, { headers: { host: 'evil.example' } });
+    const doc = (await res.json()) as { servers: Array<{ url: string }> };
+    expect(doc.servers.map((s) => s.url)).toEqual(['https://app.example.com/api/v1']);
+  });
+
+  it('the docs page is off when API_DOCS=0', async () => {
+    const res = await call('GET', `${t.api}/docs/`);
+    expect(res.status).toBe(404);
+  });
+});
