@@ -5,6 +5,7 @@ import path from 'node:path';
 import { BillingError, MAX_WEBHOOK_BYTES, migrationsApplied, receiveStripeWebhook } from '@miniapp-billing/billing-core';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import { createOpenApiExpressMiddleware } from 'trpc-to-openapi';
 import { type ApiDeps, createContext } from './context.ts';
@@ -284,8 +285,13 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): express.Expr
   app.use(
     '/trpc',
     (req, res, next) => {
+      // Bounded labels: one known procedure by name, a batch by its size class, anything else unmatched.
       const names = req.path.slice(1).split(',');
-      res.locals.route = `trpc ${names.every((n) => procedurePaths.has(n)) ? names.join(',') : 'unknown'}`;
+      res.locals.route = !names.every((n) => procedurePaths.has(n))
+        ? 'trpc unmatched'
+        : names.length === 1
+          ? `trpc ${names[0]}`
+          : `trpc batch(${names.length <= 3 ? '2-3' : '4+'})`;
       next();
     },
     createExpressMiddleware({
@@ -346,11 +352,45 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): express.Expr
 }
 
 /** The request handler for node:http: the hot read path first, everything else to Express. */
+/**
+ * Security headers for every answer (helmet). The Mini App may be framed by Telegram's web clients
+ * and nothing else; it loads only its own scripts (the Telegram SDK is bundled; it writes inline
+ * styles, hence `style-src 'unsafe-inline'`).
+ */
+export const securityHeaders = helmet({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      fontSrc: ["'self'", 'data:'],
+      objectSrc: ["'none'"],
+      baseUri: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'self'", 'https://web.telegram.org', 'https://*.telegram.org'],
+    },
+  },
+  // frame-ancestors above decides framing; X-Frame-Options cannot name Telegram's origins.
+  frameguard: false,
+  referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+  crossOriginEmbedderPolicy: false,
+});
+
+const isApi = (url: string | undefined) => !!url && (url.startsWith('/api/') || url.startsWith('/trpc'));
+
+/** The request handler for node:http: headers for all, then the hot read path, then Express. */
 export function createHandler(deps: ApiDeps, options: AppOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const app = createApp(deps, options);
   const fast = fastQueries(deps, requestIdOf);
   return (req, res) => {
-    if (!fast(req, res)) app(req, res);
+    securityHeaders(req, res, () => {
+      // Billing answers are per person: never stored by a browser or a proxy.
+      if (isApi(req.url)) res.setHeader('Cache-Control', 'no-store');
+      if (!fast(req, res)) app(req, res);
+    });
   };
 }
 

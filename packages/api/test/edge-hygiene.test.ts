@@ -44,4 +44,42 @@ describe('the HTTP edge refuses what would break it', () => {
     const res = await call('GET', `${t.api}/docs/`);
     expect(res.status).toBe(404);
   });
+
+  it('every answer carries the security headers; billing answers are never stored', async () => {
+    const login = await telegramLogin(t);
+    for (const url of [`${t.api}/billing/subscription`, `${t.base}/trpc/billing.subscription.get`, `${t.base}/`]) {
+      const res = await fetch(url, { headers: { authorization: `Bearer ${login.access_token}` } });
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('referrer-policy')).toBe('strict-origin-when-cross-origin');
+      expect(res.headers.get('content-security-policy')).toContain(
+        "frame-ancestors 'self' https://web.telegram.org https://*.telegram.org",
+      );
+      if (!url.endsWith('/')) expect(res.headers.get('cache-control')).toBe('no-store');
+    }
+  });
+
+  it('1,000 distinct tRPC batches and unknown paths leave the number of metric series unchanged', async () => {
+    const login = await telegramLogin(t);
+    const names = ['billing.subscription.get', 'billing.plans.list', 'billing.invoices.list'];
+    const series = async () =>
+      (await call('GET', `${t.base}/metrics`, { headers: { authorization: 'Bearer metrics-token-for-tests' } })).body
+        .split('\n')
+        .filter((l: string) => l.startsWith('http_request_duration_seconds_count')).length;
+    // One of each kind first, so that every series that can exist does.
+    await fetch(`${t.base}/trpc/${names.slice(0, 2).join(',')}?batch=1`, { headers: { authorization: `Bearer ${login.access_token}` } });
+    await fetch(`${t.base}/trpc/${names.join(',')},${names[0]}?batch=1`, { headers: { authorization: `Bearer ${login.access_token}` } });
+    await fetch(`${t.base}/trpc/nope.${Date.now()}`);
+    await fetch(`${t.api}/nope/${Date.now()}`);
+    await fetch(`${t.base}/nope/${Date.now()}`);
+    await series(); // the scrape itself is a series too
+    const before = await series();
+    for (let i = 0; i < 250; i++) {
+      const batch = Array.from({ length: 2 + (i % 3) }, (_, k) => names[(i + k) % 3]).join(',');
+      await fetch(`${t.base}/trpc/${batch}?batch=1&n=${i}`, { headers: { authorization: `Bearer ${login.access_token}` } });
+      await fetch(`${t.base}/trpc/unknown.proc${i}`);
+      await fetch(`${t.api}/unknown/path/${i}`);
+      await fetch(`${t.base}/some/page/${i}`);
+    }
+    expect(await series()).toBe(before);
+  });
 });
