@@ -5,6 +5,7 @@ import path from 'node:path';
 import { BillingError, MAX_WEBHOOK_BYTES, migrationsApplied, receiveStripeWebhook } from '@miniapp-billing/billing-core';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import expressStaticGzip from 'express-static-gzip';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import { createOpenApiExpressMiddleware } from 'trpc-to-openapi';
@@ -30,6 +31,8 @@ export interface AppOptions {
   publicUrl?: string | undefined;
   /** Serve the page at /api/v1/docs (off in production unless API_DOCS=1). */
   docs?: boolean | undefined;
+  /** Serve the Mini App's source maps (never in production). */
+  sourceMaps?: boolean | undefined;
 }
 
 const JSON_LIMIT = 64 * 1024;
@@ -315,11 +318,26 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): express.Expr
   }
   const dist = options.miniappDist;
   if (dist && existsSync(path.join(dist, 'index.html'))) {
+    app.use((req, res, next) => {
+      if (req.method === 'GET' || req.method === 'HEAD') res.locals.route = 'GET /(app)';
+      next();
+    });
+    // Source maps are for developers: not served in production.
+    if (!options.sourceMaps) app.get(/\.map$/, (_req, res) => sendError(res, 404, 'NOT_FOUND', 'Not found'));
+    // Precompressed at build (brotli, gzip): the smallest the client accepts, with Content-Encoding.
+    // Hashed assets never change: cached for a year; index.html is revalidated every time.
     app.use(
-      express.static(dist, {
+      expressStaticGzip(dist, {
+        enableBrotli: true,
+        orderPreference: ['br', 'gzip'],
         index: 'index.html',
-        maxAge: '1h',
-        setHeaders: (res, file) => file.endsWith('index.html') && res.setHeader('Cache-Control', 'no-cache'),
+        serveStatic: {
+          setHeaders: (res, file) =>
+            res.setHeader(
+              'Cache-Control',
+              file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+            ),
+        },
       }),
     );
     app.get(/^\/(?!api\/|trpc\/|metrics|healthz|readyz).*/, (_req, res) => {

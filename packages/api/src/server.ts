@@ -130,6 +130,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
         miniappDist: env.MINIAPP_DIST ?? DEFAULT_MINIAPP_DIST,
         maxBatchSize: env.TRPC_MAX_BATCH,
         publicUrl: appUrl,
+        sourceMaps: env.NODE_ENV !== 'production',
         docs: env.API_DOCS === undefined ? env.NODE_ENV !== 'production' : env.API_DOCS === '1',
         publicConfig: {
           demo,

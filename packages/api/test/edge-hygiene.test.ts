@@ -82,4 +82,41 @@ describe('the HTTP edge refuses what would break it', () => {
     }
     expect(await series()).toBe(before);
   });
+
+  it('the Mini App is served precompressed, hashed assets cached for a year, index.html revalidated, no source maps in production', async () => {
+    const { createHandler } = await import('../src/app.ts');
+    const { createServer } = await import('node:http');
+    const { mkdirSync, mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { brotliCompressSync, gzipSync } = await import('node:zlib');
+    // A build's shape: index.html and a hashed asset, each with its .br and .gz, and a source map.
+    const dist = mkdtempSync(`${tmpdir()}/dist-`);
+    mkdirSync(`${dist}/assets`);
+    const js = 'index-AbC123.js';
+    const write = (file: string, text: string) => {
+      writeFileSync(`${dist}/${file}`, text);
+      writeFileSync(`${dist}/${file}.br`, brotliCompressSync(text));
+      writeFileSync(`${dist}/${file}.gz`, gzipSync(text));
+    };
+    write('index.html', '<!doctype html><div id="root"></div>');
+    write(`assets/${js}`, `console.log(${JSON.stringify('x'.repeat(2000))});`);
+    writeFileSync(`${dist}/assets/${js}.map`, '{}');
+    const server = createServer(createHandler(t.server.deps, { miniappDist: dist, sourceMaps: false }));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const br = await fetch(`${base}/assets/${js}`, { headers: { 'accept-encoding': 'br, gzip' } });
+      expect(br.headers.get('content-encoding')).toBe('br');
+      expect(br.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(br.headers.get('content-type')).toMatch(/javascript/);
+      const gz = await fetch(`${base}/assets/${js}`, { headers: { 'accept-encoding': 'gzip' } });
+      expect(gz.headers.get('content-encoding')).toBe('gzip');
+      const html = await fetch(`${base}/`, { headers: { 'accept-encoding': 'br' } });
+      expect(html.headers.get('cache-control')).toBe('no-cache');
+      expect(await html.text()).toContain('<div id="root">');
+      expect((await fetch(`${base}/assets/${js}.map`)).status).toBe(404);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
 });
