@@ -31,6 +31,8 @@ export interface AppOptions {
   publicUrl?: string | undefined;
   /** Serve the page at /api/v1/docs (off in production unless API_DOCS=1). */
   docs?: boolean | undefined;
+  /** The database's own liveness check (DatabaseHandle.ping), for /readyz. */
+  ping?: (() => Promise<boolean>) | undefined;
   /** Serve the Mini App's source maps (never in production). */
   sourceMaps?: boolean | undefined;
 }
@@ -123,13 +125,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): express.Expr
   });
   app.get('/readyz', async (_req, res) => {
     res.locals.route = 'GET /readyz';
-    const database = await deps.billing.db
-      .selectNoFrom((eb) => eb.lit(1).as('one'))
-      .execute()
-      .then(
-        () => true,
-        () => false,
-      );
+    const database = options.ping ? await options.ping() : false;
     const migrated = database ? await migrationsApplied(deps.billing.db, options.databaseSchema).catch(() => false) : false;
     res
       .status(database && migrated ? 200 : 503)

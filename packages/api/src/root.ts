@@ -1,6 +1,6 @@
 import { authRouter } from './routers/auth/auth.router.ts';
 import { billingRouter } from './routers/billing/billing.router.ts';
-import { createCallerFactory, router } from './trpc.ts';
+import { router } from './trpc.ts';
 
 export const appRouter = router({
   auth: authRouter,
@@ -9,5 +9,3 @@ export const appRouter = router({
 
 /** The router's type, for typed clients: import it with `import type` only. */
 export type AppRouter = typeof appRouter;
-
-export const createCaller = createCallerFactory(appRouter);

@@ -131,6 +131,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
         maxBatchSize: env.TRPC_MAX_BATCH,
         publicUrl: appUrl,
         sourceMaps: env.NODE_ENV !== 'production',
+        ping: () => database.ping(),
         docs: env.API_DOCS === undefined ? env.NODE_ENV !== 'production' : env.API_DOCS === '1',
         publicConfig: {
           demo,

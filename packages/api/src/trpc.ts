@@ -1,4 +1,4 @@
-import { takePoint, type User } from '@miniapp-billing/billing-core';
+import { isUserId, takePoint } from '@miniapp-billing/billing-core';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
@@ -33,7 +33,6 @@ const t = initTRPC
     },
   });
 
-export const createCallerFactory = t.createCallerFactory;
 export const router = t.router;
 
 /** Every procedure: domain and infrastructure errors become transport errors in one place. */
@@ -55,12 +54,8 @@ export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const token = bearerToken(ctx.authorization);
   const userId = token ? ctx.tokens.verify(token) : null;
   if (!userId) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Missing or invalid access token' });
-  let user: User | undefined;
-  try {
-    user = /^[0-9a-f-]{36}$/i.test(userId) ? await ctx.users.get(userId) : undefined;
-  } catch (err) {
-    throw toTRPCError(err);
-  }
+  // A database failure here is mapped like any other by errorMapping (503 when it is unavailable).
+  const user = isUserId(userId) ? await ctx.users.get(userId) : undefined;
   if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Missing or invalid access token' });
   return next({ ctx: { ...ctx, user } });
 });

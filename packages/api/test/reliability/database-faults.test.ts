@@ -27,9 +27,13 @@ describe('database faults', () => {
     const emulator = t.server.emulator as NonNullable<typeof t.server.emulator>;
     const deliveriesBefore = emulator.webhooks.log.length;
     // Keep the worker on its Stripe re-read, then take the database's connections away meanwhile.
-    await t.emulatorControl('POST', '/faults', { method: 'GET', path: '/v1/subscriptions/*', delay_ms: 1500, count: 1 });
+    const reReads = ['/v1/subscriptions/', '/v1/checkout/sessions/', '/v1/invoices/'];
+    for (const p of reReads) await t.emulatorControl('POST', '/faults', { method: 'GET', path: `${p}*`, delay_ms: 1500, count: 1 });
+    const reading = () => emulator.requests.filter((r) => r.method === 'GET' && reReads.some((p) => r.path.startsWith(p))).length;
+    const readsBefore = reading();
     await payOnHostedPage(t, checkout.body.url);
-    await new Promise((r) => setTimeout(r, 700));
+    // The worker is inside a (delayed) Stripe re-read once the emulator has seen the request arrive.
+    await expect.poll(reading, { timeout: 10_000, interval: 20 }).toBeGreaterThan(readsBefore);
     const killed = await terminate();
     await emulator.webhooksIdle();
     const deliveries = emulator.webhooks.log.slice(deliveriesBefore);
