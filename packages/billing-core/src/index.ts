@@ -6,8 +6,8 @@ export { type ConfirmResult, cancelCheckout, confirmCheckout } from './checkout/
 export { type CheckoutResult, type CreateCheckoutInput, createCheckout } from './checkout/create-checkout.ts';
 export { type BillingConfig, DEFAULT_PRICE_MAP, parsePriceMap } from './config.ts';
 export { findCustomerIdByUser } from './customers/customer.repository.ts';
-export { isUserId } from './customers/resolve-owner.ts';
 export { ensureCustomer } from './customers/ensure-customer.ts';
+export { isUserId } from './customers/resolve-owner.ts';
 export { createDatabase, type DatabaseHandle, type DatabaseOptions, type Db } from './db/database.ts';
 export { migrateToLatest, migrationsApplied } from './db/migrate.ts';
 export type { Database } from './db/schema.ts';
