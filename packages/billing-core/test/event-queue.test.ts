@@ -174,7 +174,7 @@ describe('failures, backoff and dead events', () => {
 });
 
 describe('no database connection waits on Stripe', () => {
-  it('with one connection in the pool, a read answers at once while a worker and a checkout wait on a slow Stripe', async () => {
+  it('with one connection in the pool, a read answers while a worker and a checkout still wait on a slow Stripe', async () => {
     // One connection: if anything held it across a Stripe call, the read below would wait with it.
     const database = await createTestDatabase({
       postgres: process.env.BILLING_TEST_DB === 'postgres',
@@ -196,12 +196,15 @@ describe('no database connection waits on Stripe', () => {
       const draining = runStripeEventJobs(deps);
       const other = await createUser(database.db, { name: 'another person' });
       const checkingOut = createCheckout(deps, { user: other, planId: 'vip_monthly' });
+      let stripeAnswered = false;
+      void Promise.all([draining, checkingOut]).then(() => {
+        stripeAnswered = true;
+      });
       await new Promise((r) => setTimeout(r, 150));
-      const started = performance.now();
+      // The read finishes while both are still waiting on Stripe: neither holds the one connection.
       expect((await getSubscription(deps, user)).tier).toBe('free');
-      const readMs = performance.now() - started;
+      expect(stripeAnswered).toBe(false);
       await Promise.all([draining, checkingOut]);
-      expect(readMs).toBeLessThan(400);
       expect((await getSubscription(deps, user)).tier).toBe('premium_monthly');
     } finally {
       await h.control('DELETE', '/faults');
