@@ -42,10 +42,13 @@ export function bool(params: Params, key: string): boolean | undefined {
   throw invalid(`Invalid boolean: ${v}`, key);
 }
 
+/** Marks the metadata of `metadata=` (an empty value): on an update, Stripe clears every key. */
+export const CLEARS_METADATA = Symbol('clears metadata');
+
 export function metadata(params: Params, key = 'metadata'): Metadata | undefined {
   const v = params[key];
   if (v === undefined) return undefined;
-  if (v === '') return {};
+  if (v === '') return Object.defineProperty({}, CLEARS_METADATA, { value: true, enumerable: false }) as Metadata;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('Invalid object', key);
   const out: Metadata = {};
   const entries = Object.entries(v as Record<string, unknown>);

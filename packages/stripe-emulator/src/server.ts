@@ -244,6 +244,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       let entry: (IdempotencyEntry & { at: number }) | undefined;
       if (key) {
         if (key.length > 255) return sendError(res, invalid('Idempotency-Key must be at most 255 characters long.', 'idempotency_key'));
+        // Stripe echoes the key (the SDK reads it into lastResponse.idempotencyKey).
+        res.setHeader('Idempotency-Key', key);
         const hash = createHash('sha256').update(JSON.stringify(params)).digest('hex');
         const prior = idempotency.get(key);
         if (prior && Date.now() - prior.at > IDEMPOTENCY_TTL_MS) idempotency.delete(key);

@@ -21,6 +21,7 @@ import {
   type SubscriptionStatus,
   type WebhookEndpoint,
 } from './objects.ts';
+import { CLEARS_METADATA } from './params.ts';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -1149,7 +1150,9 @@ export function isLive(status: SubscriptionStatus): boolean {
 }
 
 /** Stripe's metadata update rule: keys merge; an empty value deletes the key. */
+/** Stripe's update of metadata: `metadata=` clears all, `metadata[k]=` removes k, others set. */
 export function mergeMetadata(current: Metadata, update: Metadata): Metadata {
+  if (CLEARS_METADATA in update) return {};
   const out: Metadata = { ...current };
   for (const [key, value] of Object.entries(update)) {
     if (value === '') delete out[key];

@@ -15,6 +15,22 @@ beforeEach(async () => {
 });
 
 describe('customers', () => {
+  it('`metadata=` clears every key, `metadata[k]=` removes one (as Stripe does)', async () => {
+    const created = await stripe.customers.create({ metadata: { a: '1', b: '2', c: '3' } });
+    const one = await stripe.customers.update(created.id, { metadata: { a: '' } });
+    expect(one.metadata).toEqual({ b: '2', c: '3' });
+    // The SDK sends `metadata=` for an empty string.
+    const cleared = await stripe.customers.update(created.id, { metadata: '' as never });
+    expect(cleared.metadata).toEqual({});
+    expect((await stripe.customers.retrieve(created.id)) as Stripe.Customer).toMatchObject({ metadata: {} });
+  });
+
+  it('echoes the Idempotency-Key, so the SDK can report it', async () => {
+    const created = await stripe.customers.create({ name: 'Key' }, { idempotencyKey: 'echo-key-1' });
+    expect(created.lastResponse.idempotencyKey).toBe('echo-key-1');
+    expect(created.lastResponse.requestId).toMatch(/^req_/);
+  });
+
   it('creates, retrieves, updates and deletes a customer', async () => {
     const created = await stripe.customers.create({ email: 'ann@example.com', name: 'Ann', metadata: { user_id: '42' } });
     expect(created).toMatchObject({
