@@ -495,8 +495,9 @@ export class StripeState {
 
   /**
    * What the hosted page's Pay button does: pays with the customer's card and starts the
-   * subscription. A declined card leaves an `incomplete` subscription with an open invoice and the
-   * session open, so the person can pay again on the same page.
+   * subscription. As on Stripe, a subscription-mode session creates the subscription only when the
+   * payment succeeds: a declined card leaves nothing behind but the customer, and the session open,
+   * so the person can pay again on the same page.
    */
   completeCheckoutSession(id: string, outcome: 'succeeded' | 'card_declined' = 'succeeded'): CheckoutSession {
     const session = this.getCheckoutSession(id);
@@ -522,6 +523,7 @@ export class StripeState {
       };
     }
     const declined = outcome === 'card_declined' || this.failingCards.has(customerId);
+    if (declined && !session.subscription) return session;
 
     let sub = session.subscription ? this.subscriptions.get(session.subscription) : undefined;
     if (sub && sub.status === 'incomplete') {
