@@ -2,7 +2,13 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { BillingError, MAX_WEBHOOK_BYTES, migrationsApplied, receiveStripeWebhook } from '@miniapp-billing/billing-core';
+import {
+  BillingError,
+  isDatabaseUnavailable,
+  MAX_WEBHOOK_BYTES,
+  migrationsApplied,
+  receiveStripeWebhook,
+} from '@miniapp-billing/billing-core';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import expressStaticGzip from 'express-static-gzip';
@@ -10,7 +16,7 @@ import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import { createOpenApiExpressMiddleware } from 'trpc-to-openapi';
 import { type ApiDeps, createContext } from './context.ts';
-import { HTTP_STATUS, isDatabaseUnavailable, toTRPCError } from './errors.ts';
+import { HTTP_STATUS, toTRPCError } from './errors.ts';
 import { fastQueries } from './http/fast-queries.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './http/json-depth.ts';
 import { CREATED_PATHS, openApiDocument } from './openapi.ts';

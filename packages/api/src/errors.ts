@@ -1,5 +1,5 @@
 import type { BillingErrorCode } from '@miniapp-billing/billing-core';
-import { BillingError } from '@miniapp-billing/billing-core';
+import { BillingError, isDatabaseUnavailable } from '@miniapp-billing/billing-core';
 import { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 
@@ -42,32 +42,6 @@ export const HTTP_STATUS: Partial<Record<TRPC_ERROR_CODE_KEY, number>> = {
   BAD_GATEWAY: 502,
   SERVICE_UNAVAILABLE: 503,
 };
-
-const DB_UNAVAILABLE = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  '57P01',
-  '57P02',
-  '57P03',
-  '53300',
-  '08000',
-  '08003',
-  '08006',
-  '08001',
-  '08004',
-]);
-
-/** True for errors that mean the database cannot be reached right now (not a bug in a query). */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && DB_UNAVAILABLE.has(code)) return true;
-  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error/i.test(
-    err.message,
-  );
-}
 
 /** Domain and infrastructure failures → TRPCError; anything unexpected stays internal (masked later). */
 export function toTRPCError(err: unknown): TRPCError {

@@ -9,6 +9,7 @@ export { findCustomerIdByUser } from './customers/customer.repository.ts';
 export { ensureCustomer } from './customers/ensure-customer.ts';
 export { isUserId } from './customers/resolve-owner.ts';
 export { createDatabase, type DatabaseHandle, type DatabaseOptions, type Db } from './db/database.ts';
+export { isDatabaseUnavailable } from './db/database-errors.ts';
 export { migrateToLatest, migrationsApplied } from './db/migrate.ts';
 export type { Database } from './db/schema.ts';
 export { type BillingDeps, type BillingObserver, type Clock, type EventFailure, systemClock, type WebhookOutcome } from './deps.ts';

@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import { isDatabaseUnavailable } from '../db/database-errors.ts';
 import type { BillingDeps } from '../deps.ts';
 import { customerIdOf, idOf, invoiceSubscriptionId } from '../stripe/ids.ts';
 import { type EventRecord, storeEvents } from './event.repository.ts';
@@ -57,7 +58,12 @@ class ReceiptWriter {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, 200);
         try {
-          const stored = await storeEvents(this.db, batch);
+          // A connection that died under us (a restart, a failover) is retried once on a fresh one:
+          // the statement is idempotent (ids are keys), so a retry of a write that landed reads as duplicates.
+          const stored = await storeEvents(this.db, batch).catch((err: unknown) => {
+            if (!isDatabaseUnavailable(err)) throw err;
+            return storeEvents(this.db, batch);
+          });
           // The first of two identical ids in one batch is the one stored; the second is a duplicate.
           const claimed = new Set<string>();
           for (const p of batch) {
