@@ -149,3 +149,13 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   }
   return env;
 }
+
+/** For process entry points: the parsed environment, or the problems printed and exit code 1. */
+export function parseEnvOrExit(source: Record<string, string | undefined>): Env {
+  try {
+    return parseEnv(source);
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : 'Invalid configuration');
+    process.exit(1);
+  }
+}

@@ -1,15 +1,9 @@
-import { ConfigError, parseEnv } from './env.ts';
+import { ConfigError, parseEnvOrExit } from './env.ts';
 import { createLogger } from './logger.ts';
 import { startServer } from './server.ts';
 
 // `pnpm start`: with no configuration at all this is the whole demo.
-let env: ReturnType<typeof parseEnv>;
-try {
-  env = parseEnv(process.env);
-} catch (err) {
-  console.error(err instanceof ConfigError ? err.message : 'Invalid configuration');
-  process.exit(1);
-}
+const env = parseEnvOrExit(process.env);
 const logger = createLogger(env.LOG_LEVEL);
 try {
   const server = await startServer(env, { logger });

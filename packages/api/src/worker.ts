@@ -1,19 +1,13 @@
 import { migrateToLatest, startStripeEventWorker } from '@miniapp-billing/billing-core';
 import { buildBillingDeps, openDatabase, workerOptions } from './composition.ts';
-import { ConfigError, parseEnv } from './env.ts';
+import { parseEnvOrExit } from './env.ts';
 import { createLogger } from './logger.ts';
 
 // `pnpm worker`: drains stored Stripe events, with no HTTP. Run as many as you like beside the API
 // processes (start those with EVENT_WORKERS=0): they share one PostgreSQL queue, each customer's
 // events are applied in order by one worker at a time, and a worker that dies is replaced when its
 // lease (EVENT_WORKER_LEASE_MS) runs out.
-let env: ReturnType<typeof parseEnv>;
-try {
-  env = parseEnv(process.env);
-} catch (err) {
-  console.error(err instanceof ConfigError ? err.message : 'Invalid configuration');
-  process.exit(1);
-}
+const env = parseEnvOrExit(process.env);
 const logger = createLogger(env.LOG_LEVEL);
 try {
   const database = await openDatabase(env, 'miniapp-billing-worker');

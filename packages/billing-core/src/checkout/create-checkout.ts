@@ -8,6 +8,7 @@ import type { Plan } from '../plans/plans.ts';
 import { checkRedirect, normaliseOrigins } from '../redirects/redirect-policy.ts';
 import { stripeCall, toBillingError } from '../stripe/stripe-errors.ts';
 import { BLOCKING_STATUSES, isBlocking } from '../subscriptions/statuses.ts';
+import { countUserSubscriptionsIn } from '../subscriptions/subscription.repository.ts';
 import { applySubscription } from '../sync/apply.ts';
 import { findUserById, type User } from '../users/user.repository.ts';
 import {
@@ -85,16 +86,6 @@ async function recorded(deps: BillingDeps, user: User, req: Request): Promise<Ch
   return same ? { session_id: same.stripe_session_id, url: same.url ?? '', replayed: true } : undefined;
 }
 
-async function hasBlockingSubscription(deps: BillingDeps, userId: string): Promise<boolean> {
-  const row = await deps.db
-    .selectFrom('subscriptions')
-    .select('stripe_subscription_id')
-    .where('user_id', '=', userId)
-    .where('status', 'in', [...BLOCKING_STATUSES])
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
 const isMissingCustomer = (err: unknown) => {
   const cause = err instanceof BillingError ? err.cause : err;
   const e = cause as { code?: string; param?: string } | undefined;
@@ -129,7 +120,7 @@ export async function createCheckout(deps: BillingDeps, input: CreateCheckoutInp
   for (;;) {
     const replay = await recorded(deps, input.user, req);
     if (replay) return replay;
-    if (await hasBlockingSubscription(deps, input.user.id)) throw subscriptionExists();
+    if ((await countUserSubscriptionsIn(deps.db, input.user.id, BLOCKING_STATUSES, 1)) > 0) throw subscriptionExists();
     const attemptKey = await claimCheckoutCreation(deps.db, input.user.id, requestHash, randomUUID(), STALE_CLAIM_MS);
     if (attemptKey) {
       try {

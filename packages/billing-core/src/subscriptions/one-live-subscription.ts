@@ -3,6 +3,7 @@ import type { BillingDeps } from '../deps.ts';
 import { stripeCall } from '../stripe/stripe-errors.ts';
 import { applySubscription } from '../sync/apply.ts';
 import { isManageable, MANAGEABLE_STATUSES } from './statuses.ts';
+import { countUserSubscriptionsIn } from './subscription.repository.ts';
 
 /**
  * Stripe allows a customer more than one subscription; our product allows one live plan per person.
@@ -48,13 +49,7 @@ export async function enforceOneLiveSubscription(
   userId: string,
   customerId: string,
 ): Promise<number> {
-  const live = await deps.db
-    .selectFrom('subscriptions')
-    .select('stripe_subscription_id')
-    .where('user_id', '=', userId)
-    .where('status', 'in', [...MANAGEABLE_STATUSES])
-    .execute();
-  if (live.length < 2) return 0;
+  if ((await countUserSubscriptionsIn(deps.db, userId, MANAGEABLE_STATUSES)) < 2) return 0;
   const subs = await stripeCall(() => deps.stripe.subscriptions.list({ customer: customerId, status: 'all', limit: 100 }));
   return cancelDuplicateSubscriptions(deps, userId, subs.data);
 }

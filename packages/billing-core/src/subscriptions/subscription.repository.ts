@@ -50,3 +50,15 @@ export async function upsertSubscription(trx: Executor, row: NewSubscription, pr
   if (!previous) return 'inserted';
   return changed ? 'updated' : 'unchanged';
 }
+
+/** How many of a person's subscriptions are in one of `statuses` (at most `limit` are counted). */
+export async function countUserSubscriptionsIn(db: Executor, userId: string, statuses: readonly string[], limit = 2): Promise<number> {
+  const rows = await db
+    .selectFrom('subscriptions')
+    .select('stripe_subscription_id')
+    .where('user_id', '=', userId)
+    .where('status', 'in', [...statuses])
+    .limit(limit)
+    .execute();
+  return rows.length;
+}
