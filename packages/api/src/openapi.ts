@@ -16,6 +16,43 @@ const ERROR_SCHEMA = {
   },
 } as const;
 
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+/** Every answer the edge itself can give, whatever the operation. */
+const EDGE: Record<string, string> = {
+  '400': 'A request the rules refuse, or a body that is not JSON',
+  '422': 'A request that fails the schema (`issues` says where), or a body nested too deeply',
+  '500': 'An unexpected error (masked; the request id is in the logs)',
+  '503': 'The database or the payment provider is unavailable, or Stripe is rate limiting; try again shortly',
+};
+const WITH_BODY: Record<string, string> = {
+  '413': 'Body over 64 kB',
+  '415': 'A body that is not application/json',
+};
+const SIGNED_IN = { '401': 'Missing, invalid or expired access token' };
+const CALLS_STRIPE = { '502': 'The payment provider refused or failed the request' };
+const BILLING_ACTION = { '429': 'Too many billing actions by this person; `message` says when to come back' };
+/** What each operation can answer beyond the above. */
+const BY_PATH: Record<string, Record<string, string>> = {
+  '/auth/telegram': { '401': 'Init data that is forged, stale or from another bot' },
+  '/auth/demo': { '404': 'Not in demo mode' },
+  '/billing/checkout': {
+    ...CALLS_STRIPE,
+    ...BILLING_ACTION,
+    '409':
+      'A live subscription exists (change plan instead), another checkout is being created, or the Idempotency-Key was used with another body',
+  },
+  '/billing/checkout/success': { ...CALLS_STRIPE, '404': 'No such checkout session of yours' },
+  '/billing/checkout/cancel': { ...CALLS_STRIPE, '404': 'No such checkout session of yours' },
+  '/billing/portal': { ...CALLS_STRIPE, ...BILLING_ACTION },
+  '/billing/subscription/change': { ...CALLS_STRIPE, ...BILLING_ACTION, '404': 'No live subscription', '409': 'Already on this plan' },
+  '/billing/subscription/cancel': { ...CALLS_STRIPE, ...BILLING_ACTION, '404': 'No live subscription' },
+  '/billing/subscription/resume': { ...CALLS_STRIPE, ...BILLING_ACTION, '404': 'No live subscription' },
+};
+
 /** The OpenAPI 3 document of the REST API under `/api/v1`. */
 export function openApiDocument(baseUrl: string): OpenAPIObject {
   const doc = generateOpenApiDocument(appRouter, {
@@ -28,16 +65,27 @@ export function openApiDocument(baseUrl: string): OpenAPIObject {
   });
   doc.components = { ...doc.components, schemas: { ...(doc.components?.schemas ?? {}), Error: ERROR_SCHEMA as never } };
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
-    for (const op of Object.values(item as Record<string, { responses?: Record<string, unknown> }>)) {
+    for (const op of Object.values(
+      item as Record<string, { responses?: Record<string, unknown>; security?: unknown[]; requestBody?: unknown }>,
+    )) {
       if (!op?.responses) continue;
       if (CREATED_PATHS.has(path) && op.responses['200']) {
         op.responses['201'] = op.responses['200'];
         delete op.responses['200'];
       }
+      // Every status the operation can really answer, each with the one error body.
+      const secured = (op.security?.length ?? 0) > 0;
+      const hasBody = op.requestBody !== undefined;
+      const statuses: Record<string, string> = {
+        ...EDGE,
+        ...(hasBody ? WITH_BODY : {}),
+        ...(secured ? SIGNED_IN : {}),
+        ...(BY_PATH[path] ?? {}),
+      };
+      for (const [status, description] of Object.entries(statuses)) op.responses[status] = errorResponse(description);
       for (const [status, response] of Object.entries(op.responses)) {
-        if (Number(status) >= 400) {
-          (response as { content?: unknown }).content = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
-        }
+        if (Number(status) >= 400 && !statuses[status])
+          op.responses[status] = errorResponse((response as { description?: string }).description ?? 'Error');
       }
     }
   }
@@ -53,15 +101,10 @@ export function openApiDocument(baseUrl: string): OpenAPIObject {
           description: 'Received',
           content: { 'application/json': { schema: { type: 'object', properties: { received: { type: 'boolean' } } } } },
         },
-        '400': {
-          description: 'Bad signature or payload',
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-        },
-        '413': { description: 'Payload over 1 MB', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-        '500': {
-          description: 'Processing failed; Stripe retries',
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-        },
+        '400': errorResponse('Bad signature or payload'),
+        '413': errorResponse('Payload over 1 MB'),
+        '500': errorResponse('Unexpected error; Stripe retries'),
+        '503': errorResponse('The event could not be stored (database unavailable); Stripe retries'),
       },
     },
   };

@@ -53,6 +53,43 @@ describe('OpenAPI document', () => {
     }
   });
 
+  it('lists every status an operation answers, each with the error body; the statuses the suite observes are among them', async () => {
+    const doc = (await call('GET', `${t.api}/openapi.json`)).body as {
+      paths: Record<string, Record<string, { responses: Record<string, { content?: unknown }>; security?: unknown[] }>>;
+    };
+    const statuses = (path: string, method: string) => Object.keys(doc.paths[path]?.[method]?.responses ?? {}).sort();
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        // The webhook route is outside the procedures: it answers 200, 400, 413, 500 and 503 only.
+        const edge = path === '/billing/webhooks/stripe' ? ['400', '413', '500', '503'] : ['400', '422', '500', '503'];
+        for (const s of edge) expect(statuses(path, method), `${method} ${path}`).toContain(s);
+        if ((op.security?.length ?? 0) > 0) expect(statuses(path, method), `${method} ${path}`).toContain('401');
+        for (const [s, r] of Object.entries(op.responses))
+          if (Number(s) >= 400)
+            expect(r.content, `${method} ${path} ${s}`).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/Error' } } });
+      }
+    }
+    // Answers the suite provokes elsewhere (limits, edge, rest, reliability tests), by operation.
+    const observed: Array<[string, string, string]> = [
+      ['/billing/checkout', 'post', '201'],
+      ['/billing/checkout', 'post', '409'],
+      ['/billing/checkout', 'post', '413'],
+      ['/billing/checkout', 'post', '415'],
+      ['/billing/checkout', 'post', '422'],
+      ['/billing/checkout', 'post', '429'],
+      ['/billing/portal', 'post', '429'],
+      ['/billing/portal', 'post', '502'],
+      ['/billing/portal', 'post', '503'],
+      ['/billing/subscription', 'get', '401'],
+      ['/billing/subscription', 'get', '503'],
+      ['/billing/subscription/change', 'post', '404'],
+      ['/billing/checkout/success', 'post', '404'],
+      ['/auth/telegram', 'post', '401'],
+      ['/billing/webhooks/stripe', 'post', '413'],
+    ];
+    for (const [path, method, status] of observed) expect(statuses(path, method), `${method} ${path}`).toContain(status);
+  });
+
   it('serves a page to read and try the API', async () => {
     const res = await fetch(`${t.api}/docs/`);
     expect(res.status).toBe(200);
