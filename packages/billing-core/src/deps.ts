@@ -11,7 +11,10 @@ export const systemClock: Clock = { now: () => new Date() };
 
 /** Hooks the adapters use for metrics and logs; billing-core stays free of any metrics or log library. */
 export interface BillingObserver {
-  /** One event received (`queued`, `duplicate`, `ignored`) or applied by a worker (`processed`, `ignored`, `failed`, `dead`). */
+  /**
+   * One event received (`queued`, `duplicate`, `ignored`) or applied by a worker (`processed`, `ignored`,
+   * `failed`, `dead`). `type` is Stripe's, as signed: bound it (`eventTypeLabel`) before using it as a label.
+   */
   webhook?(event: { type: string; outcome: WebhookOutcome; lagSeconds: number }): void;
   /** A worker's run over one customer's events failed; `dead` when the events were parked. */
   eventsFailed?(failure: EventFailure): void;

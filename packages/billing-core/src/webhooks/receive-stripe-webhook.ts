@@ -141,7 +141,7 @@ export async function receiveStripeWebhook(
   const stored = await receiptWriter(deps.db).store(record, applicable ? 'pending' : 'ignored');
   const outcome = !stored ? 'duplicate' : applicable ? 'queued' : 'ignored';
   deps.observer?.webhook?.({
-    type: eventTypeLabel(event.type),
+    type: event.type,
     outcome,
     lagSeconds: Math.max(0, deps.clock.now().getTime() / 1000 - event.created),
   });

@@ -23,7 +23,6 @@ import {
   setEventsStatus,
   waitingEvents,
 } from './event.repository.ts';
-import { eventTypeLabel } from './receive-stripe-webhook.ts';
 
 export interface StripeEventWorkerOptions {
   /** Names this worker in the job table (`locked_by`). */
@@ -68,8 +67,8 @@ interface Reads {
  * Re-reads, once each, the objects a customer's waiting events name: however many events name one
  * subscription, it is read once (coalescing). No transaction is open meanwhile.
  */
-async function readObjects(deps: Deps, events: StripeEventRow[]): Promise<Reads> {
-  const reads: Reads = { customer: undefined, sessions: new Map(), subscriptions: new Map(), invoices: new Map(), readAt: 0 };
+async function readObjects(deps: Deps, events: StripeEventRow[], customer: Reads['customer']): Promise<Reads> {
+  const reads: Reads = { customer, sessions: new Map(), subscriptions: new Map(), invoices: new Map(), readAt: 0 };
   const want = { sessions: new Set<string>(), subscriptions: new Set<string>(), invoices: new Set<string>() };
   for (const e of events) {
     if (!e.object_id) continue;
@@ -183,6 +182,9 @@ async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEve
   }
   const ids = events.map((e) => e.event_id);
   const now = deps.clock.now().getTime() / 1000;
+  const report = (outcome: 'processed' | 'ignored' | 'failed' | 'dead') => {
+    for (const e of events) deps.observer?.webhook?.({ type: e.type, outcome, lagSeconds: now - Number(e.stripe_created) });
+  };
   try {
     const customer = events.some((e) => e.type === 'customer.deleted')
       ? await readOrGone(() => deps.stripe.customers.retrieve(job.customerId))
@@ -197,12 +199,10 @@ async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEve
         await setEventsStatus(trx, ids, 'ignored');
         await finishCustomerJob(trx, job);
       });
-      for (const e of events)
-        deps.observer?.webhook?.({ type: eventTypeLabel(e.type), outcome: 'ignored', lagSeconds: now - Number(e.stripe_created) });
+      report('ignored');
       return;
     }
-    const reads = await readObjects(deps, events);
-    if (customer !== undefined) reads.customer = customer;
+    const reads = await readObjects(deps, events, customer);
     const appliedSubscription = await deps.db.transaction().execute(async (trx) => {
       const applied = await applyReads(trx, deps, job.customerId, userId, reads);
       await recordTransitions(trx, events, userId, job.customerId);
@@ -210,8 +210,7 @@ async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEve
       await finishCustomerJob(trx, job);
       return applied;
     });
-    for (const e of events)
-      deps.observer?.webhook?.({ type: eventTypeLabel(e.type), outcome: 'processed', lagSeconds: now - Number(e.stripe_created) });
+    report('processed');
     // After a subscription went live, make sure it is the person's only live one (Stripe, no transaction).
     if (appliedSubscription) await enforceOneLiveSubscription(deps, userId, job.customerId);
   } catch (err) {
@@ -224,12 +223,7 @@ async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEve
       if (dead) await finishCustomerJob(trx, job);
       else await retryCustomerJob(trx, job, nextAttemptAt as Date, cause);
     });
-    for (const e of events)
-      deps.observer?.webhook?.({
-        type: eventTypeLabel(e.type),
-        outcome: dead ? 'dead' : 'failed',
-        lagSeconds: now - Number(e.stripe_created),
-      });
+    report(dead ? 'dead' : 'failed');
     deps.observer?.eventsFailed?.({
       customerId: job.customerId,
       events: events.map((e) => ({ id: e.event_id, type: e.type })),
