@@ -51,6 +51,28 @@ export function paginate<T extends Listable>(items: Iterable<T>, params: Params,
   return { object: 'list' as const, data, has_more: hasMore, url };
 }
 
+/** A Checkout Session's line items as Stripe lists them (its `line_items` route and `expand[]=line_items`). */
+export function checkoutLineItems(state: StripeState, sessionId: string, params: Params) {
+  const session = state.getCheckoutSession(sessionId);
+  const items = state.lineItemsOf(session.id).map((l, i) => ({
+    id: `li_${session.id.slice(8, 20)}${i}`,
+    object: 'item',
+    adjustable_quantity: null,
+    amount_discount: 0,
+    amount_subtotal: l.price.unit_amount * l.quantity,
+    amount_tax: 0,
+    amount_total: l.price.unit_amount * l.quantity,
+    currency: l.price.currency,
+    description: state.products.get(l.price.product)?.name ?? null,
+    metadata: {},
+    price: l.price,
+    quantity: l.quantity,
+    created: session.created,
+  }));
+  const page = paginate(items.reverse(), params, `/v1/checkout/sessions/${session.id}/line_items`);
+  return { ...page, data: page.data.map(({ created: _c, ...rest }) => rest) };
+}
+
 function created(params: Params): (t: number) => boolean {
   const c = params.created;
   if (c === undefined) return () => true;
@@ -338,28 +360,7 @@ export const routes: Array<[string, string, Handler]> = [
   ],
   ['GET', '/v1/checkout/sessions/:id', (ctx) => ctx.state.getCheckoutSession(id(ctx))],
   ['POST', '/v1/checkout/sessions/:id/expire', (ctx) => ctx.state.expireCheckoutSession(id(ctx), ctx.request)],
-  [
-    'GET',
-    '/v1/checkout/sessions/:id/line_items',
-    (ctx) => {
-      const session = ctx.state.getCheckoutSession(id(ctx));
-      const items = ctx.state.lineItemsOf(session.id).map((l, i) => ({
-        id: `li_${session.id.slice(8, 20)}${i}`,
-        object: 'item',
-        amount_discount: 0,
-        amount_subtotal: l.price.unit_amount * l.quantity,
-        amount_tax: 0,
-        amount_total: l.price.unit_amount * l.quantity,
-        currency: l.price.currency,
-        description: ctx.state.products.get(l.price.product)?.name ?? null,
-        price: l.price,
-        quantity: l.quantity,
-        created: session.created,
-      }));
-      const page = paginate(items.reverse(), ctx.params, `/v1/checkout/sessions/${session.id}/line_items`);
-      return { ...page, data: page.data.map(({ created: _c, ...rest }) => rest) };
-    },
-  ],
+  ['GET', '/v1/checkout/sessions/:id/line_items', (ctx) => checkoutLineItems(ctx.state, id(ctx), ctx.params)],
 
   // billing portal
   [
@@ -606,23 +607,29 @@ export const routes: Array<[string, string, Handler]> = [
 ];
 
 /** Replaces ids with objects along each `expand[]` path (`customer`, `data.subscription`, `items.data.price.product`). */
-export function expand(value: unknown, paths: string[], lookup: (id: string) => unknown): unknown {
+export type Includer = (object: Record<string, unknown>, field: string) => unknown;
+
+/**
+ * Replaces ids with objects along each `expand[]` path (paths already checked against the spec),
+ * and fills in fields Stripe only includes when asked (`line_items`).
+ */
+export function expand(value: unknown, paths: string[], lookup: (id: string) => unknown, include: Includer): unknown {
   let out = value;
-  for (const path of paths) {
-    const parts = path.split('.');
-    if (parts.length > 4) throw invalid(`You cannot expand more than 4 levels of a property (${path}).`, 'expand');
-    out = expandPath(out, parts, lookup);
-  }
+  for (const path of paths) out = expandPath(out, path.split('.'), lookup, include);
   return out;
 }
 
-function expandPath(value: unknown, parts: string[], lookup: (id: string) => unknown): unknown {
+function expandPath(value: unknown, parts: string[], lookup: (id: string) => unknown, include: Includer): unknown {
   if (parts.length === 0) return value;
-  if (Array.isArray(value)) return value.map((v) => expandPath(v, parts, lookup));
+  if (Array.isArray(value)) return value.map((v) => expandPath(v, parts, lookup, include));
   if (value === null || typeof value !== 'object') return value;
   const [head, ...rest] = parts as [string, ...string[]];
   const record = value as Record<string, unknown>;
-  if (!(head in record)) return value;
+  if (!(head in record)) {
+    const included = include(record, head);
+    if (included === undefined) return value;
+    return { ...record, [head]: expandPath(included, rest, lookup, include) };
+  }
   let child = record[head];
   if (typeof child === 'string') {
     const found = lookup(child);
@@ -630,5 +637,5 @@ function expandPath(value: unknown, parts: string[], lookup: (id: string) => unk
       throw new StripeApiError(400, 'invalid_request_error', `This property cannot be expanded (${head}).`, { param: 'expand' });
     child = structuredClone(found);
   }
-  return { ...record, [head]: expandPath(child, rest, lookup) };
+  return { ...record, [head]: expandPath(child, rest, lookup, include) };
 }

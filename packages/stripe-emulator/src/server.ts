@@ -4,13 +4,14 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import qs from 'qs';
-import { expand, routes } from './api.ts';
+import { checkoutLineItems, expand, paginate, routes } from './api.ts';
 import { errorForStatus, invalid, StripeApiError } from './errors.ts';
 import { API_VERSION } from './objects.ts';
 import { checkoutPage, invoicePage, messagePage, portalPage } from './pages.ts';
 import type { Params } from './params.ts';
 import { renderInvoicePdf } from './pdf.ts';
 import { DEFAULT_CATALOG, isLive, newId, type SeedPrice, type StateSnapshot, StripeState } from './state.ts';
+import { checkExpandPath, objectOfPath, operationSchema, validateParams } from './validate.ts';
 import { DEFAULT_WEBHOOK_OPTIONS, type DeliveryAttempt, WebhookDispatcher, type WebhookOptions, type WebhookTarget } from './webhooks.ts';
 
 export interface EmulatorOptions {
@@ -83,6 +84,11 @@ const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
 function parseBody(raw: string): Params {
   return qs.parse(raw, { depth: 10, arrayLimit: 100, parameterLimit: 10_000, allowDots: false }) as Params;
+}
+
+function asArray(value: unknown): unknown[] {
+  if (value === undefined || value === '') return [];
+  return Array.isArray(value) ? value : typeof value === 'object' && value !== null ? Object.values(value) : [value];
 }
 
 function apiKey(req: Request): string | null {
@@ -219,6 +225,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
   for (const [method, path, handler] of routes) {
     const sub = path.slice('/v1'.length);
+    const schema = operationSchema(method, path);
+    if (!schema) throw new Error(`emulator route ${method} ${path} is not an operation of the pinned Stripe API`);
+    const objectName = objectOfPath(path.replace(/:\w+/g, 'x'));
+    const answersList = method === 'GET' && !/:\w+$/.test(path);
     const run = async (req: Request, res: Response) => {
       const record = res.locals.record as RequestRecord;
       const fullPath = req.baseUrl + req.path;
@@ -240,6 +250,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
           : typeof req.body === 'string'
             ? parseBody(req.body)
             : {};
+      // Stripe refuses a request that does not fit the operation before it runs or is remembered.
+      let expands: string[];
+      try {
+        validateParams(schema, params);
+        expands = [...new Set(asArray(params.expand).map(String))];
+        for (const p of expands) {
+          if (!objectName) throw invalid(`This property cannot be expanded (${p}).`, 'expand');
+          checkExpandPath(objectName, answersList, p);
+        }
+      } catch (err) {
+        if (err instanceof StripeApiError) return sendError(res, err);
+        throw err;
+      }
       const key = req.method === 'POST' ? ((req.headers['idempotency-key'] as string | undefined) ?? null) : null;
       let entry: (IdempotencyEntry & { at: number }) | undefined;
       if (key) {
@@ -298,12 +321,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
           request: { id: res.locals.requestId as string, idempotency_key: key },
           webhookEndpointsChanged: refreshTargets,
         });
-        const expands = [
-          ...new Set(
-            [...(Array.isArray(params.expand) ? params.expand : params.expand ? Object.values(params.expand as object) : [])].map(String),
-          ),
-        ];
-        body = expands.length > 0 ? expand(structuredClone(result), expands, lookup) : result;
+        body = expands.length > 0 ? expand(structuredClone(result), expands, lookup, include) : result;
       } catch (err) {
         const e = err instanceof StripeApiError ? err : new StripeApiError(500, 'api_error', 'An unknown error occurred');
         if (!(err instanceof StripeApiError)) options.log?.(`emulator error: ${err instanceof Error ? err.stack : String(err)}`);
@@ -361,6 +379,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       default:
         return undefined;
     }
+  };
+
+  /** Fields Stripe leaves out unless expanded (`line_items` of a Checkout Session, a customer's lists). */
+  const include = (object: Record<string, unknown>, field: string): unknown => {
+    const objId = String(object.id ?? '');
+    if (object.object === 'checkout.session' && field === 'line_items') return checkoutLineItems(state, objId, {});
+    if (object.object === 'customer' && field === 'subscriptions') {
+      return paginate(
+        [...state.subscriptions.values()].filter((s) => s.customer === objId && s.status !== 'canceled'),
+        {},
+        `/v1/customers/${objId}/subscriptions`,
+      );
+    }
+    if (object.object === 'customer' && (field === 'tax_ids' || field === 'sources')) {
+      return { object: 'list', data: [], has_more: false, url: `/v1/customers/${objId}/${field}` };
+    }
+    return undefined;
   };
 
   // ------------------------------------------------------------------ hosted pages

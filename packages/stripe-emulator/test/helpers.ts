@@ -67,3 +67,20 @@ export async function control(emulator: RunningEmulator, method: string, path: s
   });
   return { status: res.status, body: (await res.json()) as any };
 }
+
+/** A raw `/v1` request with a form body (or query), as any HTTP client would send it. */
+export async function raw(
+  emulator: RunningEmulator,
+  method: string,
+  path: string,
+  form = '',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const hasBody = method === 'POST';
+  const res = await fetch(`${emulator.url}${path}${!hasBody && form ? `?${form}` : ''}`, {
+    method,
+    headers: { authorization: 'Bearer sk_test_raw', 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    ...(hasBody ? { body: form } : {}),
+  });
+  return { status: res.status, headers: res.headers, body: await res.json() };
+}

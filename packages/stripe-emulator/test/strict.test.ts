@@ -1,0 +1,148 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type Stripe from 'stripe';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { routes } from '../src/api.ts';
+import type { RunningEmulator } from '../src/index.ts';
+import { countParams, operationSchema } from '../src/validate.ts';
+import { control, raw, withEmulator } from './helpers.ts';
+
+let emulator: RunningEmulator;
+let stripe: Stripe;
+
+beforeAll(async () => {
+  ({ emulator, stripe } = await withEmulator());
+});
+afterAll(() => emulator.close());
+beforeEach(async () => {
+  await control(emulator, 'POST', '/reset');
+});
+
+const premium = async () => (await stripe.prices.list({ lookup_keys: ['premium_monthly'] })).data[0] as Stripe.Price;
+
+describe('parameters are checked against the operation, as Stripe checks them', () => {
+  it('every route served is an operation of the pinned API, with its parameters', () => {
+    let total = 0;
+    for (const [method, path] of routes) {
+      const schema = operationSchema(method, path);
+      expect(schema, `${method} ${path}`).toBeDefined();
+      total += countParams(schema ?? {});
+    }
+    // A figure, not a target: far more than the handful of parameters each handler reads itself.
+    expect(total).toBeGreaterThan(500);
+  });
+
+  it('spec/params.json is what the pinned SDK declares (regenerated, compared byte for byte)', () => {
+    const cwd = fileURLToPath(new URL('..', import.meta.url));
+    expect(() =>
+      execFileSync(process.execPath, ['--import', 'tsx', 'scripts/sdk-params.ts', '--check'], { cwd, stdio: 'pipe' }),
+    ).not.toThrow();
+  });
+
+  it('an unknown parameter is refused with parameter_unknown, naming it', async () => {
+    const res = await raw(emulator, 'POST', '/v1/customers', 'emial=a%40example.com');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ type: 'invalid_request_error', code: 'parameter_unknown', param: 'emial' });
+    expect(res.body.error.message).toBe('Received unknown parameter: emial');
+    expect((await stripe.customers.list()).data).toHaveLength(0);
+  });
+
+  it('an unknown nested parameter is named by its full bracket path', async () => {
+    const price = await premium();
+    const res = await raw(
+      emulator,
+      'POST',
+      '/v1/checkout/sessions',
+      `mode=subscription&success_url=https%3A%2F%2Fx.test%2Fok&line_items[0][price]=${price.id}&line_items[0][prize]=1`,
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'parameter_unknown', param: 'line_items[0][prize]' });
+  });
+
+  it('a wrong type, a value outside an enum and a missing required parameter are refused', async () => {
+    const notInt = await raw(emulator, 'GET', '/v1/customers', 'limit=ten');
+    expect(notInt.status).toBe(400);
+    expect(notInt.body.error).toMatchObject({ code: 'parameter_invalid_integer', param: 'limit' });
+
+    const notEnum = await raw(emulator, 'GET', '/v1/subscriptions', 'status=sleeping');
+    expect(notEnum.status).toBe(400);
+    expect(notEnum.body.error.param).toBe('status');
+    expect(notEnum.body.error.message).toMatch(/^Invalid status: must be one of active, all, /);
+
+    const notBool = await raw(emulator, 'GET', '/v1/prices', 'active=yes');
+    expect(notBool.status).toBe(400);
+    expect(notBool.body.error).toMatchObject({ param: 'active', message: 'Invalid boolean: yes' });
+
+    const missing = await raw(emulator, 'POST', '/v1/prices', 'unit_amount=100&product=prod_x');
+    expect(missing.status).toBe(400);
+    expect(missing.body.error).toMatchObject({ code: 'parameter_missing', param: 'currency' });
+
+    const empty = await raw(emulator, 'POST', '/v1/checkout/sessions', 'mode=');
+    expect(empty.status).toBe(400);
+    expect(empty.body.error).toMatchObject({ code: 'parameter_invalid_empty', param: 'mode' });
+  });
+
+  it('a refused request is not remembered under its Idempotency-Key', async () => {
+    const key = { 'idempotency-key': 'strict-retry-1' };
+    const first = await raw(emulator, 'POST', '/v1/customers', 'emial=x', key);
+    expect(first.status).toBe(400);
+    const second = await raw(emulator, 'POST', '/v1/customers', 'email=x%40example.com', key);
+    expect(second.status).toBe(200);
+    expect(second.body.email).toBe('x@example.com');
+  });
+
+  it('unsetting one metadata key with `metadata[k]=` stays allowed', async () => {
+    const c = await stripe.customers.create({ metadata: { a: '1', b: '2' } });
+    const res = await raw(emulator, 'POST', `/v1/customers/${c.id}`, 'metadata[a]=');
+    expect(res.status).toBe(200);
+    expect(res.body.metadata).toEqual({ b: '2' });
+  });
+});
+
+describe('expand', () => {
+  it('a path the object cannot expand is refused', async () => {
+    const c = await stripe.customers.create({});
+    const res = await raw(emulator, 'GET', `/v1/customers/${c.id}`, 'expand[]=nope');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ param: 'expand', message: 'This property cannot be expanded (nope).' });
+    // An id field that is not expandable, and one level too deep.
+    const sub = await raw(emulator, 'GET', '/v1/subscriptions', 'expand[]=customer');
+    expect(sub.status).toBe(400);
+    const tooDeep = await raw(emulator, 'GET', `/v1/customers/${c.id}`, 'expand[]=a.b.c.d.e');
+    expect(tooDeep.status).toBe(400);
+  });
+
+  it('a Checkout Session expands its line_items, which it otherwise leaves out', async () => {
+    const price = await premium();
+    const session = await stripe.checkout.sessions.create({
+      mode: 'subscription',
+      line_items: [{ price: price.id, quantity: 1 }],
+      success_url: 'https://x.test/ok',
+    });
+    expect(session.line_items).toBeUndefined();
+    const expanded = await stripe.checkout.sessions.retrieve(session.id, { expand: ['line_items', 'line_items.data.price.product'] });
+    expect(expanded.line_items?.object).toBe('list');
+    expect(expanded.line_items?.data[0]).toMatchObject({ object: 'item', quantity: 1, amount_total: price.unit_amount });
+    expect((expanded.line_items?.data[0]?.price?.product as Stripe.Product | undefined)?.object).toBe('product');
+  });
+
+  it('lists expand through data., and nested ids expand along the spec', async () => {
+    const c = await stripe.customers.create({});
+    const price = await premium();
+    await stripe.subscriptions.create({ customer: c.id, items: [{ price: price.id }] });
+    const subs = await stripe.subscriptions.list({ expand: ['data.customer', 'data.items.data.price.product'] });
+    expect((subs.data[0]?.customer as Stripe.Customer | undefined)?.id).toBe(c.id);
+    expect((subs.data[0]?.items.data[0]?.price.product as Stripe.Product | undefined)?.object).toBe('product');
+    const invoices = await stripe.invoices.list({ customer: c.id, expand: ['data.parent.subscription_details.subscription'] });
+    expect((invoices.data[0]?.parent?.subscription_details?.subscription as Stripe.Subscription | undefined)?.object).toBe('subscription');
+  });
+});
+
+describe('protocol', () => {
+  it('an unknown route is Stripe’s 404 Unrecognized request URL, with a Request-Id', async () => {
+    const res = await raw(emulator, 'GET', '/v1/nonsense');
+    expect(res.status).toBe(404);
+    expect(res.body.error.message).toMatch(/^Unrecognized request URL \(GET: \/v1\/nonsense\)/);
+    expect(res.headers.get('request-id')).toMatch(/^req_/);
+  });
+});
