@@ -2,6 +2,7 @@ import { invalid, missing, required, StripeApiError } from './errors.ts';
 import type { Invoice, StripeEvent, Subscription, WebhookEndpoint } from './objects.ts';
 import { bool, int, list, metadata, nullableStr, obj, type Params, reqStr, str, strings } from './params.ts';
 import { mergeMetadata, newId, type RequestRef, type StripeState } from './state.ts';
+import { isServedVersion, SERVED_VERSIONS } from './versions.ts';
 
 export interface ApiContext {
   state: StripeState;
@@ -539,10 +540,14 @@ export const routes: Array<[string, string, Handler]> = [
       }
       const events = strings(params, 'enabled_events');
       if (events.length === 0) throw required('enabled_events');
+      const apiVersion = str(params, 'api_version');
+      if (apiVersion !== undefined && !isServedVersion(apiVersion)) {
+        throw invalid(`Invalid api_version: ${apiVersion}. This emulator renders ${SERVED_VERSIONS.join(' and ')}.`, 'api_version');
+      }
       const endpoint: WebhookEndpoint = {
         id: newId('we'),
         object: 'webhook_endpoint',
-        api_version: str(params, 'api_version') ?? null,
+        api_version: apiVersion ?? null,
         application: null,
         created: state.now(),
         description: nullableStr(params, 'description') ?? null,

@@ -12,6 +12,7 @@ import type { Params } from './params.ts';
 import { renderInvoicePdf } from './pdf.ts';
 import { DEFAULT_CATALOG, isLive, newId, type SeedPrice, type StateSnapshot, StripeState } from './state.ts';
 import { checkExpandPath, objectOfPath, operationSchema, validateParams } from './validate.ts';
+import { isServedVersion, renderAt, requestedVersion, SERVED_VERSIONS, type ServedVersion } from './versions.ts';
 import { DEFAULT_WEBHOOK_OPTIONS, type DeliveryAttempt, WebhookDispatcher, type WebhookOptions, type WebhookTarget } from './webhooks.ts';
 
 export interface EmulatorOptions {
@@ -122,7 +123,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const webhookOptions = { ...DEFAULT_WEBHOOK_OPTIONS, ...options.webhookOptions };
   const dispatcher = new WebhookDispatcher(webhookOptions);
   let configured: WebhookTarget[] = options.webhook
-    ? [{ id: 'we_configured', url: options.webhook.url, secret: options.webhook.secret, enabledEvents: options.webhook.events ?? ['*'] }]
+    ? [
+        {
+          id: 'we_configured',
+          url: options.webhook.url,
+          secret: options.webhook.secret,
+          enabledEvents: options.webhook.events ?? ['*'],
+          apiVersion: API_VERSION,
+        },
+      ]
     : [];
   let targets: WebhookTarget[] = configured;
   let persist: () => void = () => undefined;
@@ -159,7 +168,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       ...configured,
       ...[...state.webhookEndpoints.values()]
         .filter((e) => e.status === 'enabled' && e.secret)
-        .map((e) => ({ id: e.id, url: e.url, secret: e.secret as string, enabledEvents: e.enabled_events })),
+        .map((e) => ({
+          id: e.id,
+          url: e.url,
+          secret: e.secret as string,
+          enabledEvents: e.enabled_events,
+          apiVersion: e.api_version && isServedVersion(e.api_version) ? e.api_version : API_VERSION,
+        })),
     ];
   };
   const idempotency = new Map<string, IdempotencyEntry & { at: number }>();
@@ -216,6 +231,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     if (!/^(sk|rk)_test_[A-Za-z0-9_]+$/.test(key)) {
       return sendError(res, new StripeApiError(401, 'invalid_request_error', `Invalid API Key provided: ${maskKey(key)}`));
     }
+    try {
+      res.locals.version = requestedVersion(req.headers['stripe-version']);
+    } catch (err) {
+      return sendError(res, err as StripeApiError);
+    }
+    res.setHeader('Stripe-Version', res.locals.version as string);
     next();
   });
 
@@ -251,13 +272,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
             ? parseBody(req.body)
             : {};
       // Stripe refuses a request that does not fit the operation before it runs or is remembered.
+      const version = res.locals.version as ServedVersion;
       let expands: string[];
       try {
         validateParams(schema, params);
         expands = [...new Set(asArray(params.expand).map(String))];
         for (const p of expands) {
           if (!objectName) throw invalid(`This property cannot be expanded (${p}).`, 'expand');
-          checkExpandPath(objectName, answersList, p);
+          checkExpandPath(version, objectName, answersList, p);
         }
       } catch (err) {
         if (err instanceof StripeApiError) return sendError(res, err);
@@ -321,7 +343,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
           request: { id: res.locals.requestId as string, idempotency_key: key },
           webhookEndpointsChanged: refreshTargets,
         });
-        body = expands.length > 0 ? expand(structuredClone(result), expands, lookup, include) : result;
+        // Rendered at the request's version before and after expanding: the expanded objects are
+        // stored in today's shape, and a 2023 path (`invoice.subscription`) needs the 2023 field.
+        const shaped = renderAt(version, result);
+        body = expands.length > 0 ? renderAt(version, expand(structuredClone(shaped), expands, lookup, include)) : shaped;
       } catch (err) {
         const e = err instanceof StripeApiError ? err : new StripeApiError(500, 'api_error', 'An unknown error occurred');
         if (!(err instanceof StripeApiError)) options.log?.(`emulator error: ${err instanceof Error ? err.stack : String(err)}`);
@@ -598,7 +623,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   });
   app.use('/_emulator', control);
   app.get('/', (_req, res) => {
-    res.json({ emulator: 'stripe', api_version: API_VERSION, url: baseUrl });
+    res.json({ emulator: 'stripe', api_version: API_VERSION, versions: SERVED_VERSIONS, url: baseUrl });
   });
 
   const server = await new Promise<import('node:http').Server>((resolve, reject) => {
@@ -617,7 +642,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     requests,
     webhooksIdle: () => dispatcher.idle(),
     setWebhook: (webhook) => {
-      configured = [{ id: 'we_configured', url: webhook.url, secret: webhook.secret, enabledEvents: webhook.events ?? ['*'] }];
+      configured = [
+        { id: 'we_configured', url: webhook.url, secret: webhook.secret, enabledEvents: webhook.events ?? ['*'], apiVersion: API_VERSION },
+      ];
       refreshTargets();
     },
     close: () =>

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { StripeApiError } from './errors.ts';
+import { API_VERSION } from './objects.ts';
 import type { Params } from './params.ts';
+import { LEGACY_VERSION, removedSince2023, type ServedVersion } from './versions.ts';
 
 /**
  * Fail closed, the way Stripe does: every request's parameters are checked against the schema of
@@ -190,31 +192,39 @@ const DRIFT: Record<string, ObjectSchema> = {
   },
 };
 const invoiceSchema = schemas.invoice as ObjectSchema;
-const patched: Record<string, ObjectSchema> = {
-  ...schemas,
+/** Today's objects: the 2023 schemas without the fields removed since, plus the drift above. */
+const current: Record<string, ObjectSchema> = {
+  ...Object.fromEntries(
+    Object.entries(schemas).map(([name, schema]) => {
+      const removed = removedSince2023(name);
+      if (removed.length === 0) return [name, schema];
+      return [name, { ...schema, 'x-expandableFields': (schema['x-expandableFields'] ?? []).filter((f) => !removed.includes(f)) }];
+    }),
+  ),
   ...DRIFT,
-  invoice: {
-    ...invoiceSchema,
-    'x-expandableFields': [...(invoiceSchema['x-expandableFields'] ?? []), 'parent'],
-    properties: { ...invoiceSchema.properties, parent: { $ref: '#/components/schemas/invoice.parent' } },
-  },
 };
+current.invoice = {
+  ...current.invoice,
+  'x-expandableFields': [...(current.invoice?.['x-expandableFields'] ?? []), 'parent'],
+  properties: { ...invoiceSchema.properties, parent: { $ref: '#/components/schemas/invoice.parent' } },
+};
+const tables: Record<ServedVersion, Record<string, ObjectSchema>> = { [API_VERSION]: current, [LEGACY_VERSION]: schemas };
 
 /** The object schema a property leads to: through `$ref`, `anyOf` (id or object) and Stripe's list envelope. */
-function target(prop: unknown): { schema: ObjectSchema | null; list: boolean; array: boolean } {
+function target(table: Record<string, ObjectSchema>, prop: unknown): { schema: ObjectSchema | null; list: boolean; array: boolean } {
   const node = prop as { $ref?: string; anyOf?: unknown[]; type?: string; items?: unknown; properties?: Record<string, unknown> };
   if (!node || typeof node !== 'object') return { schema: null, list: false, array: false };
-  if (node.$ref) return { schema: patched[node.$ref.split('/').at(-1) as string] ?? null, list: false, array: false };
+  if (node.$ref) return { schema: table[node.$ref.split('/').at(-1) as string] ?? null, list: false, array: false };
   if (node.anyOf) {
     for (const branch of node.anyOf) {
-      const t = target(branch);
+      const t = target(table, branch);
       if (t.schema) return t;
     }
     return { schema: null, list: false, array: false };
   }
-  if (node.type === 'array') return { ...target(node.items), array: true };
+  if (node.type === 'array') return { ...target(table, node.items), array: true };
   const data = node.properties?.data as { items?: unknown } | undefined;
-  if (node.properties?.object && data?.items) return { ...target(data.items), list: true };
+  if (node.properties?.object && data?.items) return { ...target(table, data.items), list: true };
   if (node.properties) return { schema: node as ObjectSchema, list: false, array: false };
   return { schema: null, list: false, array: false };
 }
@@ -223,10 +233,11 @@ const cannotExpand = (path: string) =>
   new StripeApiError(400, 'invalid_request_error', `This property cannot be expanded (${path}).`, { param: 'expand' });
 
 /**
- * Refuses an `expand[]` path that Stripe would refuse for an object of `objectName` (for a list
- * answer, `data.` comes first). At most four levels, as on Stripe.
+ * Refuses an `expand[]` path that Stripe would refuse, at `version`, for an object of `objectName`
+ * (for a list answer, `data.` comes first). At most four levels, as on Stripe.
  */
-export function checkExpandPath(objectName: string, isList: boolean, path: string): void {
+export function checkExpandPath(version: ServedVersion, objectName: string, isList: boolean, path: string): void {
+  const table = tables[version];
   let parts = path.split('.');
   if (parts.length > 4 + (isList ? 1 : 0)) {
     throw new StripeApiError(400, 'invalid_request_error', `You cannot expand more than 4 levels of a property (${path}).`, {
@@ -237,7 +248,7 @@ export function checkExpandPath(objectName: string, isList: boolean, path: strin
     if (parts[0] !== 'data') throw cannotExpand(path);
     parts = parts.slice(1);
   }
-  let schema: ObjectSchema | null = patched[objectName] ?? null;
+  let schema: ObjectSchema | null = table[objectName] ?? null;
   let inList = false;
   for (const part of parts) {
     if (!schema) throw cannotExpand(path);
@@ -247,7 +258,7 @@ export function checkExpandPath(objectName: string, isList: boolean, path: strin
       continue;
     }
     if (!schema['x-expandableFields']?.includes(part)) throw cannotExpand(path);
-    const next = target(schema.properties?.[part]);
+    const next = target(table, schema.properties?.[part]);
     schema = next.schema;
     inList = next.list;
   }

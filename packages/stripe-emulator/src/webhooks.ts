@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { StripeEvent } from './objects.ts';
+import { renderAt, type ServedVersion } from './versions.ts';
 
 /** `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<payload>">`, keyed with the whole secret. */
 export function signPayload(payload: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
@@ -13,6 +14,8 @@ export interface WebhookTarget {
   secret: string;
   /** `['*']` or event types. */
   enabledEvents: string[];
+  /** The endpoint's `api_version`: events reach it rendered at this version. */
+  apiVersion: ServedVersion;
 }
 
 export interface DeliveryAttempt {
@@ -75,8 +78,15 @@ export class WebhookDispatcher {
     const matching = targets.filter((t) => t.enabledEvents.includes('*') || t.enabledEvents.includes(event.type));
     event.pending_webhooks = matching.length;
     if (matching.length === 0 || this.closed) return;
-    const payload = JSON.stringify(event, null, 2);
-    for (const target of matching) this.enqueue({ event, payload, target, attempt: 1 });
+    const payloads = new Map<ServedVersion, string>();
+    for (const target of matching) {
+      let payload = payloads.get(target.apiVersion);
+      if (payload === undefined) {
+        payload = JSON.stringify(renderAt(target.apiVersion, event), null, 2);
+        payloads.set(target.apiVersion, payload);
+      }
+      this.enqueue({ event, payload, target, attempt: 1 });
+    }
   }
 
   /** Resolves once every delivery, retries included, has succeeded or given up. */

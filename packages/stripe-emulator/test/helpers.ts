@@ -17,6 +17,8 @@ export function sdk(emulator: RunningEmulator, options: Stripe.StripeConfig = {}
 
 export interface Receiver {
   url: string;
+  /** The secret deliveries are verified with; settable once the endpoint is created. */
+  secret: string;
   events: Stripe.Event[];
   /** Statuses to answer with, consumed in order; 200 once empty. */
   failNext: number[];
@@ -37,7 +39,7 @@ export async function receiver(stripe: Stripe, secret = SECRET): Promise<Receive
         return;
       }
       try {
-        const event = stripe.webhooks.constructEvent(Buffer.concat(chunks), String(req.headers['stripe-signature']), secret);
+        const event = stripe.webhooks.constructEvent(Buffer.concat(chunks), String(req.headers['stripe-signature']), self.secret);
         events.push(event);
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
       } catch {
@@ -46,12 +48,14 @@ export async function receiver(stripe: Stripe, secret = SECRET): Promise<Receive
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
+  const self: Receiver = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    secret,
     events,
     failNext,
     close: () => new Promise((r) => server.close(() => r())),
   };
+  return self;
 }
 
 export async function withEmulator(options: EmulatorOptions = {}) {

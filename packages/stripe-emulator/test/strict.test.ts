@@ -4,8 +4,9 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { routes } from '../src/api.ts';
 import type { RunningEmulator } from '../src/index.ts';
+import { API_VERSION } from '../src/objects.ts';
 import { countParams, operationSchema } from '../src/validate.ts';
-import { control, raw, withEmulator } from './helpers.ts';
+import { control, raw, receiver, sdk, withEmulator } from './helpers.ts';
 
 let emulator: RunningEmulator;
 let stripe: Stripe;
@@ -144,5 +145,85 @@ describe('protocol', () => {
     expect(res.status).toBe(404);
     expect(res.body.error.message).toMatch(/^Unrecognized request URL \(GET: \/v1\/nonsense\)/);
     expect(res.headers.get('request-id')).toMatch(/^req_/);
+  });
+});
+
+describe('versions', () => {
+  const subscribed = async () => {
+    const c = await stripe.customers.create({});
+    const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: (await premium()).id }] });
+    return { customer: c, sub };
+  };
+
+  it('answers at the version the SDK pins by default, in today’s shape', async () => {
+    const { sub } = await subscribed();
+    const res = await raw(emulator, 'GET', `/v1/subscriptions/${sub.id}`);
+    expect(res.headers.get('stripe-version')).toBe(API_VERSION);
+    expect(res.body.current_period_end).toBeUndefined();
+    expect(res.body.items.data[0].current_period_end).toBeTypeOf('number');
+    expect(res.body.billing_mode).toBeDefined();
+  });
+
+  it('renders 2023-08-16 with the fields of that version, and expands them', async () => {
+    const { customer, sub } = await subscribed();
+    const v = { 'stripe-version': '2023-08-16' };
+    const old = await raw(emulator, 'GET', `/v1/subscriptions/${sub.id}`, '', v);
+    expect(old.headers.get('stripe-version')).toBe('2023-08-16');
+    expect(old.body.current_period_end).toBe(sub.items.data[0]?.current_period_end);
+    expect(old.body.billing_mode).toBeUndefined();
+    expect(old.body.items.data[0].current_period_end).toBeUndefined();
+
+    const invoices = await raw(emulator, 'GET', '/v1/invoices', `customer=${customer.id}&expand[]=data.subscription`, v);
+    expect(invoices.status).toBe(200);
+    expect(invoices.body.data[0]).toMatchObject({ paid: true, subscription: { id: sub.id, object: 'subscription' } });
+    expect(invoices.body.data[0].parent).toBeUndefined();
+    // The same path at today's version names a field that no longer exists.
+    const today = await raw(emulator, 'GET', '/v1/invoices', `customer=${customer.id}&expand[]=data.subscription`);
+    expect(today.status).toBe(400);
+  });
+
+  it('refuses a version it cannot render, naming the ones it can', async () => {
+    const res = await raw(emulator, 'GET', '/v1/customers', '', { 'stripe-version': '2022-08-01' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toContain(API_VERSION);
+    expect(res.body.error.message).toContain('2023-08-16');
+    const old = sdk(emulator, { apiVersion: '2022-08-01' as never });
+    await expect(old.customers.list()).rejects.toMatchObject({ statusCode: 400 });
+  });
+
+  it('a webhook endpoint receives events at its own api_version', async () => {
+    const hookStripe = sdk(emulator);
+    const legacyHook = await receiver(hookStripe, 'placeholder');
+    const todayHook = await receiver(hookStripe, 'placeholder');
+    try {
+      const legacy = await stripe.webhookEndpoints.create({
+        url: legacyHook.url,
+        enabled_events: ['customer.subscription.created'],
+        api_version: '2023-08-16',
+      });
+      const today = await stripe.webhookEndpoints.create({ url: todayHook.url, enabled_events: ['customer.subscription.created'] });
+      legacyHook.secret = legacy.secret as string;
+      todayHook.secret = today.secret as string;
+      const { sub } = await subscribed();
+      await emulator.webhooksIdle();
+      const [a] = legacyHook.events;
+      const [b] = todayHook.events;
+      expect(a?.api_version).toBe('2023-08-16');
+      expect((a?.data.object as unknown as Record<string, unknown>).current_period_end).toBe(sub.items.data[0]?.current_period_end);
+      expect(b?.api_version).toBe(API_VERSION);
+      expect((b?.data.object as unknown as Record<string, unknown>).current_period_end).toBeUndefined();
+
+      const bad = await raw(
+        emulator,
+        'POST',
+        '/v1/webhook_endpoints',
+        `url=${encodeURIComponent(todayHook.url)}&enabled_events[]=*&api_version=2020-08-27`,
+      );
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.param).toBe('api_version');
+    } finally {
+      await legacyHook.close();
+      await todayHook.close();
+    }
   });
 });
