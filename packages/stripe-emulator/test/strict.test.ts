@@ -209,9 +209,11 @@ describe('versions', () => {
       const [a] = legacyHook.events;
       const [b] = todayHook.events;
       expect(a?.api_version).toBe('2023-08-16');
-      expect((a?.data.object as unknown as Record<string, unknown>).current_period_end).toBe(sub.items.data[0]?.current_period_end);
+      expect((a?.data.object as unknown as Record<string, unknown> | undefined)?.current_period_end).toBe(
+        sub.items.data[0]?.current_period_end,
+      );
       expect(b?.api_version).toBe(API_VERSION);
-      expect((b?.data.object as unknown as Record<string, unknown>).current_period_end).toBeUndefined();
+      expect((b?.data.object as unknown as Record<string, unknown> | undefined)?.current_period_end).toBeUndefined();
 
       const bad = await raw(
         emulator,
