@@ -42,6 +42,12 @@ export const ZEnv = z.object({
     .refine((s) => s.every((x) => /^whsec_[A-Za-z0-9_+/=]{8,}$/.test(x)), 'every secret must look like whsec_…'),
   STRIPE_PRICE_MAP_JSON: z.string().optional(),
   STRIPE_EMULATOR_PORT: port.default(12111),
+  // The demo's emulator answers like Stripe (150 ms median, test-mode rate limit, unordered webhooks);
+  // see packages/stripe-emulator/src/realism.ts. `off` turns each off.
+  STRIPE_EMULATOR_LATENCY_MS: z.string().optional(),
+  STRIPE_EMULATOR_RATE_LIMIT: z.string().optional(),
+  STRIPE_EMULATOR_WEBHOOK_CONCURRENCY: z.string().optional(),
+  STRIPE_EMULATOR_WEBHOOK_JITTER_MS: z.string().optional(),
   STRIPE_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(8_000),
   // Below Stripe's per-account limits (25/s in test mode, 100/s in live mode), shared by all processes.
   STRIPE_MAX_RPS: z.coerce.number().int().min(1).max(10_000).default(20),

@@ -71,9 +71,25 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
   let emulator: RunningEmulator | undefined;
   let apiBase = env.STRIPE_API_BASE;
   if (demo) {
-    const { startEmulator } = await import('@miniapp-billing/stripe-emulator');
+    const { startEmulator, realismFromEnv, STRIPE_LIKE } = await import('@miniapp-billing/stripe-emulator');
+    let realism: ReturnType<typeof realismFromEnv>;
+    try {
+      const {
+        STRIPE_EMULATOR_LATENCY_MS,
+        STRIPE_EMULATOR_RATE_LIMIT,
+        STRIPE_EMULATOR_WEBHOOK_CONCURRENCY,
+        STRIPE_EMULATOR_WEBHOOK_JITTER_MS,
+      } = env;
+      realism = realismFromEnv(
+        { STRIPE_EMULATOR_LATENCY_MS, STRIPE_EMULATOR_RATE_LIMIT, STRIPE_EMULATOR_WEBHOOK_CONCURRENCY, STRIPE_EMULATOR_WEBHOOK_JITTER_MS },
+        STRIPE_LIKE,
+      );
+    } catch (err) {
+      throw new ConfigError(`Invalid configuration:\n  ${(err as Error).message}`);
+    }
     emulator = await startEmulator({
       port: env.STRIPE_EMULATOR_PORT,
+      realism,
       host: '127.0.0.1',
       stateFile: path.join(env.DATA_DIR, 'stripe-emulator.json'),
     });

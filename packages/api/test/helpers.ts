@@ -21,6 +21,23 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * The emulator answers at once and in order unless a suite asks for Stripe's time and load with
+ * `...STRIPE_LIKE_ENV` (what the demo runs with).
+ */
+const FAST_STRIPE_ENV = {
+  STRIPE_EMULATOR_LATENCY_MS: 'off',
+  STRIPE_EMULATOR_RATE_LIMIT: 'off',
+  STRIPE_EMULATOR_WEBHOOK_CONCURRENCY: '1',
+  STRIPE_EMULATOR_WEBHOOK_JITTER_MS: '0',
+};
+export const STRIPE_LIKE_ENV = {
+  STRIPE_EMULATOR_LATENCY_MS: '150/600',
+  STRIPE_EMULATOR_RATE_LIMIT: 'test',
+  STRIPE_EMULATOR_WEBHOOK_CONCURRENCY: '4',
+  STRIPE_EMULATOR_WEBHOOK_JITTER_MS: '250',
+};
+
 /** The real server (demo wiring: emulator in-process, signed webhooks) on port 0 and a fresh database. */
 export async function startTestServer(
   overrides: Record<string, string> = {},
@@ -38,6 +55,7 @@ export async function startTestServer(
     METRICS_TOKEN,
     APP_URL: 'https://app.example.com',
     ALLOWED_REDIRECT_ORIGINS: 'http://localhost:5173',
+    ...FAST_STRIPE_ENV,
     ...overrides,
   });
   const server = await startServer(env, { database, logger });

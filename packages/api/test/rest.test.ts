@@ -1,10 +1,20 @@
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, JWT_SECRET, METRICS_TOKEN, payOnHostedPage, startTestServer, type TestServer, telegramLogin } from './helpers.ts';
+import {
+  call,
+  JWT_SECRET,
+  METRICS_TOKEN,
+  payOnHostedPage,
+  STRIPE_LIKE_ENV,
+  startTestServer,
+  type TestServer,
+  telegramLogin,
+} from './helpers.ts';
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer();
+  // The main walk meets Stripe's latency, rate limit and unordered webhooks, as the demo does.
+  t = await startTestServer(STRIPE_LIKE_ENV);
 });
 afterAll(() => t.close());
 

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type RunningEmulator, startEmulator } from '@miniapp-billing/stripe-emulator';
+import { type Realism, type RunningEmulator, startEmulator } from '@miniapp-billing/stripe-emulator';
 import Stripe from 'stripe';
 import {
   type BillingConfig,
@@ -68,7 +68,7 @@ export interface Harness {
  * `receiveStripeWebhook` (500 when it throws, as the API route does), and a worker applies them.
  */
 export async function harness(
-  options: { webhooks?: boolean; stripe?: Stripe.StripeConfig; config?: Partial<BillingConfig> } = {},
+  options: { webhooks?: boolean; stripe?: Stripe.StripeConfig; config?: Partial<BillingConfig>; realism?: Realism } = {},
 ): Promise<Harness> {
   const database = await testDatabase();
   let sink: Server | undefined;
@@ -95,6 +95,7 @@ export async function harness(
     port: 0,
     ...(options.webhooks ? { webhook: { url: sinkUrl, secret: WEBHOOK_SECRET } } : {}),
     webhookOptions: { retryDelaysMs: [20, 50, 100, 200], timeoutMs: 10_000 },
+    ...(options.realism ? { realism: options.realism } : {}),
   });
   const stripe = stripeFor(emulator, options.stripe);
   const config = testConfig(options.config);

@@ -1,4 +1,4 @@
-import { signPayload } from '@miniapp-billing/stripe-emulator';
+import { STRIPE_LIKE, signPayload } from '@miniapp-billing/stripe-emulator';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckout, getSubscription, listInvoices, receiveStripeWebhook, type User } from '../src/index.ts';
@@ -176,9 +176,12 @@ describe('order and duplicates', () => {
   });
 });
 
-describe('delivered over HTTP by the emulator', () => {
+describe.each([
+  ['at once and in order', undefined],
+  ['like Stripe: latency, rate limit, concurrent and unordered', STRIPE_LIKE],
+])('delivered over HTTP by the emulator, %s', (_how, realism) => {
   it('a paid checkout shows up from webhooks alone, and renewal, failure and cancellation follow', async () => {
-    const w = await harness({ webhooks: true });
+    const w = await harness({ webhooks: true, ...(realism ? { realism } : {}) });
     try {
       const user = await w.newUser();
       const { session_id } = await createCheckout(w.deps, { user, planId: 'premium_monthly' });

@@ -1,10 +1,4 @@
-export type StripeErrorType =
-  | 'api_error'
-  | 'card_error'
-  | 'idempotency_error'
-  | 'invalid_request_error'
-  | 'rate_limit_error'
-  | 'authentication_error';
+export type StripeErrorType = 'api_error' | 'card_error' | 'idempotency_error' | 'invalid_request_error' | 'authentication_error';
 
 /** An error answered with Stripe's envelope: `{ error: { type, code?, message, param? } }`. */
 export class StripeApiError extends Error {
@@ -62,9 +56,12 @@ export const errorForStatus = (status: number): StripeApiError => {
     case 409:
       return new StripeApiError(409, 'idempotency_error', 'Injected fault: conflicting request.');
     case 429:
-      return new StripeApiError(429, 'rate_limit_error', 'Too many requests hit the API too quickly.', {
-        code: 'rate_limit',
-      });
+      return new StripeApiError(
+        429,
+        'invalid_request_error',
+        'Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.',
+        { code: 'rate_limit' },
+      );
     default:
       return new StripeApiError(status, 'api_error', 'An unexpected error occurred (injected fault).');
   }

@@ -5,6 +5,15 @@
 
 export type * from './objects.ts';
 export { API_VERSION } from './objects.ts';
+export {
+  type LatencyOptions,
+  RATE_LIMIT_PRESETS,
+  type RateLimitOptions,
+  type Realism,
+  realismFromEnv,
+  STRIPE_LIKE,
+} from './realism.ts';
 export { type EmulatorOptions, type Fault, type RequestRecord, type RunningEmulator, startEmulator } from './server.ts';
 export { DEFAULT_CATALOG, type SeedPrice, StripeState } from './state.ts';
+export { SERVED_VERSIONS } from './versions.ts';
 export { type DeliveryAttempt, signPayload, type WebhookOptions } from './webhooks.ts';

@@ -1,9 +1,11 @@
-import { startEmulator } from './index.ts';
+import { realismFromEnv, STRIPE_LIKE, startEmulator } from './index.ts';
 
 // The standalone emulator (`pnpm emulator`). Configuration comes from the environment:
 //   STRIPE_EMULATOR_PORT         port to listen on (default 12111)
 //   STRIPE_EMULATOR_WEBHOOK_URL  where to deliver webhooks (none when unset)
 //   STRIPE_WEBHOOK_SECRET        the whsec_… secret deliveries are signed with
+//   STRIPE_EMULATOR_LATENCY_MS, STRIPE_EMULATOR_RATE_LIMIT, STRIPE_EMULATOR_WEBHOOK_CONCURRENCY,
+//   STRIPE_EMULATOR_WEBHOOK_JITTER_MS   Stripe's time and load (src/realism.ts); Stripe-like by default
 const env = process.env;
 const port = Number(env.STRIPE_EMULATOR_PORT ?? 12111);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -17,8 +19,17 @@ if (webhookUrl && !secret) {
   process.exit(1);
 }
 
+let realism: ReturnType<typeof realismFromEnv>;
+try {
+  realism = realismFromEnv(env, STRIPE_LIKE);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(1);
+}
+
 const emulator = await startEmulator({
   port,
+  realism,
   ...(webhookUrl && secret ? { webhook: { url: webhookUrl, secret } } : {}),
   log: (line) => console.log(line),
 });

@@ -10,6 +10,7 @@ import { API_VERSION } from './objects.ts';
 import { checkoutPage, invoicePage, messagePage, portalPage } from './pages.ts';
 import type { Params } from './params.ts';
 import { renderInvoicePdf } from './pdf.ts';
+import { AccountRateLimiter, drawLatencyMs, type Realism, rateLimited } from './realism.ts';
 import { DEFAULT_CATALOG, isLive, newId, type SeedPrice, type StateSnapshot, StripeState } from './state.ts';
 import { checkExpandPath, objectOfPath, operationSchema, validateParams } from './validate.ts';
 import { isServedVersion, renderAt, requestedVersion, SERVED_VERSIONS, type ServedVersion } from './versions.ts';
@@ -29,6 +30,8 @@ export interface EmulatorOptions {
   catalog?: SeedPrice[];
   /** Called with one line per API request (method, path, status); off by default. */
   log?: (line: string) => void;
+  /** Stripe's latency, rate limit and unordered webhooks (`realism.ts`); all off when unset. */
+  realism?: Realism;
   /**
    * A JSON file that keeps the account across restarts: loaded at start when present, written
    * (atomically, at most once a second) after changes and on close.
@@ -120,7 +123,10 @@ function pathMatches(pattern: string, path: string): boolean {
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const host = options.host ?? '127.0.0.1';
   let baseUrl = options.publicUrl ?? '';
-  const webhookOptions = { ...DEFAULT_WEBHOOK_OPTIONS, ...options.webhookOptions };
+  const realism = options.realism ?? {};
+  const webhookOptions = { ...DEFAULT_WEBHOOK_OPTIONS, ...(realism.webhooks ?? {}), ...options.webhookOptions };
+  const limiter = realism.rateLimit ? new AccountRateLimiter(realism.rateLimit) : null;
+  const latency = realism.latency || null;
   const dispatcher = new WebhookDispatcher(webhookOptions);
   let configured: WebhookTarget[] = options.webhook
     ? [
@@ -253,6 +259,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const run = async (req: Request, res: Response) => {
       const record = res.locals.record as RequestRecord;
       const fullPath = req.baseUrl + req.path;
+      if (limiter && !limiter.take(req.method === 'GET' ? 'read' : 'write')) {
+        record.fault = 'rate limit';
+        return sendError(res, rateLimited());
+      }
+      if (latency) await new Promise((r) => setTimeout(r, drawLatencyMs(latency)));
       const fault = faults.find((f) => (f.method === '*' || f.method.toUpperCase() === req.method) && pathMatches(f.path, fullPath));
       if (fault) {
         fault.count -= 1;

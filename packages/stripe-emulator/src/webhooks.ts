@@ -40,12 +40,15 @@ export interface WebhookOptions {
   timeoutMs: number;
   /** First attempts in flight at once per endpoint; 1 keeps emission order. */
   concurrency: number;
+  /** A random delay of up to this before each attempt; with concurrency > 1, events arrive out of order. */
+  jitterMs: number;
 }
 
 export const DEFAULT_WEBHOOK_OPTIONS: WebhookOptions = {
   retryDelaysMs: [1_000, 5_000, 30_000, 120_000, 600_000, 3_600_000],
   timeoutMs: 10_000,
   concurrency: 1,
+  jitterMs: 0,
 };
 
 interface Job {
@@ -149,6 +152,8 @@ export class WebhookDispatcher {
     const started = Date.now();
     let status: number | null = null;
     let error: string | null = null;
+    if (this.options.jitterMs > 0) await new Promise((r) => setTimeout(r, Math.random() * this.options.jitterMs));
+    if (this.closed || generation !== this.generation) return;
     try {
       const res = await fetch(job.target.url, {
         method: 'POST',
