@@ -755,7 +755,7 @@ export class StripeState {
             change.id ? `No such subscription item: '${change.id}'` : 'Adding subscription items is not supported by this emulator.',
             `items[${i}][id]`,
           );
-        const oldAmount = item.price.unit_amount * item.quantity;
+        const before = { price: item.price, quantity: item.quantity };
         if (change.price) {
           const price = this.getPrice(change.price, `items[${i}][price]`);
           if (price.currency !== sub.currency)
@@ -764,15 +764,7 @@ export class StripeState {
           item.plan = planFromPrice(price);
         }
         if (change.quantity !== undefined) item.quantity = change.quantity;
-        const newAmount = item.price.unit_amount * item.quantity;
-        const span = item.current_period_end - item.current_period_start;
-        const remaining = Math.max(0, item.current_period_end - now);
-        const delta = span > 0 ? Math.round(((newAmount - oldAmount) * remaining) / span) : 0;
-        if (delta !== 0 && input.proration_behavior !== 'none') {
-          prorations.push(
-            this.line(sub, item, delta, `Proration: ${item.price.nickname ?? item.price.id}`, now, item.current_period_end, true),
-          );
-        }
+        if (input.proration_behavior !== 'none') prorations.push(...this.prorationLines(sub, item, before, now));
       });
       sub.currency = sub.items.data[0]?.price.currency ?? sub.currency;
       if (prorations.length > 0) {
@@ -817,6 +809,45 @@ export class StripeState {
     }
     this.emit('customer.subscription.deleted', sub, request, shallowDiff(before as never, sub as never));
     return sub;
+  }
+
+  /**
+   * Stripe itemises a mid-period change: a credit for the unused time on what the item was, and a
+   * charge for the remaining time on what it is now, each prorated to the second.
+   */
+  private prorationLines(
+    sub: Subscription,
+    item: SubscriptionItem,
+    before: { price: Price; quantity: number },
+    now: number,
+  ): InvoiceLine[] {
+    if (before.price.id === item.price.id && before.quantity === item.quantity) return [];
+    const span = item.current_period_end - item.current_period_start;
+    const remaining = Math.max(0, item.current_period_end - now);
+    if (span <= 0 || remaining === 0) return [];
+    const share = (amount: number) => Math.round((amount * remaining) / span);
+    const day = new Date(now * 1000).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+    const name = (price: Price) => this.products.get(price.product)?.name ?? price.nickname ?? price.id;
+    const qty = (q: number) => (q === 1 ? '' : `${q} × `);
+    const credit = this.line(
+      sub,
+      { ...item, price: before.price, quantity: before.quantity },
+      -share(before.price.unit_amount * before.quantity),
+      `Unused time on ${qty(before.quantity)}${name(before.price)} after ${day}`,
+      now,
+      item.current_period_end,
+      true,
+    );
+    const debit = this.line(
+      sub,
+      item,
+      share(item.price.unit_amount * item.quantity),
+      `Remaining time on ${qty(item.quantity)}${name(item.price)} after ${day}`,
+      now,
+      item.current_period_end,
+      true,
+    );
+    return [credit, debit].filter((l) => l.amount !== 0);
   }
 
   private setSubscriptionStatus(sub: Subscription, status: SubscriptionStatus, request: RequestRef): void {
@@ -937,8 +968,19 @@ export class StripeState {
     invoice.status = 'open';
     invoice.effective_at = now;
     invoice.status_transitions.finalized_at = now;
-    invoice.starting_balance = 0;
-    invoice.ending_balance = 0;
+    // The customer's balance is applied: a credit (negative) lowers what is due, and a negative total
+    // (a downgrade's proration) becomes credit for the next invoice.
+    const starting = customer?.balance ?? 0;
+    const applied = invoice.total + starting;
+    invoice.starting_balance = starting;
+    invoice.ending_balance = applied < 0 ? applied : 0;
+    invoice.amount_due = Math.max(0, applied);
+    invoice.amount_remaining = invoice.amount_due;
+    if (customer && customer.balance !== invoice.ending_balance) {
+      const previous = { balance: customer.balance };
+      customer.balance = invoice.ending_balance;
+      this.emit('customer.updated', customer, request, previous);
+    }
     if (customer) {
       invoice.number = `${customer.invoice_prefix}-${String(customer.next_invoice_sequence).padStart(4, '0')}`;
       customer.next_invoice_sequence += 1;

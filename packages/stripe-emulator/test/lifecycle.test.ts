@@ -160,7 +160,10 @@ describe('lifecycle', () => {
     await control(emulator, 'POST', '/clock/advance', { seconds: 25 * DAY });
     const [renewal] = (await stripe.invoices.list({ subscription: sub.id, limit: 1 })).data;
     expect(renewal?.billing_reason).toBe('subscription_cycle');
-    expect(renewal?.lines.data).toHaveLength(2);
+    // Itemised as on Stripe: unused time on Premium (credit), remaining time on VIP, then the new period.
+    expect(renewal?.lines.data.map((l) => Math.sign(l.amount))).toEqual([-1, 1, 1]);
+    expect(renewal?.lines.data[0]?.description).toMatch(/^Unused time on Premium after /);
+    expect(renewal?.lines.data[1]?.description).toMatch(/^Remaining time on VIP after /);
     expect(renewal?.amount_due).toBeGreaterThan(9900);
     expect(renewal?.amount_due).toBeLessThan(9900 + 7000);
   });

@@ -229,3 +229,36 @@ describe('versions', () => {
     }
   });
 });
+
+describe('subscriptions behave as on Stripe', () => {
+  const DAY = 86_400;
+
+  it('a downgrade is itemised into credit and debit, and its negative total becomes balance for the next invoice', async () => {
+    const c = await stripe.customers.create({});
+    const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: 'price_vip_monthly' }] });
+    await control(emulator, 'POST', '/clock/advance', { seconds: 15 * DAY });
+    const changed = await stripe.subscriptions.update(sub.id, {
+      items: [{ id: sub.items.data[0]?.id as string, price: 'price_premium_monthly' }],
+      proration_behavior: 'always_invoice',
+      expand: ['latest_invoice'],
+    });
+    const proration = changed.latest_invoice as Stripe.Invoice;
+    expect(proration.lines.data.map((l) => l.description?.split(' after ')[0])).toEqual([
+      'Unused time on VIP',
+      'Remaining time on Premium',
+    ]);
+    expect(proration.lines.data.map((l) => Math.sign(l.amount))).toEqual([-1, 1]);
+    expect(proration.total).toBeLessThan(0);
+    expect(proration).toMatchObject({ amount_due: 0, status: 'paid', starting_balance: 0, ending_balance: proration.total });
+    const credit = proration.total;
+    expect(((await stripe.customers.retrieve(c.id)) as Stripe.Customer).balance).toBe(credit);
+
+    await control(emulator, 'POST', '/clock/advance', { seconds: 16 * DAY });
+    const [renewal] = (await stripe.invoices.list({ customer: c.id, limit: 1 })).data;
+    expect(renewal?.billing_reason).toBe('subscription_cycle');
+    expect(renewal?.total).toBe(2900);
+    expect(renewal?.starting_balance).toBe(credit);
+    expect(renewal?.amount_due).toBe(Math.max(0, 2900 + credit));
+    expect(((await stripe.customers.retrieve(c.id)) as Stripe.Customer).balance).toBe(Math.min(0, 2900 + credit));
+  });
+});
