@@ -1,7 +1,7 @@
 import { invalid, missing, required, StripeApiError } from './errors.ts';
 import type { Invoice, StripeEvent, Subscription, WebhookEndpoint } from './objects.ts';
 import { bool, int, list, metadata, nullableStr, obj, type Params, reqStr, str, strings } from './params.ts';
-import { mergeMetadata, newId, type RequestRef, type StripeState } from './state.ts';
+import { mergeMetadata, newId, type PaymentBehavior, type ProrationBehavior, type RequestRef, type StripeState } from './state.ts';
 import { isServedVersion, SERVED_VERSIONS } from './versions.ts';
 
 export interface ApiContext {
@@ -91,30 +91,43 @@ function created(params: Params): (t: number) => boolean {
     (gt === undefined || t > gt) && (gte === undefined || t >= gte) && (lt === undefined || t < lt) && (lte === undefined || t <= lte);
 }
 
+type Searchable = { metadata?: Record<string, string> | null };
+type Field<T> = (o: T) => string | number | boolean | null | undefined;
+
 /**
- * Stripe's search query language, the subset that customer search needs:
- * `email:'x'`, `name:'x'`, `metadata['key']:'value'`, joined with AND or OR, `~` for substring.
+ * Stripe's search query language: `field:'value'` (exact), `field~'value'` (substring), `field>N`
+ * (also `<`, `>=`, `<=`, for numbers), `metadata['key']:'value'`, `-` to negate, joined with AND or OR
+ * (not both). `fields` are the ones the resource lets you search.
  */
-export function compileSearch(
-  query: string,
-): (c: { email: string | null; name: string | null; metadata: Record<string, string> }) => boolean {
-  const clause = /\s*(email|name|phone|metadata\[(?:'([^']*)'|"([^"]*)")\])\s*(:|~)\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*/y;
-  const clauses: Array<(c: { email: string | null; name: string | null; metadata: Record<string, string> }) => boolean> = [];
+export function compileSearch<T extends Searchable>(query: string, fields: Record<string, Field<T>>): (o: T) => boolean {
+  const clause =
+    /\s*(-?)([a-z_]+|metadata\[(?:'([^']*)'|"([^"]*)")\])\s*(:|~|>=|<=|>|<)\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|(-?\d+))\s*/y;
+  const clauses: Array<(o: T) => boolean> = [];
   let joiner: 'AND' | 'OR' | null = null;
   let pos = 0;
   while (pos < query.length) {
     clause.lastIndex = pos;
     const m = clause.exec(query);
     if (!m) throw invalid(`Invalid search query: ${query}`, 'query');
-    const field = m[1] as string;
-    const metaKey = m[2] ?? m[3];
-    const op = m[4];
-    const value = (m[5] ?? m[6] ?? '').replace(/\\(.)/g, '$1');
-    clauses.push((c) => {
-      const actual = metaKey !== undefined ? c.metadata[metaKey] : (c as unknown as Record<string, string | null>)[field];
+    const negate = m[1] === '-';
+    const field = m[2] as string;
+    const metaKey = m[3] ?? m[4];
+    const op = m[5] as string;
+    const raw = m[6] ?? m[7] ?? m[8] ?? '';
+    const value = raw.replace(/\\(.)/g, '$1');
+    const read: Field<T> | undefined = metaKey !== undefined ? (o) => o.metadata?.[metaKey] : fields[field];
+    if (!read) throw invalid(`Field '${field}' is an unsupported search field for this resource.`, 'query');
+    const test = (o: T): boolean => {
+      const actual = read(o);
       if (actual === undefined || actual === null) return false;
-      return op === ':' ? actual === value : actual.toLowerCase().includes(value.toLowerCase());
-    });
+      if (op === ':') return String(actual) === value;
+      if (op === '~') return String(actual).toLowerCase().includes(value.toLowerCase());
+      const a = Number(actual);
+      const b = Number(value);
+      if (!Number.isFinite(a) || !Number.isFinite(b)) return false;
+      return op === '>' ? a > b : op === '<' ? a < b : op === '>=' ? a >= b : a <= b;
+    };
+    clauses.push(negate ? (o) => !test(o) : test);
     pos = clause.lastIndex;
     const rest = query.slice(pos);
     const j = /^(AND|OR)\s+/i.exec(rest);
@@ -126,7 +139,35 @@ export function compileSearch(
     } else if (rest.trim() !== '') throw invalid(`Invalid search query: ${query}`, 'query');
   }
   if (clauses.length === 0) throw required('query');
-  return joiner === 'OR' ? (c) => clauses.some((f) => f(c)) : (c) => clauses.every((f) => f(c));
+  return joiner === 'OR' ? (o) => clauses.some((f) => f(o)) : (o) => clauses.every((f) => f(o));
+}
+
+/** A search endpoint: matching objects newest first, with Stripe's `page` / `next_page` cursor. */
+function search<T extends Searchable & { created: number }>(
+  items: Iterable<T>,
+  params: Params,
+  url: string,
+  fields: Record<string, Field<T>>,
+) {
+  const match = compileSearch(reqStr(params, 'query'), fields);
+  const limit = int(params, 'limit', { min: 1, max: 100 }) ?? 10;
+  const page = str(params, 'page');
+  const offset = page ? Number.parseInt(Buffer.from(page, 'base64url').toString(), 10) : 0;
+  if (!Number.isFinite(offset) || offset < 0) throw invalid('Invalid page', 'page');
+  const found = [...items]
+    .map((item, seq) => ({ item, seq }))
+    .filter(({ item }) => match(item))
+    .sort((a, b) => b.item.created - a.item.created || b.seq - a.seq)
+    .map(({ item }) => item);
+  const data = found.slice(offset, offset + limit);
+  const hasMore = offset + limit < found.length;
+  return {
+    object: 'search_result' as const,
+    data,
+    has_more: hasMore,
+    next_page: hasMore ? Buffer.from(String(offset + limit)).toString('base64url') : null,
+    url,
+  };
 }
 
 function customerFields(p: Params) {
@@ -173,30 +214,39 @@ function publicEndpoint(e: WebhookEndpoint, withSecret: boolean): WebhookEndpoin
 
 const id = (ctx: ApiContext) => ctx.pathParams.id as string;
 
+/** An absolute http(s) URL, as Stripe requires of redirect URLs (`{CHECKOUT_SESSION_ID}` allowed). */
+function isWebUrl(value: string): boolean {
+  try {
+    const url = new URL(value.replaceAll('{CHECKOUT_SESSION_ID}', 'x'));
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** `items[i][id|price|quantity|deleted]` of a subscription update or preview. */
+function itemChanges(items: Params[]) {
+  return items.map((it) => ({
+    id: str(it, 'id'),
+    price: str(it, 'price'),
+    quantity: int(it, 'quantity', { min: 1 }),
+    deleted: bool(it, 'deleted'),
+  }));
+}
+
 /** Every `/v1` operation the emulator answers: `METHOD path` → handler. Order matters for matching. */
 export const routes: Array<[string, string, Handler]> = [
   // customers
   [
     'GET',
     '/v1/customers/search',
-    ({ state, params }) => {
-      const query = reqStr(params, 'query');
-      const match = compileSearch(query);
-      const limit = int(params, 'limit', { min: 1, max: 100 }) ?? 10;
-      const page = str(params, 'page');
-      const offset = page ? Number.parseInt(Buffer.from(page, 'base64url').toString(), 10) : 0;
-      if (!Number.isFinite(offset) || offset < 0) throw invalid('Invalid page', 'page');
-      const found = [...state.customers.values()].filter(match).reverse();
-      const data = found.slice(offset, offset + limit);
-      const hasMore = offset + limit < found.length;
-      return {
-        object: 'search_result',
-        data,
-        has_more: hasMore,
-        next_page: hasMore ? Buffer.from(String(offset + limit)).toString('base64url') : null,
-        url: '/v1/customers/search',
-      };
-    },
+    ({ state, params }) =>
+      search(state.customers.values(), params, '/v1/customers/search', {
+        email: (c) => c.email,
+        name: (c) => c.name,
+        phone: (c) => c.phone,
+        created: (c) => c.created,
+      }),
   ],
   [
     'GET',
@@ -239,12 +289,43 @@ export const routes: Array<[string, string, Handler]> = [
   [
     'POST',
     '/v1/products',
+    ({ state, params, request }) =>
+      state.createProduct(
+        {
+          name: reqStr(params, 'name'),
+          description: nullableStr(params, 'description') ?? null,
+          metadata: metadata(params) ?? {},
+        },
+        state.now(),
+        request,
+      ),
+  ],
+  [
+    'GET',
+    '/v1/products/search',
     ({ state, params }) =>
-      state.createProduct({
-        name: reqStr(params, 'name'),
-        description: nullableStr(params, 'description') ?? null,
-        metadata: metadata(params) ?? {},
+      search(state.products.values(), params, '/v1/products/search', {
+        active: (p) => p.active,
+        name: (p) => p.name,
+        description: (p) => p.description,
+        created: (p) => p.created,
       }),
+  ],
+  [
+    'POST',
+    '/v1/products/:id',
+    (ctx) =>
+      ctx.state.updateProduct(
+        id(ctx),
+        definedOnly({
+          name: str(ctx.params, 'name'),
+          description: nullableStr(ctx.params, 'description'),
+          active: bool(ctx.params, 'active'),
+          metadata: metadata(ctx.params),
+          default_price: str(ctx.params, 'default_price'),
+        }),
+        ctx.request,
+      ),
   ],
   [
     'GET',
@@ -279,26 +360,59 @@ export const routes: Array<[string, string, Handler]> = [
   [
     'POST',
     '/v1/prices',
-    ({ state, params }) => {
+    ({ state, params, request }) => {
       const recurring = obj(params, 'recurring');
       const interval = recurring ? str(recurring, 'interval') : undefined;
       if (interval !== undefined && !['day', 'week', 'month', 'year'].includes(interval))
         throw invalid(`Invalid recurring[interval]: ${interval}`, 'recurring[interval]');
       const amount = int(params, 'unit_amount', { min: 0 });
       if (amount === undefined) throw required('unit_amount');
-      return state.createPrice({
-        product: reqStr(params, 'product'),
-        unit_amount: amount,
-        currency: reqStr(params, 'currency'),
-        interval: interval as 'day' | 'week' | 'month' | 'year' | undefined,
-        interval_count: recurring ? int(recurring, 'interval_count', { min: 1, max: 36 }) : undefined,
-        lookup_key: nullableStr(params, 'lookup_key'),
-        nickname: nullableStr(params, 'nickname'),
-        metadata: metadata(params),
-      });
+      return state.createPrice(
+        {
+          product: reqStr(params, 'product'),
+          unit_amount: amount,
+          currency: reqStr(params, 'currency'),
+          interval: interval as 'day' | 'week' | 'month' | 'year' | undefined,
+          interval_count: recurring ? int(recurring, 'interval_count', { min: 1, max: 36 }) : undefined,
+          lookup_key: nullableStr(params, 'lookup_key'),
+          nickname: nullableStr(params, 'nickname'),
+          metadata: metadata(params),
+        },
+        state.now(),
+        request,
+      );
     },
   ],
+  [
+    'GET',
+    '/v1/prices/search',
+    ({ state, params }) =>
+      search(state.prices.values(), params, '/v1/prices/search', {
+        active: (p) => p.active,
+        currency: (p) => p.currency,
+        lookup_key: (p) => p.lookup_key,
+        product: (p) => p.product,
+        type: (p) => p.type,
+        created: (p) => p.created,
+      }),
+  ],
   ['GET', '/v1/prices/:id', (ctx) => ctx.state.getPrice(id(ctx), 'price')],
+  [
+    'POST',
+    '/v1/prices/:id',
+    (ctx) =>
+      ctx.state.updatePrice(
+        id(ctx),
+        definedOnly({
+          active: bool(ctx.params, 'active'),
+          nickname: nullableStr(ctx.params, 'nickname'),
+          lookup_key: nullableStr(ctx.params, 'lookup_key'),
+          metadata: metadata(ctx.params),
+          transfer_lookup_key: bool(ctx.params, 'transfer_lookup_key'),
+        }),
+        ctx.request,
+      ),
+  ],
 
   // checkout
   [
@@ -318,6 +432,10 @@ export const routes: Array<[string, string, Handler]> = [
       const customerEmail = str(params, 'customer_email');
       if (customer && customerEmail)
         throw invalid('You may only specify one of these parameters: customer, customer_email.', 'customer_email');
+      for (const key of ['success_url', 'cancel_url']) {
+        const url = str(params, key);
+        if (url !== undefined && !isWebUrl(url)) throw invalid('Not a valid URL', key);
+      }
       const clientReference = str(params, 'client_reference_id');
       if (clientReference !== undefined && clientReference.length > 200)
         throw invalid('client_reference_id must be at most 200 characters.', 'client_reference_id');
@@ -332,6 +450,9 @@ export const routes: Array<[string, string, Handler]> = [
           client_reference_id: clientReference,
           metadata: metadata(params),
           subscription_metadata: subscriptionData ? metadata(subscriptionData) : undefined,
+          subscription_trial: subscriptionData
+            ? { trial_period_days: int(subscriptionData, 'trial_period_days'), trial_end: int(subscriptionData, 'trial_end') }
+            : undefined,
           expires_at: int(params, 'expires_at'),
           allow_promotion_codes: bool(params, 'allow_promotion_codes'),
           locale: str(params, 'locale'),
@@ -431,10 +552,22 @@ export const routes: Array<[string, string, Handler]> = [
           items,
           metadata: metadata(params),
           cancel_at_period_end: bool(params, 'cancel_at_period_end'),
+          trial_period_days: int(params, 'trial_period_days'),
+          trial_end: params.trial_end === 'now' ? 'now' : int(params, 'trial_end'),
+          payment_behavior: str(params, 'payment_behavior') as PaymentBehavior | undefined,
         },
         request,
       );
     },
+  ],
+  [
+    'GET',
+    '/v1/subscriptions/search',
+    ({ state, params }) =>
+      search(state.subscriptions.values(), params, '/v1/subscriptions/search', {
+        status: (s) => s.status,
+        created: (s) => s.created,
+      }),
   ],
   ['GET', '/v1/subscriptions/:id', (ctx) => ctx.state.getSubscription(id(ctx))],
   [
@@ -452,8 +585,9 @@ export const routes: Array<[string, string, Handler]> = [
         {
           cancel_at_period_end: bool(p, 'cancel_at_period_end'),
           metadata: metadata(p),
-          items: list(p, 'items').map((it) => ({ id: str(it, 'id'), price: str(it, 'price'), quantity: int(it, 'quantity', { min: 1 }) })),
-          proration_behavior: behavior as 'create_prorations' | 'none' | 'always_invoice' | undefined,
+          items: itemChanges(list(p, 'items')),
+          proration_behavior: behavior as ProrationBehavior | undefined,
+          payment_behavior: str(p, 'payment_behavior') as PaymentBehavior | undefined,
           cancellation_comment: cancellation ? str(cancellation, 'comment') : undefined,
         },
         ctx.request,
@@ -462,7 +596,90 @@ export const routes: Array<[string, string, Handler]> = [
   ],
   ['DELETE', '/v1/subscriptions/:id', (ctx) => ctx.state.cancelSubscription(id(ctx), ctx.request)],
 
+  // subscription items
+  [
+    'GET',
+    '/v1/subscription_items',
+    ({ state, params }) => {
+      const sub = state.getSubscription(reqStr(params, 'subscription'));
+      const items = sub.items.data.map((it, seq) => ({ ...it, created: it.created * 1000 + seq }));
+      const page = paginate(items.reverse(), params, '/v1/subscription_items');
+      return { ...page, data: page.data.map((it) => sub.items.data.find((x) => x.id === it.id)) };
+    },
+  ],
+  [
+    'POST',
+    '/v1/subscription_items',
+    ({ state, params, request }) =>
+      state.createSubscriptionItem(
+        {
+          subscription: reqStr(params, 'subscription'),
+          price: reqStr(params, 'price'),
+          quantity: int(params, 'quantity', { min: 1 }),
+          proration_behavior: str(params, 'proration_behavior') as ProrationBehavior | undefined,
+        },
+        request,
+      ),
+  ],
+  ['GET', '/v1/subscription_items/:id', (ctx) => ctx.state.getSubscriptionItem(id(ctx)).item],
+  [
+    'POST',
+    '/v1/subscription_items/:id',
+    (ctx) =>
+      ctx.state.updateSubscriptionItem(
+        id(ctx),
+        {
+          price: str(ctx.params, 'price'),
+          quantity: int(ctx.params, 'quantity', { min: 1 }),
+          metadata: metadata(ctx.params),
+          proration_behavior: str(ctx.params, 'proration_behavior') as ProrationBehavior | undefined,
+        },
+        ctx.request,
+      ),
+  ],
+  [
+    'DELETE',
+    '/v1/subscription_items/:id',
+    (ctx) =>
+      ctx.state.deleteSubscriptionItem(
+        id(ctx),
+        { proration_behavior: str(ctx.params, 'proration_behavior') as ProrationBehavior | undefined },
+        ctx.request,
+      ),
+  ],
+
   // invoices
+  [
+    'GET',
+    '/v1/invoices/search',
+    ({ state, params }) =>
+      search(state.invoices.values(), params, '/v1/invoices/search', {
+        created: (i) => i.created,
+        currency: (i) => i.currency,
+        customer: (i) => i.customer,
+        number: (i) => i.number,
+        status: (i) => i.status,
+        subscription: (i) => i.parent?.subscription_details.subscription,
+        total: (i) => i.total,
+      }),
+  ],
+  [
+    'POST',
+    '/v1/invoices/create_preview',
+    ({ state, params }) => {
+      const details = obj(params, 'subscription_details') ?? {};
+      return state.previewInvoice({
+        customer: str(params, 'customer'),
+        subscription: str(params, 'subscription'),
+        items: itemChanges(list(details, 'items')),
+        proration_behavior: str(details, 'proration_behavior') as ProrationBehavior | undefined,
+        proration_date: int(details, 'proration_date'),
+      });
+    },
+  ],
+  ['POST', '/v1/invoices/:id/pay', (ctx) => ctx.state.payOpenInvoice(id(ctx), ctx.request)],
+  ['POST', '/v1/invoices/:id/void', (ctx) => ctx.state.voidOpenInvoice(id(ctx), ctx.request)],
+  ['POST', '/v1/invoices/:id/finalize', (ctx) => ctx.state.finalizeDraftInvoice(id(ctx), ctx.request)],
   [
     'GET',
     '/v1/invoices',

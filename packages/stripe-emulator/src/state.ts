@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { invalid, missing } from './errors.ts';
+import { cardDeclined, invalid, missing, required, StripeApiError } from './errors.ts';
 import {
   API_VERSION,
   type BillingReason,
@@ -80,6 +80,11 @@ const CHECKOUT_TTL = DAY;
 const INCOMPLETE_TTL = 23 * 3600;
 const RETRY_AFTER = 3 * DAY;
 const MAX_PAYMENT_ATTEMPTS = 4;
+/** Stripe sends `customer.subscription.trial_will_end` three days before a trial ends. */
+const TRIAL_WILL_END_BEFORE = 3 * DAY;
+
+export type ProrationBehavior = 'create_prorations' | 'none' | 'always_invoice';
+export type PaymentBehavior = 'allow_incomplete' | 'default_incomplete' | 'error_if_incomplete' | 'pending_if_incomplete';
 
 export function addInterval(from: number, interval: Interval, count: number): number {
   const d = new Date(from * 1000);
@@ -127,6 +132,8 @@ export class StripeState {
   readonly webhookEndpoints = new Map<string, WebhookEndpoint>();
   /** Customers whose card is declined, set through the control API. */
   readonly failingCards = new Set<string>();
+  /** Trialing subscriptions whose `trial_will_end` was sent. */
+  private readonly trialWillEndSent = new Set<string>();
   /** Prorations waiting for the next renewal invoice, by subscription. */
   private readonly pendingProrations = new Map<string, InvoiceLine[]>();
   private clockOffset = 0;
@@ -160,6 +167,7 @@ export class StripeState {
     this.deletedCustomers.clear();
     this.failingCards.clear();
     this.pendingProrations.clear();
+    this.trialWillEndSent.clear();
     this.clockOffset = 0;
     this.seedCatalog();
   }
@@ -231,6 +239,7 @@ export class StripeState {
   createProduct(
     input: { name: string; description?: string | null; features?: string[]; metadata?: Metadata },
     created = this.now(),
+    request?: RequestRef,
   ): Product {
     const product: Product = {
       id: newId('prod'),
@@ -254,7 +263,56 @@ export class StripeState {
       url: null,
     };
     this.products.set(product.id, product);
+    if (request) this.emit('product.created', product, request);
     return product;
+  }
+
+  updateProduct(
+    id: string,
+    input: { name?: string; description?: string | null; active?: boolean; metadata?: Metadata; default_price?: string },
+    request: RequestRef,
+  ): Product {
+    const product = this.products.get(id);
+    if (!product) throw missing('product', id, 'id');
+    const before = structuredClone(product);
+    if (input.default_price !== undefined) {
+      const price = this.getPrice(input.default_price, 'default_price');
+      if (price.product !== product.id) throw invalid('The default price must belong to this product.', 'default_price');
+      product.default_price = price.id;
+    }
+    if (input.name !== undefined) product.name = input.name;
+    if (input.description !== undefined) product.description = input.description;
+    if (input.active !== undefined) product.active = input.active;
+    if (input.metadata !== undefined) product.metadata = mergeMetadata(product.metadata, input.metadata);
+    const previous = shallowDiff(before as never, product as never);
+    if (Object.keys(previous).length > 0) {
+      product.updated = this.now();
+      this.emit('product.updated', product, request, previous);
+    }
+    return product;
+  }
+
+  updatePrice(
+    id: string,
+    input: { active?: boolean; nickname?: string | null; lookup_key?: string | null; metadata?: Metadata; transfer_lookup_key?: boolean },
+    request: RequestRef,
+  ): Price {
+    const price = this.getPrice(id, 'id');
+    const before = structuredClone(price);
+    if (input.lookup_key !== undefined && input.lookup_key !== null && input.lookup_key !== price.lookup_key) {
+      const holder = [...this.prices.values()].find((p) => p.lookup_key === input.lookup_key);
+      if (holder && !input.transfer_lookup_key) {
+        throw invalid(`A price (\`${holder.id}\`) already uses that lookup key. Pass transfer_lookup_key=true to move it.`, 'lookup_key');
+      }
+      if (holder) holder.lookup_key = null;
+    }
+    if (input.active !== undefined) price.active = input.active;
+    if (input.nickname !== undefined) price.nickname = input.nickname;
+    if (input.lookup_key !== undefined) price.lookup_key = input.lookup_key;
+    if (input.metadata !== undefined) price.metadata = mergeMetadata(price.metadata, input.metadata);
+    const previous = shallowDiff(before as never, price as never);
+    if (Object.keys(previous).length > 0) this.emit('price.updated', price, request, previous);
+    return price;
   }
 
   createPrice(
@@ -270,6 +328,7 @@ export class StripeState {
       metadata?: Metadata | undefined;
     },
     created = this.now(),
+    request?: RequestRef,
   ): Price {
     if (!this.products.has(input.product)) throw missing('product', input.product, 'product');
     const price: Price = {
@@ -301,7 +360,11 @@ export class StripeState {
       unit_amount: input.unit_amount,
       unit_amount_decimal: String(input.unit_amount),
     };
+    if (input.lookup_key && [...this.prices.values()].some((p) => p.lookup_key === input.lookup_key)) {
+      throw invalid(`A price already uses the lookup key '${input.lookup_key}'.`, 'lookup_key');
+    }
     this.prices.set(price.id, price);
+    if (request) this.emit('price.created', price, request);
     return price;
   }
 
@@ -358,6 +421,7 @@ export class StripeState {
       client_reference_id?: string | undefined;
       metadata?: Metadata | undefined;
       subscription_metadata?: Metadata | undefined;
+      subscription_trial?: { trial_period_days?: number | undefined; trial_end?: number | undefined } | undefined;
       expires_at?: number | undefined;
       allow_promotion_codes?: boolean | undefined;
       locale?: string | undefined;
@@ -384,6 +448,10 @@ export class StripeState {
       amount += price.unit_amount * item.quantity;
     });
     const created = this.now();
+    const trial = input.subscription_trial ?? {};
+    // Validated now, as Stripe does, though the subscription starts only once the session is paid.
+    const trialing = this.trialEnd(created, trial.trial_period_days, trial.trial_end) !== null;
+    if (trialing) amount = 0;
     if (input.expires_at !== undefined && (input.expires_at < created + 1800 || input.expires_at > created + CHECKOUT_TTL)) {
       throw invalid('The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.', 'expires_at');
     }
@@ -464,11 +532,21 @@ export class StripeState {
     this.checkoutSessions.set(id, session);
     this.sessionLines.set(id, input.line_items);
     this.sessionSubscriptionMetadata.set(id, input.subscription_metadata ?? {});
+    if (trialing) this.sessionTrials.set(id, trial);
     return session;
   }
 
   private readonly sessionLines = new Map<string, Array<{ price: string; quantity: number }>>();
   private readonly sessionSubscriptionMetadata = new Map<string, Metadata>();
+  private readonly sessionTrials = new Map<string, { trial_period_days?: number | undefined; trial_end?: number | undefined }>();
+
+  /** The session's trial, counted from now (a `trial_period_days` trial starts when the session is paid). */
+  private sessionTrialFor(sessionId: string): { trial_period_days?: number; trial_end?: number } {
+    const trial = this.sessionTrials.get(sessionId);
+    if (trial?.trial_period_days !== undefined) return { trial_period_days: trial.trial_period_days };
+    if (trial?.trial_end !== undefined && trial.trial_end > this.now() + 1) return { trial_end: trial.trial_end };
+    return {};
+  }
 
   lineItemsOf(sessionId: string): Array<{ price: Price; quantity: number }> {
     return (this.sessionLines.get(sessionId) ?? []).map((l) => ({ price: this.getPrice(l.price), quantity: l.quantity }));
@@ -543,6 +621,7 @@ export class StripeState {
           items,
           metadata: this.sessionSubscriptionMetadata.get(id) ?? {},
           declined,
+          ...this.sessionTrialFor(id),
         },
         AUTOMATIC,
       );
@@ -568,7 +647,6 @@ export class StripeState {
     },
     request: RequestRef,
   ): PortalSession {
-    void request;
     this.getCustomer(input.customer, 'customer');
     const id = newId('bps');
     let flow: PortalSession['flow'] = null;
@@ -611,6 +689,7 @@ export class StripeState {
       url: `${this.baseUrl()}/portal/${id}`,
     };
     this.portalSessions.set(id, session);
+    this.emit('billing_portal.session.created', session, request);
     return session;
   }
 
@@ -623,6 +702,10 @@ export class StripeState {
       metadata?: Metadata | undefined;
       declined?: boolean | undefined;
       cancel_at_period_end?: boolean | undefined;
+      /** Days of free trial, or the trial's end (a timestamp; `'now'` for none). */
+      trial_period_days?: number | undefined;
+      trial_end?: number | 'now' | undefined;
+      payment_behavior?: PaymentBehavior | undefined;
     },
     request: RequestRef,
   ): Subscription {
@@ -633,7 +716,12 @@ export class StripeState {
     const prices = input.items.map((item, i) => this.getPrice(item.price, `items[${i}][price]`));
     const first = prices[0];
     if (!first?.recurring) throw invalid('The price specified is not a recurring price.', 'items[0][price]');
-    const end = addInterval(now, first.recurring.interval, first.recurring.interval_count);
+    const trialEnd = this.trialEnd(now, input.trial_period_days, input.trial_end);
+    const end = trialEnd ?? addInterval(now, first.recurring.interval, first.recurring.interval_count);
+    const behavior = input.payment_behavior ?? 'allow_incomplete';
+    const declined = trialEnd === null && (input.declined ?? this.failingCards.has(customer.id));
+    // error_if_incomplete: a payment that fails creates nothing and answers the card error.
+    if (declined && behavior === 'error_if_incomplete') throw cardDeclined();
     const items: SubscriptionItem[] = prices.map((price, i) => ({
       id: newId('si'),
       object: 'subscription_item',
@@ -695,16 +783,17 @@ export class StripeState {
       status: 'incomplete',
       test_clock: null,
       transfer_data: null,
-      trial_end: null,
+      trial_end: trialEnd,
       trial_settings: { end_behavior: { missing_payment_method: 'create_invoice' } },
-      trial_start: null,
+      trial_start: trialEnd === null ? null : now,
     };
     this.subscriptions.set(id, sub);
-    const invoice = this.createInvoice(sub, 'subscription_create', now, end);
+    const invoice = this.createInvoice(sub, 'subscription_create', now, end, [], { trial: trialEnd !== null });
     sub.latest_invoice = invoice.id;
-    const declined = input.declined ?? this.failingCards.has(customer.id);
-    if (!declined) {
-      sub.status = 'active';
+    // default_incomplete: the first invoice waits, open, for the payment to be confirmed (invoices.pay).
+    const waits = trialEnd === null && behavior === 'default_incomplete';
+    if (!declined && !waits) {
+      sub.status = trialEnd === null ? 'active' : 'trialing';
       if (input.cancel_at_period_end) {
         sub.cancel_at_period_end = true;
         sub.cancel_at = end;
@@ -713,9 +802,25 @@ export class StripeState {
     this.emit('customer.subscription.created', sub, request);
     this.emit('invoice.created', invoice, request);
     this.finalizeInvoice(invoice, request);
+    if (waits) return sub;
     if (declined) this.failPayment(invoice, request);
     else this.payInvoice(invoice, request);
     return sub;
+  }
+
+  /** A trial's end from `trial_period_days` or `trial_end`, validated as Stripe does; null for none. */
+  private trialEnd(now: number, days: number | undefined, end: number | 'now' | undefined): number | null {
+    if (days !== undefined && end !== undefined) {
+      throw invalid('You may only specify one of these parameters: trial_end, trial_period_days.', 'trial_end');
+    }
+    if (days !== undefined) {
+      if (days < 0 || days > 730) throw invalid('The maximum number of trial period days is 730 (2 years).', 'trial_period_days');
+      return days === 0 ? null : now + days * DAY;
+    }
+    if (end === undefined || end === 'now') return null;
+    if (end <= now + 1) throw invalid('Invalid timestamp: must be an integer Unix timestamp in the future.', 'trial_end');
+    if (end > now + 730 * DAY) throw invalid('Invalid timestamp: can be no more than 730 days in the future.', 'trial_end');
+    return end;
   }
 
   updateSubscription(
@@ -723,8 +828,11 @@ export class StripeState {
     input: {
       cancel_at_period_end?: boolean | undefined;
       metadata?: Metadata | undefined;
-      items?: Array<{ id?: string | undefined; price?: string | undefined; quantity?: number | undefined }> | undefined;
-      proration_behavior?: 'create_prorations' | 'none' | 'always_invoice' | undefined;
+      items?:
+        | Array<{ id?: string | undefined; price?: string | undefined; quantity?: number | undefined; deleted?: boolean | undefined }>
+        | undefined;
+      proration_behavior?: ProrationBehavior | undefined;
+      payment_behavior?: PaymentBehavior | undefined;
       cancellation_comment?: string | undefined;
     },
     request: RequestRef,
@@ -749,12 +857,19 @@ export class StripeState {
       const now = this.now();
       const prorations: InvoiceLine[] = [];
       input.items.forEach((change, i) => {
-        const item = change.id ? sub.items.data.find((it) => it.id === change.id) : sub.items.data[i];
-        if (!item)
-          throw invalid(
-            change.id ? `No such subscription item: '${change.id}'` : 'Adding subscription items is not supported by this emulator.',
-            `items[${i}][id]`,
-          );
+        if (change.deleted) {
+          if (!change.id) throw required(`items[${i}][id]`);
+          prorations.push(...this.removeItem(sub, change.id, now, `items[${i}][id]`));
+          return;
+        }
+        // As on Stripe, an entry without an id adds an item.
+        const item = change.id ? sub.items.data.find((it) => it.id === change.id) : undefined;
+        if (!item && change.id) throw invalid(`No such subscription item: '${change.id}'`, `items[${i}][id]`);
+        if (!item) {
+          if (!change.price) throw required(`items[${i}][price]`);
+          prorations.push(...this.addItem(sub, change.price, change.quantity ?? 1, now, `items[${i}][price]`));
+          return;
+        }
         const before = { price: item.price, quantity: item.quantity };
         if (change.price) {
           const price = this.getPrice(change.price, `items[${i}][price]`);
@@ -764,26 +879,22 @@ export class StripeState {
           item.plan = planFromPrice(price);
         }
         if (change.quantity !== undefined) item.quantity = change.quantity;
-        if (input.proration_behavior !== 'none') prorations.push(...this.prorationLines(sub, item, before, now));
+        prorations.push(...this.prorationLines(sub, item, before, now));
       });
       sub.currency = sub.items.data[0]?.price.currency ?? sub.currency;
-      if (prorations.length > 0) {
-        if (input.proration_behavior === 'always_invoice') {
-          prorationInvoice = this.createInvoice(sub, 'subscription_update', now, now, prorations);
-          sub.latest_invoice = prorationInvoice.id;
-        } else {
-          this.pendingProrations.set(sub.id, [...(this.pendingProrations.get(sub.id) ?? []), ...prorations]);
-        }
+      prorationInvoice = this.settleProrations(sub, input.proration_behavior === 'none' ? [] : prorations, input.proration_behavior, now);
+    }
+    // error_if_incomplete: a proration charge that would fail leaves the subscription as it was.
+    if (prorationInvoice && input.payment_behavior === 'error_if_incomplete' && this.failingCards.has(sub.customer)) {
+      if (prorationInvoice.total > 0) {
+        this.invoices.delete(prorationInvoice.id);
+        Object.assign(sub, before);
+        throw cardDeclined();
       }
     }
     const previous = shallowDiff(before as never, sub as never);
     if (Object.keys(previous).length > 0) this.emit('customer.subscription.updated', sub, request, previous);
-    if (prorationInvoice) {
-      this.emit('invoice.created', prorationInvoice, request);
-      this.finalizeInvoice(prorationInvoice, request);
-      if (prorationInvoice.amount_due <= 0 || !this.failingCards.has(sub.customer)) this.payInvoice(prorationInvoice, request);
-      else this.failPayment(prorationInvoice, request);
-    }
+    if (prorationInvoice) this.chargeNow(prorationInvoice, request);
     return sub;
   }
 
@@ -809,6 +920,249 @@ export class StripeState {
     }
     this.emit('customer.subscription.deleted', sub, request, shallowDiff(before as never, sub as never));
     return sub;
+  }
+
+  /** A new item on a live subscription, in its current period: the remaining time is prorated. */
+  private addItem(sub: Subscription, priceId: string, quantity: number, now: number, param: string): InvoiceLine[] {
+    const price = this.getPrice(priceId, param);
+    if (!price.recurring) throw invalid('The price specified is not a recurring price.', param);
+    if (price.currency !== sub.currency) throw invalid('The price currency must match the subscription currency.', param);
+    if (sub.items.data.some((it) => it.price.id === price.id)) {
+      throw invalid('Cannot add multiple subscription items with the same plan.', param);
+    }
+    const first = sub.items.data[0];
+    const item: SubscriptionItem = {
+      id: newId('si'),
+      object: 'subscription_item',
+      billing_thresholds: null,
+      created: now,
+      current_period_end: first?.current_period_end ?? addInterval(now, price.recurring.interval, price.recurring.interval_count),
+      current_period_start: first?.current_period_start ?? now,
+      current_trial: null,
+      discounts: [],
+      metadata: {},
+      plan: planFromPrice(price),
+      price: structuredClone(price),
+      quantity,
+      subscription: sub.id,
+      tax_rates: [],
+    };
+    sub.items.data.push(item);
+    sub.items.total_count = sub.items.data.length;
+    return this.prorationLines(sub, item, { price, quantity: 0 }, now);
+  }
+
+  /** Removes an item (never the last one), crediting its unused time. */
+  private removeItem(sub: Subscription, itemId: string, now: number, param: string): InvoiceLine[] {
+    const index = sub.items.data.findIndex((it) => it.id === itemId);
+    const item = sub.items.data[index];
+    if (!item) throw invalid(`No such subscription item: '${itemId}'`, param);
+    if (sub.items.data.length === 1) {
+      throw invalid(
+        'A subscription must have at least one active plan. To cancel a subscription, please use the cancel API endpoint on /v1/subscriptions.',
+        param,
+      );
+    }
+    sub.items.data.splice(index, 1);
+    sub.items.total_count = sub.items.data.length;
+    return this.prorationLines(sub, { ...item, quantity: 0 }, { price: item.price, quantity: item.quantity }, now);
+  }
+
+  /** `always_invoice` bills prorations at once (the invoice is returned, charged by the caller); otherwise they wait for the renewal. */
+  private settleProrations(
+    sub: Subscription,
+    prorations: InvoiceLine[],
+    behavior: ProrationBehavior | undefined,
+    now: number,
+  ): Invoice | undefined {
+    if (prorations.length === 0) return undefined;
+    if (behavior === 'always_invoice') {
+      const invoice = this.createInvoice(sub, 'subscription_update', now, now, prorations);
+      sub.latest_invoice = invoice.id;
+      return invoice;
+    }
+    this.pendingProrations.set(sub.id, [...(this.pendingProrations.get(sub.id) ?? []), ...prorations]);
+    return undefined;
+  }
+
+  /** Finalizes and charges an invoice now: paid when nothing is due or the card works. */
+  private chargeNow(invoice: Invoice, request: RequestRef): void {
+    this.emit('invoice.created', invoice, request);
+    this.finalizeInvoice(invoice, request);
+    if (invoice.amount_due <= 0 || !this.failingCards.has(invoice.customer)) this.payInvoice(invoice, request);
+    else this.failPayment(invoice, request);
+  }
+
+  // ---------------------------------------------------------------- subscription items
+
+  getSubscriptionItem(id: string): { sub: Subscription; item: SubscriptionItem } {
+    for (const sub of this.subscriptions.values()) {
+      const item = sub.items.data.find((it) => it.id === id);
+      if (item) return { sub, item };
+    }
+    throw missing('subscription_item', id, 'id');
+  }
+
+  createSubscriptionItem(
+    input: { subscription: string; price: string; quantity?: number | undefined; proration_behavior?: ProrationBehavior | undefined },
+    request: RequestRef,
+  ): SubscriptionItem {
+    const sub = this.getSubscription(input.subscription);
+    this.updateSubscription(
+      sub.id,
+      {
+        items: [...sub.items.data.map((it) => ({ id: it.id })), { price: input.price, quantity: input.quantity }],
+        proration_behavior: input.proration_behavior,
+      },
+      request,
+    );
+    return sub.items.data.at(-1) as SubscriptionItem;
+  }
+
+  updateSubscriptionItem(
+    id: string,
+    input: {
+      price?: string | undefined;
+      quantity?: number | undefined;
+      proration_behavior?: ProrationBehavior | undefined;
+      metadata?: Metadata | undefined;
+    },
+    request: RequestRef,
+  ): SubscriptionItem {
+    const { sub, item } = this.getSubscriptionItem(id);
+    if (input.metadata !== undefined) item.metadata = mergeMetadata(item.metadata, input.metadata);
+    if (input.price !== undefined || input.quantity !== undefined) {
+      this.updateSubscription(
+        sub.id,
+        { items: [{ id, price: input.price, quantity: input.quantity }], proration_behavior: input.proration_behavior },
+        request,
+      );
+    }
+    return this.getSubscriptionItem(id).item;
+  }
+
+  deleteSubscriptionItem(
+    id: string,
+    input: { proration_behavior?: ProrationBehavior | undefined },
+    request: RequestRef,
+  ): { id: string; object: 'subscription_item'; deleted: true } {
+    const { sub } = this.getSubscriptionItem(id);
+    this.updateSubscription(sub.id, { items: [{ id, deleted: true }], proration_behavior: input.proration_behavior }, request);
+    return { id, object: 'subscription_item', deleted: true };
+  }
+
+  // ---------------------------------------------------------------- invoice actions
+
+  getInvoice(id: string): Invoice {
+    const invoice = this.invoices.get(id);
+    if (!invoice) throw missing('invoice', id, 'invoice');
+    return invoice;
+  }
+
+  /** `invoices.pay`: charges an open invoice; a declined card is a 402 and a failed attempt. */
+  payOpenInvoice(id: string, request: RequestRef): Invoice {
+    const invoice = this.getInvoice(id);
+    if (invoice.status === 'paid') throw invalid('Invoice is already paid.');
+    if (invoice.status === 'void') throw invalid('This invoice has been voided and can no longer be paid.');
+    if (invoice.status === 'draft') this.finalizeInvoice(invoice, request);
+    if (invoice.amount_due > 0 && this.failingCards.has(invoice.customer)) {
+      this.failPayment(invoice, request);
+      throw cardDeclined();
+    }
+    this.payInvoice(invoice, request);
+    const sub = invoice.parent ? this.subscriptions.get(invoice.parent.subscription_details.subscription) : undefined;
+    if (sub && (sub.status === 'incomplete' || sub.status === 'past_due' || sub.status === 'unpaid')) {
+      this.setSubscriptionStatus(sub, 'active', request);
+    }
+    return invoice;
+  }
+
+  voidOpenInvoice(id: string, request: RequestRef): Invoice {
+    const invoice = this.getInvoice(id);
+    if (invoice.status !== 'open') throw invalid(`You can only void open invoices. This invoice is ${invoice.status}.`);
+    this.voidInvoice(invoice, request);
+    return invoice;
+  }
+
+  finalizeDraftInvoice(id: string, request: RequestRef): Invoice {
+    const invoice = this.getInvoice(id);
+    if (invoice.status !== 'draft') throw invalid("This invoice is already finalized, you can't re-finalize a non-draft invoice.");
+    this.finalizeInvoice(invoice, request);
+    return invoice;
+  }
+
+  /**
+   * `invoices.createPreview`: what the next invoice would be, stored nowhere. With item changes and
+   * `always_invoice`, the proration invoice a change would bill now; otherwise the renewal, with
+   * pending and new prorations. The customer's balance is applied as it would be.
+   */
+  previewInvoice(input: {
+    customer?: string | undefined;
+    subscription?: string | undefined;
+    items?: Array<{ id?: string | undefined; price?: string | undefined; quantity?: number | undefined; deleted?: boolean | undefined }>;
+    proration_behavior?: ProrationBehavior | undefined;
+    proration_date?: number | undefined;
+  }): Invoice {
+    if (!input.subscription) {
+      if (input.customer) this.getCustomer(input.customer, 'customer');
+      throw new StripeApiError(404, 'invalid_request_error', `No upcoming invoices for customer: ${input.customer ?? ''}`, {
+        code: 'invoice_upcoming_none',
+      });
+    }
+    const real = this.getSubscription(input.subscription);
+    if (input.customer && input.customer !== real.customer) {
+      throw invalid('The subscription does not belong to this customer.', 'subscription');
+    }
+    if (!isLive(real.status)) throw invalid('The subscription has ended and has no upcoming invoice.', 'subscription');
+    const sub = structuredClone(real);
+    const now = input.proration_date ?? this.now();
+    const prorations: InvoiceLine[] = [];
+    for (const [i, change] of (input.items ?? []).entries()) {
+      if (change.deleted && change.id) {
+        prorations.push(...this.removeItem(sub, change.id, now, `subscription_details[items][${i}][id]`));
+        continue;
+      }
+      const item = change.id ? sub.items.data.find((it) => it.id === change.id) : undefined;
+      if (!item) {
+        if (change.id) throw invalid(`No such subscription item: '${change.id}'`, `subscription_details[items][${i}][id]`);
+        if (!change.price) throw required(`subscription_details[items][${i}][price]`);
+        prorations.push(...this.addItem(sub, change.price, change.quantity ?? 1, now, `subscription_details[items][${i}][price]`));
+        continue;
+      }
+      const before = { price: item.price, quantity: item.quantity };
+      if (change.price) item.price = structuredClone(this.getPrice(change.price, `subscription_details[items][${i}][price]`));
+      if (change.quantity !== undefined) item.quantity = change.quantity;
+      prorations.push(...this.prorationLines(sub, item, before, now));
+    }
+    const counted = input.proration_behavior === 'none' ? [] : prorations;
+    const first = sub.items.data[0] as SubscriptionItem;
+    const invoice =
+      input.proration_behavior === 'always_invoice'
+        ? this.buildInvoice(sub, 'subscription_update', now, now, counted)
+        : (() => {
+            for (const item of sub.items.data) {
+              const interval = item.price.recurring?.interval ?? 'month';
+              item.current_period_start = item.current_period_end;
+              item.current_period_end = addInterval(item.current_period_end, interval, item.price.recurring?.interval_count ?? 1);
+            }
+            const pending = this.pendingProrations.get(sub.id) ?? [];
+            return this.buildInvoice(sub, 'subscription_cycle', first.current_period_start, first.current_period_end, [
+              ...pending,
+              ...counted,
+            ]);
+          })();
+    const balance = this.customers.get(sub.customer)?.balance ?? 0;
+    const applied = invoice.total + balance;
+    return {
+      ...invoice,
+      id: `upcoming_in_${invoice.id.slice(3)}`,
+      hosted_invoice_url: null,
+      invoice_pdf: null,
+      starting_balance: balance,
+      ending_balance: null,
+      amount_due: Math.max(0, applied),
+      amount_remaining: Math.max(0, applied),
+    };
   }
 
   /**
@@ -904,7 +1258,28 @@ export class StripeState {
     };
   }
 
-  private createInvoice(sub: Subscription, reason: BillingReason, start: number, end: number, extraLines: InvoiceLine[] = []): Invoice {
+  private createInvoice(
+    sub: Subscription,
+    reason: BillingReason,
+    start: number,
+    end: number,
+    extraLines: InvoiceLine[] = [],
+    options: { trial?: boolean } = {},
+  ): Invoice {
+    const invoice = this.buildInvoice(sub, reason, start, end, extraLines, options);
+    this.invoices.set(invoice.id, invoice);
+    return invoice;
+  }
+
+  /** An invoice object for `sub`, not stored (`createInvoice` stores it; previews do not). */
+  private buildInvoice(
+    sub: Subscription,
+    reason: BillingReason,
+    start: number,
+    end: number,
+    extraLines: InvoiceLine[] = [],
+    options: { trial?: boolean } = {},
+  ): Invoice {
     const customer = this.customers.get(sub.customer);
     const id = newId('in');
     const lines =
@@ -914,6 +1289,7 @@ export class StripeState {
             ...extraLines,
             ...sub.items.data.map((item) => {
               const productName = this.products.get(item.price.product)?.name ?? 'Subscription';
+              if (options.trial) return this.line(sub, item, 0, `Trial period for ${productName}`, start, end, false);
               return this.line(
                 sub,
                 item,
@@ -958,7 +1334,6 @@ export class StripeState {
         subscription_details: { metadata: { ...sub.metadata }, subscription: sub.id },
       },
     };
-    this.invoices.set(id, invoice);
     return invoice;
   }
 
@@ -1012,7 +1387,7 @@ export class StripeState {
     const customer = this.customers.get(invoice.customer);
     if (customer && !customer.delinquent) customer.delinquent = true;
     this.emit('invoice.payment_failed', invoice, request);
-    if (sub && !creating && sub.status === 'active') this.setSubscriptionStatus(sub, 'past_due', request);
+    if (sub && !creating && (sub.status === 'active' || sub.status === 'trialing')) this.setSubscriptionStatus(sub, 'past_due', request);
     if (sub && !creating && invoice.attempt_count >= MAX_PAYMENT_ATTEMPTS && isLive(sub.status)) {
       this.cancelSubscription(sub.id, AUTOMATIC, 'payment_failed');
     }
@@ -1055,6 +1430,9 @@ export class StripeState {
     };
     for (const s of this.checkoutSessions.values()) if (s.status === 'open') consider(s.expires_at);
     for (const sub of this.subscriptions.values()) {
+      if (sub.status === 'trialing' && sub.trial_end !== null && !this.trialWillEndSent.has(sub.id)) {
+        consider(Math.max(sub.created, sub.trial_end - TRIAL_WILL_END_BEFORE));
+      }
       if (sub.status === 'incomplete') consider(sub.created + INCOMPLETE_TTL);
       else if (isLive(sub.status)) consider(sub.items.data[0]?.current_period_end ?? null);
     }
@@ -1077,6 +1455,15 @@ export class StripeState {
       }
     }
     for (const sub of this.subscriptions.values()) {
+      if (
+        sub.status === 'trialing' &&
+        sub.trial_end !== null &&
+        !this.trialWillEndSent.has(sub.id) &&
+        sub.trial_end - TRIAL_WILL_END_BEFORE <= now
+      ) {
+        this.trialWillEndSent.add(sub.id);
+        this.emit('customer.subscription.trial_will_end', sub, AUTOMATIC);
+      }
       if (sub.status === 'incomplete' && sub.created + INCOMPLETE_TTL <= now) {
         this.cancelSubscription(sub.id, AUTOMATIC, 'payment_failed');
         continue;
@@ -1110,7 +1497,11 @@ export class StripeState {
     this.emit('invoice.created', invoice, AUTOMATIC);
     this.finalizeInvoice(invoice, AUTOMATIC);
     if (this.failingCards.has(sub.customer) && invoice.amount_due > 0) this.failPayment(invoice, AUTOMATIC);
-    else this.payInvoice(invoice, AUTOMATIC);
+    else {
+      this.payInvoice(invoice, AUTOMATIC);
+      // The first charge at a trial's end starts the paid period.
+      if (sub.status === 'trialing') this.setSubscriptionStatus(sub, 'active', AUTOMATIC);
+    }
   }
 
   /** Everything needed to bring the account back after a restart (demo persistence). */
@@ -1125,6 +1516,7 @@ export class StripeState {
       checkoutSessions: [...this.checkoutSessions.values()],
       sessionLines: [...this.sessionLines.entries()],
       sessionSubscriptionMetadata: [...this.sessionSubscriptionMetadata.entries()],
+      sessionTrials: [...this.sessionTrials.entries()],
       portalSessions: [...this.portalSessions.values()],
       subscriptions: [...this.subscriptions.values()],
       invoices: [...this.invoices.values()],
@@ -1132,6 +1524,7 @@ export class StripeState {
       webhookEndpoints: [...this.webhookEndpoints.values()],
       failingCards: [...this.failingCards],
       pendingProrations: [...this.pendingProrations.entries()],
+      trialWillEndSent: [...this.trialWillEndSent],
     };
   }
 
@@ -1151,6 +1544,7 @@ export class StripeState {
     fill(this.checkoutSessions, snap.checkoutSessions);
     for (const [k, v] of snap.sessionLines) this.sessionLines.set(k, v);
     for (const [k, v] of snap.sessionSubscriptionMetadata) this.sessionSubscriptionMetadata.set(k, v);
+    for (const [k, v] of snap.sessionTrials ?? []) this.sessionTrials.set(k, v);
     fill(this.portalSessions, snap.portalSessions);
     fill(this.subscriptions, snap.subscriptions);
     fill(this.invoices, snap.invoices);
@@ -1158,6 +1552,7 @@ export class StripeState {
     fill(this.webhookEndpoints, snap.webhookEndpoints);
     for (const id of snap.failingCards) this.failingCards.add(id);
     for (const [k, v] of snap.pendingProrations) this.pendingProrations.set(k, v);
+    for (const id of snap.trialWillEndSent ?? []) this.trialWillEndSent.add(id);
   }
 
   setCardFails(customerId: string, fails: boolean): void {
@@ -1187,6 +1582,8 @@ export interface StateSnapshot {
   webhookEndpoints: WebhookEndpoint[];
   failingCards: string[];
   pendingProrations: Array<[string, InvoiceLine[]]>;
+  trialWillEndSent?: string[];
+  sessionTrials?: Array<[string, { trial_period_days?: number | undefined; trial_end?: number | undefined }]>;
 }
 
 export function isLive(status: SubscriptionStatus): boolean {

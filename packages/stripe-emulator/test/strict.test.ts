@@ -262,3 +262,172 @@ describe('subscriptions behave as on Stripe', () => {
     expect(((await stripe.customers.retrieve(c.id)) as Stripe.Customer).balance).toBe(Math.min(0, 2900 + credit));
   });
 });
+
+describe('trials and payment behaviour', () => {
+  const DAY = 86_400;
+  const eventTypes = async (type: string) => (await stripe.events.list({ type, limit: 100 })).data;
+
+  it('a trial starts trialing with a $0 invoice, warns 3 days before its end, and charges at the end', async () => {
+    const c = await stripe.customers.create({});
+    const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: 'price_premium_monthly' }], trial_period_days: 7 });
+    expect(sub.status).toBe('trialing');
+    expect(sub.trial_end).toBe((sub.trial_start as number) + 7 * DAY);
+    const [first] = (await stripe.invoices.list({ customer: c.id })).data;
+    expect(first).toMatchObject({ total: 0, amount_paid: 0, status: 'paid', billing_reason: 'subscription_create' });
+    expect(first?.lines.data[0]?.description).toBe('Trial period for Premium');
+
+    await control(emulator, 'POST', '/clock/advance', { seconds: 3 * DAY });
+    expect(await eventTypes('customer.subscription.trial_will_end')).toHaveLength(0);
+    await control(emulator, 'POST', '/clock/advance', { seconds: 1 * DAY + 60 });
+    expect(await eventTypes('customer.subscription.trial_will_end')).toHaveLength(1);
+    expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe('trialing');
+
+    await control(emulator, 'POST', '/clock/advance', { seconds: 3 * DAY });
+    const after = await stripe.subscriptions.retrieve(sub.id);
+    expect(after.status).toBe('active');
+    const [charge] = (await stripe.invoices.list({ customer: c.id, limit: 1 })).data;
+    expect(charge).toMatchObject({ total: 2900, amount_paid: 2900, status: 'paid', billing_reason: 'subscription_cycle' });
+    expect(after.items.data[0]?.current_period_start).toBe(sub.trial_end);
+  });
+
+  it('Checkout’s subscription_data.trial_period_days starts a trial once the session is paid, charging nothing', async () => {
+    const session = await stripe.checkout.sessions.create({
+      mode: 'subscription',
+      line_items: [{ price: 'price_vip_monthly', quantity: 1 }],
+      success_url: 'https://x.test/ok',
+      subscription_data: { trial_period_days: 14 },
+    });
+    expect(session.amount_total).toBe(0);
+    await control(emulator, 'POST', `/checkout/sessions/${session.id}/complete`, {});
+    const done = await stripe.checkout.sessions.retrieve(session.id, { expand: ['subscription'] });
+    expect((done.subscription as Stripe.Subscription).status).toBe('trialing');
+  });
+
+  it('payment_behavior: default_incomplete waits for invoices.pay; error_if_incomplete creates nothing on a decline', async () => {
+    const c = await stripe.customers.create({});
+    const waiting = await stripe.subscriptions.create({
+      customer: c.id,
+      items: [{ price: 'price_premium_monthly' }],
+      payment_behavior: 'default_incomplete',
+      expand: ['latest_invoice'],
+    });
+    expect(waiting.status).toBe('incomplete');
+    const invoice = waiting.latest_invoice as Stripe.Invoice;
+    expect(invoice).toMatchObject({ status: 'open', attempted: false, amount_due: 2900 });
+    const paid = await stripe.invoices.pay(invoice.id as string);
+    expect(paid.status).toBe('paid');
+    expect((await stripe.subscriptions.retrieve(waiting.id)).status).toBe('active');
+    await expect(stripe.invoices.pay(invoice.id as string)).rejects.toMatchObject({ statusCode: 400 });
+
+    const d = await stripe.customers.create({});
+    await control(emulator, 'POST', `/customers/${d.id}/card`, { fails: true });
+    await expect(
+      stripe.subscriptions.create({ customer: d.id, items: [{ price: 'price_premium_monthly' }], payment_behavior: 'error_if_incomplete' }),
+    ).rejects.toMatchObject({ statusCode: 402, code: 'card_declined' });
+    expect((await stripe.subscriptions.list({ customer: d.id, status: 'all' })).data).toHaveLength(0);
+    // allow_incomplete (the default) keeps an incomplete subscription whose first invoice failed.
+    const kept = await stripe.subscriptions.create({ customer: d.id, items: [{ price: 'price_premium_monthly' }] });
+    expect(kept.status).toBe('incomplete');
+  });
+
+  it('an open invoice can be voided, and only a draft finalized', async () => {
+    const c = await stripe.customers.create({});
+    const sub = await stripe.subscriptions.create({
+      customer: c.id,
+      items: [{ price: 'price_premium_monthly' }],
+      payment_behavior: 'default_incomplete',
+    });
+    const voided = await stripe.invoices.voidInvoice(sub.latest_invoice as string);
+    expect(voided.status).toBe('void');
+    await expect(stripe.invoices.finalizeInvoice(voided.id as string)).rejects.toMatchObject({ statusCode: 400 });
+    await expect(stripe.invoices.pay(voided.id as string)).rejects.toMatchObject({ statusCode: 400 });
+  });
+});
+
+describe('routes a billing system uses', () => {
+  it('subscription items: add (prorated), list, update, remove, never the last', async () => {
+    const c = await stripe.customers.create({});
+    const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: 'price_premium_monthly' }] });
+    const added = await stripe.subscriptionItems.create({
+      subscription: sub.id,
+      price: 'price_vip_monthly',
+      proration_behavior: 'always_invoice',
+    });
+    expect(added).toMatchObject({ object: 'subscription_item', subscription: sub.id, price: { id: 'price_vip_monthly' } });
+    const items = await stripe.subscriptionItems.list({ subscription: sub.id });
+    expect(items.data.map((i) => i.price.id).sort()).toEqual(['price_premium_monthly', 'price_vip_monthly']);
+    const latest = await stripe.invoices.retrieve((await stripe.subscriptions.retrieve(sub.id)).latest_invoice as string);
+    expect(latest.billing_reason).toBe('subscription_update');
+    expect(latest.lines.data[0]?.description).toMatch(/^Remaining time on VIP after /);
+
+    const updated = await stripe.subscriptionItems.update(added.id, { quantity: 2, proration_behavior: 'none' });
+    expect(updated.quantity).toBe(2);
+    const removed = await stripe.subscriptionItems.del(added.id, { proration_behavior: 'none' });
+    expect(removed).toMatchObject({ id: added.id, deleted: true });
+    await expect(stripe.subscriptionItems.del(sub.items.data[0]?.id as string)).rejects.toMatchObject({ statusCode: 400 });
+    await expect(stripe.subscriptionItems.retrieve('si_nope')).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it('search on subscriptions, invoices, prices and products', async () => {
+    const c = await stripe.customers.create({});
+    const sub = await stripe.subscriptions.create({
+      customer: c.id,
+      items: [{ price: 'price_premium_monthly' }],
+      metadata: { user_id: '77' },
+    });
+    expect((await stripe.subscriptions.search({ query: "metadata['user_id']:'77'" })).data.map((s) => s.id)).toEqual([sub.id]);
+    expect((await stripe.subscriptions.search({ query: "status:'canceled'" })).data).toHaveLength(0);
+    const invoices = await stripe.invoices.search({ query: `customer:'${c.id}' AND total>1000` });
+    expect(invoices.data).toHaveLength(1);
+    expect((await stripe.prices.search({ query: "lookup_key:'vip_monthly'" })).data[0]?.id).toBe('price_vip_monthly');
+    expect((await stripe.products.search({ query: "name~'prem'" })).data[0]?.name).toBe('Premium');
+    const unsupported = await raw(emulator, 'GET', '/v1/products/search', `query=${encodeURIComponent("color:'red'")}`);
+    expect(unsupported.status).toBe(400);
+  });
+
+  it('invoice preview gives the amount of a plan change before it is made, changing nothing', async () => {
+    const c = await stripe.customers.create({});
+    const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: 'price_premium_monthly' }] });
+    await control(emulator, 'POST', '/clock/advance', { seconds: 10 * 86_400 });
+    const preview = await stripe.invoices.createPreview({
+      customer: c.id,
+      subscription: sub.id,
+      subscription_details: {
+        items: [{ id: sub.items.data[0]?.id as string, price: 'price_vip_monthly' }],
+        proration_behavior: 'always_invoice',
+      },
+    });
+    expect(preview.lines.data.map((l) => Math.sign(l.amount))).toEqual([-1, 1]);
+    expect(preview.amount_due).toBeGreaterThan(0);
+    expect(preview.amount_due).toBeLessThan(9900 - 2900);
+    const next = await stripe.invoices.createPreview({ customer: c.id, subscription: sub.id });
+    expect(next.total).toBe(2900);
+    expect((await stripe.subscriptions.retrieve(sub.id)).items.data[0]?.price.id).toBe('price_premium_monthly');
+    expect((await stripe.invoices.list({ customer: c.id })).data).toHaveLength(1);
+  });
+
+  it('products and prices are created and updated with their events; a portal session emits its own', async () => {
+    const product = await stripe.products.create({ name: 'Gold' });
+    const price = await stripe.prices.create({ product: product.id, unit_amount: 4900, currency: 'usd', recurring: { interval: 'month' } });
+    const renamed = await stripe.products.update(product.id, { name: 'Gold+', default_price: price.id });
+    expect(renamed).toMatchObject({ name: 'Gold+', default_price: price.id });
+    const archived = await stripe.prices.update(price.id, { active: false, nickname: 'old gold' });
+    expect(archived).toMatchObject({ active: false, nickname: 'old gold' });
+    const c = await stripe.customers.create({});
+    await stripe.billingPortal.sessions.create({ customer: c.id });
+    const types = (await stripe.events.list({ limit: 100 })).data.map((e) => e.type);
+    for (const t of ['product.created', 'price.created', 'product.updated', 'price.updated', 'billing_portal.session.created']) {
+      expect(types).toContain(t);
+    }
+  });
+
+  it('a checkout success_url that is not a URL is refused', async () => {
+    await expect(
+      stripe.checkout.sessions.create({
+        mode: 'subscription',
+        line_items: [{ price: 'price_premium_monthly', quantity: 1 }],
+        success_url: 'x',
+      }),
+    ).rejects.toMatchObject({ statusCode: 400, param: 'success_url' });
+  });
+});
