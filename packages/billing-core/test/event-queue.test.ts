@@ -1,6 +1,7 @@
 import { signPayload } from '@miniapp-billing/stripe-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  changePlan,
   createCheckout,
   createUser,
   getSubscription,
@@ -60,6 +61,22 @@ describe('the webhook is only a receipt', () => {
     await h.drain();
     expect((await getSubscription(h.deps, user)).cancel_at_period_end).toBe(true);
     expect(await eventRow(receipt.eventId)).toMatchObject({ status: 'processed', attempts: 1 });
+  });
+
+  it('a read taken before a concurrent plan change never passes for newer than it, however long the run takes', async () => {
+    const { user, customer, subscription } = await paidUser();
+    const session = [...h.emulator.state.checkoutSessions.values()].find((s) => s.subscription === subscription);
+    const invoice = h.emulator.state.getSubscription(subscription).latest_invoice as string;
+    // The run reads the session (and its subscription, still Premium) at once, then waits on a slow invoice read.
+    await receive(event('checkout.session.completed', { id: session?.id, object: 'checkout.session', customer }));
+    await receive(event('invoice.paid', { id: invoice, object: 'invoice', customer }));
+    await h.control('POST', '/faults', { method: 'GET', path: `/v1/invoices/${invoice}`, delay_ms: 800, count: 1 });
+    const run = h.drain();
+    await new Promise((r) => setTimeout(r, 300));
+    // Meanwhile the person changes plan; Stripe answers VIP and the mirror shows it.
+    expect((await changePlan(h.deps, { user, planId: 'vip_monthly' })).tier).toBe('vip_monthly');
+    await run;
+    expect((await getSubscription(h.deps, user)).tier).toBe('vip_monthly');
   });
 
   it('several events of one customer are coalesced into one re-read of each object', async () => {

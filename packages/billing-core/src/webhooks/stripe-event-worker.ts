@@ -57,18 +57,33 @@ async function readOrGone<T>(fn: () => Promise<T>): Promise<Read<T>> {
 
 interface Reads {
   customer: Read<Stripe.Customer | Stripe.DeletedCustomer> | undefined;
+  /**
+   * When each object's answer arrived (ms), by id, the customer's included. Each read is stamped on
+   * its own: stamping them all with the end of the batch would let a state read before a concurrent
+   * change (a plan change answered meanwhile) pass for newer than that change.
+   */
+  at: Map<string, number>;
   sessions: Map<string, Read<Stripe.Checkout.Session>>;
   subscriptions: Map<string, Read<Stripe.Subscription>>;
   invoices: Map<string, Read<Stripe.Invoice>>;
-  readAt: number;
 }
 
 /**
  * Re-reads, once each, the objects a customer's waiting events name: however many events name one
  * subscription, it is read once (coalescing). No transaction is open meanwhile.
  */
-async function readObjects(deps: Deps, events: StripeEventRow[], customer: Reads['customer']): Promise<Reads> {
-  const reads: Reads = { customer, sessions: new Map(), subscriptions: new Map(), invoices: new Map(), readAt: 0 };
+async function readObjects(
+  deps: Deps,
+  events: StripeEventRow[],
+  customer: Reads['customer'],
+  customerReadAt: Map<string, number>,
+): Promise<Reads> {
+  const at = new Map(customerReadAt);
+  const reads: Reads = { customer, at, sessions: new Map(), subscriptions: new Map(), invoices: new Map() };
+  const stamp = <T>(id: string, value: T): T => {
+    at.set(id, Date.now());
+    return value;
+  };
   const want = { sessions: new Set<string>(), subscriptions: new Set<string>(), invoices: new Set<string>() };
   for (const e of events) {
     if (!e.object_id) continue;
@@ -77,14 +92,14 @@ async function readObjects(deps: Deps, events: StripeEventRow[], customer: Reads
     else if (e.object_type === 'invoice') want.invoices.add(e.object_id);
   }
   for (const id of want.sessions) {
-    const session = await readOrGone(() => deps.stripe.checkout.sessions.retrieve(id, { expand: ['subscription'] }));
+    const session = stamp(id, await readOrGone(() => deps.stripe.checkout.sessions.retrieve(id, { expand: ['subscription'] })));
     reads.sessions.set(id, session);
     if (session !== 'gone' && session.subscription && typeof session.subscription === 'object') {
-      reads.subscriptions.set(session.subscription.id, session.subscription);
+      reads.subscriptions.set(session.subscription.id, stamp(session.subscription.id, session.subscription));
     }
   }
   for (const id of want.invoices) {
-    const invoice = await readOrGone(() => deps.stripe.invoices.retrieve(id));
+    const invoice = stamp(id, await readOrGone(() => deps.stripe.invoices.retrieve(id)));
     reads.invoices.set(id, invoice);
     // An invoice can arrive before its subscription: bring the subscription along.
     const sub = invoice === 'gone' ? null : invoiceSubscriptionId(invoice);
@@ -92,9 +107,8 @@ async function readObjects(deps: Deps, events: StripeEventRow[], customer: Reads
   }
   for (const id of want.subscriptions) {
     if (reads.subscriptions.has(id)) continue;
-    reads.subscriptions.set(id, await readOrGone(() => deps.stripe.subscriptions.retrieve(id)));
+    reads.subscriptions.set(id, stamp(id, await readOrGone(() => deps.stripe.subscriptions.retrieve(id))));
   }
-  reads.readAt = Date.now();
   return reads;
 }
 
@@ -129,18 +143,18 @@ async function recordTransitions(trx: Trx, events: StripeEventRow[], userId: str
 
 /** Writes what was read, in one short transaction. Returns whether a subscription was applied. */
 async function applyReads(trx: Trx, deps: Deps, customerId: string, userId: string, reads: Reads): Promise<boolean> {
-  const { readAt } = reads;
+  const readAt = (id: string) => reads.at.get(id) ?? 0;
   if (reads.customer === 'gone' || (reads.customer && 'deleted' in reads.customer && reads.customer.deleted)) {
-    await forgetCustomer(trx, customerId, readAt);
+    await forgetCustomer(trx, customerId, readAt(customerId));
     return false;
   }
   let appliedSubscription = false;
   for (const [id, sub] of reads.subscriptions) {
     if (sub === 'gone') {
       const row = await findSubscription(trx, id);
-      if (row?.stripe_customer_id === customerId) await applySubscriptionGone(trx, id, readAt);
+      if (row?.stripe_customer_id === customerId) await applySubscriptionGone(trx, id, readAt(id));
     } else if (owned(sub, customerId) && (sub.metadata?.user_id === undefined || sub.metadata.user_id === userId)) {
-      await applySubscription(trx, deps, sub, userId, readAt);
+      await applySubscription(trx, deps, sub, userId, readAt(id));
       appliedSubscription = true;
     }
   }
@@ -149,7 +163,7 @@ async function applyReads(trx: Trx, deps: Deps, customerId: string, userId: stri
       const row = await trx.selectFrom('invoices').select('stripe_customer_id').where('stripe_invoice_id', '=', id).executeTakeFirst();
       if (row?.stripe_customer_id === customerId) await applyInvoiceGone(trx, id);
     } else if (owned(inv, customerId)) {
-      await applyInvoice(trx, inv, userId, readAt);
+      await applyInvoice(trx, inv, userId, readAt(id));
     }
   }
   for (const [id, session] of reads.sessions) {
@@ -186,8 +200,9 @@ async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEve
     for (const e of events) deps.observer?.webhook?.({ type: e.type, outcome, lagSeconds: now - Number(e.stripe_created) });
   };
   try {
+    const customerReadAt = new Map<string, number>();
     const customer = events.some((e) => e.type === 'customer.deleted')
-      ? await readOrGone(() => deps.stripe.customers.retrieve(job.customerId))
+      ? await readOrGone(() => deps.stripe.customers.retrieve(job.customerId)).finally(() => customerReadAt.set(job.customerId, Date.now()))
       : undefined;
     const userId =
       customer === 'gone'
@@ -202,7 +217,7 @@ async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEve
       report('ignored');
       return;
     }
-    const reads = await readObjects(deps, events, customer);
+    const reads = await readObjects(deps, events, customer, customerReadAt);
     const appliedSubscription = await deps.db.transaction().execute(async (trx) => {
       const applied = await applyReads(trx, deps, job.customerId, userId, reads);
       await recordTransitions(trx, events, userId, job.customerId);
