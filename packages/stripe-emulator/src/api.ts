@@ -1,6 +1,8 @@
+import { createCoupon, createPromotionCode, type DiscountRequest, deleteCoupon, getCoupon, getPromotionCode } from './discounts.ts';
 import { invalid, missing, required, StripeApiError } from './errors.ts';
-import type { Invoice, StripeEvent, Subscription, WebhookEndpoint } from './objects.ts';
-import { bool, int, list, metadata, nullableStr, obj, type Params, reqStr, str, strings } from './params.ts';
+import type { CouponDuration, Invoice, Refund, StripeEvent, Subscription, WebhookEndpoint } from './objects.ts';
+import { bool, int, list, metadata, nullableStr, num, obj, type Params, reqStr, str, strings } from './params.ts';
+import { createRefund, getCharge, getRefund, invoicePayments } from './payments.ts';
 import { mergeMetadata, newId, type PaymentBehavior, type ProrationBehavior, type RequestRef, type StripeState } from './state.ts';
 import { isServedVersion, SERVED_VERSIONS } from './versions.ts';
 
@@ -222,6 +224,11 @@ function isWebUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** `discounts[i][coupon|promotion_code]` of a subscription or a Checkout Session. */
+function discountRequests(params: Params): DiscountRequest[] {
+  return list(params, 'discounts').map((d) => ({ coupon: str(d, 'coupon'), promotion_code: str(d, 'promotion_code') }));
 }
 
 /** `items[i][id|price|quantity|deleted]` of a subscription update or preview. */
@@ -455,6 +462,7 @@ export const routes: Array<[string, string, Handler]> = [
             : undefined,
           expires_at: int(params, 'expires_at'),
           allow_promotion_codes: bool(params, 'allow_promotion_codes'),
+          discounts: discountRequests(params),
           locale: str(params, 'locale'),
         },
         request,
@@ -555,6 +563,7 @@ export const routes: Array<[string, string, Handler]> = [
           trial_period_days: int(params, 'trial_period_days'),
           trial_end: params.trial_end === 'now' ? 'now' : int(params, 'trial_end'),
           payment_behavior: str(params, 'payment_behavior') as PaymentBehavior | undefined,
+          discounts: discountRequests(params),
         },
         request,
       );
@@ -741,6 +750,181 @@ export const routes: Array<[string, string, Handler]> = [
       const event = ctx.state.events.get(id(ctx));
       if (!event) throw missing('event', id(ctx));
       return event;
+    },
+  ],
+
+  // coupons and promotion codes
+  [
+    'POST',
+    '/v1/coupons',
+    ({ state, params, request }) =>
+      createCoupon(
+        state,
+        {
+          id: str(params, 'id'),
+          percent_off: num(params, 'percent_off'),
+          amount_off: int(params, 'amount_off', { min: 1 }),
+          currency: str(params, 'currency'),
+          duration: str(params, 'duration') as CouponDuration | undefined,
+          duration_in_months: int(params, 'duration_in_months', { min: 1 }),
+          name: str(params, 'name'),
+          max_redemptions: int(params, 'max_redemptions', { min: 1 }),
+          redeem_by: int(params, 'redeem_by'),
+          metadata: metadata(params),
+        },
+        request,
+      ),
+  ],
+  ['GET', '/v1/coupons', ({ state, params }) => paginate(state.coupons.values(), params, '/v1/coupons')],
+  ['GET', '/v1/coupons/:id', (ctx) => getCoupon(ctx.state, id(ctx), 'id')],
+  [
+    'POST',
+    '/v1/coupons/:id',
+    (ctx) => {
+      const coupon = getCoupon(ctx.state, id(ctx), 'id');
+      const name = str(ctx.params, 'name');
+      const md = metadata(ctx.params);
+      if (name !== undefined) coupon.name = name;
+      if (md) coupon.metadata = mergeMetadata(coupon.metadata, md);
+      ctx.state.emit('coupon.updated', coupon, ctx.request);
+      return coupon;
+    },
+  ],
+  ['DELETE', '/v1/coupons/:id', (ctx) => deleteCoupon(ctx.state, id(ctx), ctx.request)],
+  [
+    'POST',
+    '/v1/promotion_codes',
+    ({ state, params, request }) => {
+      const promotion = obj(params, 'promotion');
+      if (!promotion) throw required('promotion');
+      const restrictions = obj(params, 'restrictions') ?? {};
+      return createPromotionCode(
+        state,
+        {
+          coupon: reqStr(promotion, 'coupon'),
+          code: str(params, 'code'),
+          active: bool(params, 'active'),
+          customer: str(params, 'customer'),
+          expires_at: int(params, 'expires_at'),
+          max_redemptions: int(params, 'max_redemptions', { min: 1 }),
+          first_time_transaction: bool(restrictions, 'first_time_transaction'),
+          minimum_amount: int(restrictions, 'minimum_amount', { min: 0 }),
+          minimum_amount_currency: str(restrictions, 'minimum_amount_currency'),
+          metadata: metadata(params),
+        },
+        request,
+      );
+    },
+  ],
+  [
+    'GET',
+    '/v1/promotion_codes',
+    ({ state, params }) => {
+      const code = str(params, 'code');
+      const active = bool(params, 'active');
+      const coupon = str(params, 'coupon');
+      const customer = str(params, 'customer');
+      return paginate(
+        [...state.promotionCodes.values()].filter(
+          (p) =>
+            (code === undefined || p.code.toLowerCase() === code.toLowerCase()) &&
+            (active === undefined || p.active === active) &&
+            (coupon === undefined || p.promotion.coupon === coupon) &&
+            (customer === undefined || p.customer === customer),
+        ),
+        params,
+        '/v1/promotion_codes',
+      );
+    },
+  ],
+  ['GET', '/v1/promotion_codes/:id', (ctx) => getPromotionCode(ctx.state, id(ctx), 'id')],
+  [
+    'POST',
+    '/v1/promotion_codes/:id',
+    (ctx) => {
+      const promo = getPromotionCode(ctx.state, id(ctx), 'id');
+      const active = bool(ctx.params, 'active');
+      const md = metadata(ctx.params);
+      if (active !== undefined) promo.active = active;
+      if (md) promo.metadata = mergeMetadata(promo.metadata, md);
+      ctx.state.emit('promotion_code.updated', promo, ctx.request);
+      return promo;
+    },
+  ],
+
+  // charges, invoice payments, refunds and disputes
+  [
+    'GET',
+    '/v1/charges',
+    ({ state, params }) => {
+      const customer = str(params, 'customer');
+      const pi = str(params, 'payment_intent');
+      return paginate(
+        [...state.charges.values()].filter((c) => (!customer || c.customer === customer) && (!pi || c.payment_intent === pi)),
+        params,
+        '/v1/charges',
+      );
+    },
+  ],
+  ['GET', '/v1/charges/:id', (ctx) => getCharge(ctx.state, id(ctx), 'id')],
+  [
+    'GET',
+    '/v1/invoice_payments',
+    ({ state, params }) => {
+      const invoice = str(params, 'invoice');
+      const all = invoice ? invoicePayments(state, invoice) : [...state.invoiceCharges.keys()].flatMap((i) => invoicePayments(state, i));
+      return paginate(all, params, '/v1/invoice_payments');
+    },
+  ],
+  [
+    'POST',
+    '/v1/refunds',
+    ({ state, params, request }) =>
+      createRefund(
+        state,
+        {
+          charge: str(params, 'charge'),
+          payment_intent: str(params, 'payment_intent'),
+          amount: int(params, 'amount', { min: 1 }),
+          reason: str(params, 'reason') as Refund['reason'] | undefined,
+          metadata: metadata(params),
+        },
+        request,
+      ),
+  ],
+  [
+    'GET',
+    '/v1/refunds',
+    ({ state, params }) => {
+      const charge = str(params, 'charge');
+      const pi = str(params, 'payment_intent');
+      return paginate(
+        [...state.refunds.values()].filter((r) => (!charge || r.charge === charge) && (!pi || r.payment_intent === pi)),
+        params,
+        '/v1/refunds',
+      );
+    },
+  ],
+  ['GET', '/v1/refunds/:id', (ctx) => getRefund(ctx.state, id(ctx))],
+  [
+    'GET',
+    '/v1/disputes',
+    ({ state, params }) => {
+      const charge = str(params, 'charge');
+      return paginate(
+        [...state.disputes.values()].filter((d) => !charge || d.charge === charge),
+        params,
+        '/v1/disputes',
+      );
+    },
+  ],
+  [
+    'GET',
+    '/v1/disputes/:id',
+    (ctx) => {
+      const dispute = ctx.state.disputes.get(id(ctx));
+      if (!dispute) throw missing('dispute', id(ctx));
+      return dispute;
     },
   ],
 

@@ -205,9 +205,9 @@ export interface InvoiceLine {
   amount: number;
   currency: string;
   description: string;
-  discount_amounts: [];
+  discount_amounts: Array<{ amount: number; discount: string }>;
   discountable: boolean;
-  discounts: [];
+  discounts: string[];
   invoice: string;
   livemode: false;
   metadata: Metadata;
@@ -278,7 +278,7 @@ export interface Invoice {
   default_source: null;
   default_tax_rates: [];
   description: string | null;
-  discounts: [];
+  discounts: string[];
   due_date: number | null;
   effective_at: number | null;
   ending_balance: number | null;
@@ -322,7 +322,7 @@ export interface Invoice {
   subtotal_excluding_tax: number;
   test_clock: null;
   total: number;
-  total_discount_amounts: [];
+  total_discount_amounts: Array<{ amount: number; discount: string }>;
   total_excluding_tax: number;
   total_pretax_credit_amounts: [];
   total_taxes: [];
@@ -365,7 +365,7 @@ export interface CheckoutSession {
     tax_ids: [];
   } | null;
   customer_email: string | null;
-  discounts: [];
+  discounts: Array<{ coupon: string | null; promotion_code: string | null }>;
   expires_at: number;
   integration_identifier: null;
   invoice: string | null;
@@ -574,4 +574,154 @@ export function emptyInvoice(): Omit<
     total_taxes: [],
     webhooks_delivered_at: null,
   };
+}
+
+export type CouponDuration = 'once' | 'repeating' | 'forever';
+
+export interface Coupon {
+  id: string;
+  object: 'coupon';
+  amount_off: number | null;
+  created: number;
+  currency: string | null;
+  duration: CouponDuration;
+  duration_in_months: number | null;
+  livemode: false;
+  max_redemptions: number | null;
+  metadata: Metadata;
+  name: string | null;
+  percent_off: number | null;
+  redeem_by: number | null;
+  times_redeemed: number;
+  valid: boolean;
+}
+
+export interface PromotionCode {
+  id: string;
+  object: 'promotion_code';
+  active: boolean;
+  code: string;
+  created: number;
+  customer: string | null;
+  customer_account: null;
+  expires_at: number | null;
+  livemode: false;
+  max_redemptions: number | null;
+  metadata: Metadata;
+  promotion: { coupon: string; type: 'coupon' };
+  restrictions: {
+    first_time_transaction: boolean;
+    minimum_amount: number | null;
+    minimum_amount_currency: string | null;
+  };
+  times_redeemed: number;
+}
+
+export interface Discount {
+  id: string;
+  object: 'discount';
+  checkout_session: string | null;
+  customer: string | null;
+  customer_account: null;
+  end: number | null;
+  invoice: string | null;
+  invoice_item: string | null;
+  promotion_code: string | null;
+  source: { coupon: string; type: 'coupon' };
+  start: number;
+  subscription: string | null;
+  subscription_item: string | null;
+}
+
+export interface Charge {
+  id: string;
+  object: 'charge';
+  amount: number;
+  amount_captured: number;
+  amount_refunded: number;
+  application: null;
+  application_fee: null;
+  application_fee_amount: null;
+  balance_transaction: string | null;
+  billing_details: { address: null; email: string | null; name: string | null; phone: null; tax_id: null };
+  calculated_statement_descriptor: string;
+  captured: boolean;
+  created: number;
+  currency: string;
+  customer: string | null;
+  description: string | null;
+  disputed: boolean;
+  failure_balance_transaction: null;
+  failure_code: string | null;
+  failure_message: string | null;
+  fraud_details: Record<string, never>;
+  livemode: false;
+  metadata: Metadata;
+  on_behalf_of: null;
+  outcome: { network_status: string; reason: null; risk_level: string; seller_message: string; type: string } | null;
+  paid: boolean;
+  payment_intent: string | null;
+  payment_method: string | null;
+  payment_method_details: {
+    type: 'card';
+    card: { brand: string; last4: string; exp_month: number; exp_year: number; funding: string };
+  } | null;
+  receipt_email: string | null;
+  receipt_number: string | null;
+  receipt_url: string | null;
+  refunded: boolean;
+  review: null;
+  shipping: null;
+  source_transfer: null;
+  statement_descriptor: null;
+  statement_descriptor_suffix: null;
+  status: 'succeeded' | 'pending' | 'failed';
+  transfer_data: null;
+  transfer_group: null;
+}
+
+export interface Refund {
+  id: string;
+  object: 'refund';
+  amount: number;
+  balance_transaction: string | null;
+  charge: string | null;
+  created: number;
+  currency: string;
+  customer: string | null;
+  customer_account: null;
+  metadata: Metadata;
+  payment_intent: string | null;
+  payment_method: string | null;
+  reason: 'duplicate' | 'fraudulent' | 'requested_by_customer' | null;
+  receipt_number: string | null;
+  source_transfer_reversal: null;
+  status: 'succeeded';
+  transfer_reversal: null;
+}
+
+export interface Dispute {
+  id: string;
+  object: 'dispute';
+  amount: number;
+  balance_transactions: never[];
+  charge: string;
+  created: number;
+  currency: string;
+  enhanced_eligibility_types: never[];
+  evidence: Record<string, null>;
+  evidence_details: {
+    due_by: number | null;
+    has_evidence: boolean;
+    past_due: boolean;
+    submission_count: number;
+    enhanced_eligibility: Record<string, never>;
+  };
+  intended_submission_method: null;
+  is_charge_refundable: boolean;
+  livemode: false;
+  metadata: Metadata;
+  payment_intent: string | null;
+  reason: string;
+  status: 'warning_needs_response' | 'needs_response' | 'under_review' | 'won' | 'lost';
 }

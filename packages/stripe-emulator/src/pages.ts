@@ -64,6 +64,11 @@ export function checkoutPage(
       <label for="email">Email</label><input id="email" name="email" type="email" value="${esc(session.customer_email ?? session.customer_details?.email ?? '')}" autocomplete="email">
       <label for="card">Card number</label><input id="card" name="card" inputmode="numeric" value="4242 4242 4242 4242" aria-describedby="card-help">
       <p id="card-help" class="muted">Test card. Use 4000 0000 0000 0002 to simulate a decline.</p>
+      ${
+        session.allow_promotion_codes
+          ? `<label for="promotion_code">Promotion code</label><input id="promotion_code" name="promotion_code" autocomplete="off">`
+          : ''
+      }
       <button type="submit">Pay ${formatMoney(session.amount_total, session.currency)}</button>
     </form>`
     }

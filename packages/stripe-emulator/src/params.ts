@@ -34,6 +34,13 @@ export function int(params: Params, key: string, opts: { min?: number; max?: num
   return n;
 }
 
+export function num(params: Params, key: string): number | undefined {
+  const v = str(params, key);
+  if (v === undefined) return undefined;
+  if (!/^-?\d+(\.\d+)?$/.test(v)) throw invalid(`Invalid decimal: ${v}`, key);
+  return Number(v);
+}
+
 export function bool(params: Params, key: string): boolean | undefined {
   const v = str(params, key);
   if (v === undefined) return undefined;

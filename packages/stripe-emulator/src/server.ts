@@ -9,6 +9,7 @@ import { errorForStatus, invalid, StripeApiError } from './errors.ts';
 import { API_VERSION } from './objects.ts';
 import { checkoutPage, invoicePage, messagePage, portalPage } from './pages.ts';
 import type { Params } from './params.ts';
+import { closeDispute, openDispute } from './payments.ts';
 import { renderInvoicePdf } from './pdf.ts';
 import { AccountRateLimiter, drawLatencyMs, type Realism, rateLimited } from './realism.ts';
 import { DEFAULT_CATALOG, isLive, newId, type SeedPrice, type StateSnapshot, StripeState } from './state.ts';
@@ -412,6 +413,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         return state.checkoutSessions.get(objId);
       case 'evt_':
         return state.events.get(objId);
+      case 'ch_':
+        return state.charges.get(objId);
+      case 're_':
+        return state.refunds.get(objId);
+      case 'du_':
+        return state.disputes.get(objId);
+      case 'promo_':
+        return state.promotionCodes.get(objId);
+      case 'di_':
+        return state.discounts.get(objId);
       default:
         return undefined;
     }
@@ -455,7 +466,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     try {
       const email = String((req.body as Record<string, unknown>)?.email ?? '').trim();
       if (email && !session.customer && !session.customer_email) session.customer_email = email;
-      const done = state.completeCheckoutSession(session.id, card === '4000000000000002' ? 'card_declined' : 'succeeded');
+      const code = String((req.body as Record<string, unknown>)?.promotion_code ?? '').trim();
+      const done = state.completeCheckoutSession(
+        session.id,
+        card === '4000000000000002' ? 'card_declined' : 'succeeded',
+        code || undefined,
+      );
       if (done.status !== 'complete') {
         return res
           .status(402)
@@ -550,12 +566,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     res.status(500).json({ error: { type: 'api_error', message: 'Control request failed.' } });
   };
   control.post('/checkout/sessions/:id/complete', (req, res) => {
-    const outcome = (req.body as { outcome?: string } | undefined)?.outcome ?? 'succeeded';
+    const body = (req.body ?? {}) as { outcome?: string; promotion_code?: unknown };
+    const outcome = body.outcome ?? 'succeeded';
     if (outcome !== 'succeeded' && outcome !== 'card_declined') {
       return controlError(res, invalid('outcome must be "succeeded" or "card_declined"', 'outcome'));
     }
+    if (body.promotion_code !== undefined && typeof body.promotion_code !== 'string') {
+      return controlError(res, invalid('promotion_code must be a string', 'promotion_code'));
+    }
     try {
-      res.json(state.completeCheckoutSession(req.params.id, outcome));
+      res.json(state.completeCheckoutSession(req.params.id, outcome, body.promotion_code));
     } catch (err) {
       controlError(res, err);
     }
@@ -566,6 +586,24 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     try {
       state.setCardFails(req.params.id, fails);
       res.json({ customer: req.params.id, fails });
+    } catch (err) {
+      controlError(res, err);
+    }
+  });
+  control.post('/charges/:id/dispute', (req, res) => {
+    const reason = (req.body as { reason?: unknown } | undefined)?.reason ?? 'fraudulent';
+    if (typeof reason !== 'string') return controlError(res, invalid('reason must be a string', 'reason'));
+    try {
+      res.json(openDispute(state, req.params.id, reason, { id: null, idempotency_key: null }));
+    } catch (err) {
+      controlError(res, err);
+    }
+  });
+  control.post('/disputes/:id/close', (req, res) => {
+    const outcome = (req.body as { outcome?: unknown } | undefined)?.outcome;
+    if (outcome !== 'won' && outcome !== 'lost') return controlError(res, invalid('outcome must be "won" or "lost"', 'outcome'));
+    try {
+      res.json(closeDispute(state, req.params.id, outcome, { id: null, idempotency_key: null }));
     } catch (err) {
       controlError(res, err);
     }

@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
+import { applyDiscounts, checkRedeemable, type DiscountRequest, discountAmount, findPromotionCodeByCode, redeem } from './discounts.ts';
 import { cardDeclined, invalid, missing, required, StripeApiError } from './errors.ts';
 import {
   API_VERSION,
   type BillingReason,
+  type Charge,
   type CheckoutSession,
+  type Coupon,
   type Customer,
   customerObject,
+  type Discount,
+  type Dispute,
   emptyInvoice,
   type Interval,
   type Invoice,
@@ -14,7 +19,9 @@ import {
   type PortalSession,
   type Price,
   type Product,
+  type PromotionCode,
   planFromPrice,
+  type Refund,
   type StripeEvent,
   type Subscription,
   type SubscriptionItem,
@@ -22,6 +29,7 @@ import {
   type WebhookEndpoint,
 } from './objects.ts';
 import { CLEARS_METADATA } from './params.ts';
+import { recordCharge } from './payments.ts';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -130,6 +138,14 @@ export class StripeState {
   readonly invoices = new Map<string, Invoice>();
   readonly events = new Map<string, StripeEvent>();
   readonly webhookEndpoints = new Map<string, WebhookEndpoint>();
+  readonly coupons = new Map<string, Coupon>();
+  readonly promotionCodes = new Map<string, PromotionCode>();
+  readonly discounts = new Map<string, Discount>();
+  readonly charges = new Map<string, Charge>();
+  /** The charge that paid each invoice. */
+  readonly invoiceCharges = new Map<string, string>();
+  readonly refunds = new Map<string, Refund>();
+  readonly disputes = new Map<string, Dispute>();
   /** Customers whose card is declined, set through the control API. */
   readonly failingCards = new Set<string>();
   /** Trialing subscriptions whose `trial_will_end` was sent. */
@@ -150,6 +166,11 @@ export class StripeState {
     return Math.floor(Date.now() / 1000) + this.clockOffset;
   }
 
+  /** The base URL of hosted pages (receipts, invoices). */
+  publicUrl(): string {
+    return this.baseUrl();
+  }
+
   reset(): void {
     for (const map of [
       this.customers,
@@ -161,7 +182,14 @@ export class StripeState {
       this.invoices,
       this.events,
       this.webhookEndpoints,
-    ]) {
+      this.coupons,
+      this.promotionCodes,
+      this.discounts,
+      this.charges,
+      this.invoiceCharges,
+      this.refunds,
+      this.disputes,
+    ] as Array<Map<string, unknown>>) {
       map.clear();
     }
     this.deletedCustomers.clear();
@@ -424,6 +452,7 @@ export class StripeState {
       subscription_trial?: { trial_period_days?: number | undefined; trial_end?: number | undefined } | undefined;
       expires_at?: number | undefined;
       allow_promotion_codes?: boolean | undefined;
+      discounts?: DiscountRequest[] | undefined;
       locale?: string | undefined;
     },
     // Creating a session emits no event in Stripe; the request is accepted for symmetry only.
@@ -451,7 +480,16 @@ export class StripeState {
     const trial = input.subscription_trial ?? {};
     // Validated now, as Stripe does, though the subscription starts only once the session is paid.
     const trialing = this.trialEnd(created, trial.trial_period_days, trial.trial_end) !== null;
+    if (input.allow_promotion_codes && (input.discounts ?? []).length > 0) {
+      throw invalid('You may only specify one of these parameters: allow_promotion_codes, discounts.', 'discounts');
+    }
+    const discounts = (input.discounts ?? []).map((d, i) => {
+      const { coupon, promo } = checkRedeemable(this, d, input.customer ?? null, amount, `discounts[${i}]`);
+      return { coupon, promotion_code: promo?.id ?? null };
+    });
+    const subtotal = amount;
     if (trialing) amount = 0;
+    amount = discounts.reduce((left, d) => left - discountAmount(d.coupon, left), amount);
     if (input.expires_at !== undefined && (input.expires_at < created + 1800 || input.expires_at > created + CHECKOUT_TTL)) {
       throw invalid('The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.', 'expires_at');
     }
@@ -464,7 +502,7 @@ export class StripeState {
       after_expiration: null,
       allow_promotion_codes: input.allow_promotion_codes ?? null,
       allowed_payment_method_types: null,
-      amount_subtotal: amount,
+      amount_subtotal: trialing ? 0 : subtotal,
       amount_total: amount,
       automatic_tax: { enabled: false, liability: null, provider: null, status: null },
       billing_address_collection: null,
@@ -495,7 +533,7 @@ export class StripeState {
           }
         : null,
       customer_email: input.customer_email ?? null,
-      discounts: [],
+      discounts: discounts.map((d) => ({ coupon: d.promotion_code ? null : d.coupon.id, promotion_code: d.promotion_code })),
       expires_at: input.expires_at ?? created + CHECKOUT_TTL,
       integration_identifier: null,
       invoice: null,
@@ -524,7 +562,7 @@ export class StripeState {
       submit_type: null,
       subscription: null,
       success_url: input.success_url ?? null,
-      total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
+      total_details: { amount_discount: (trialing ? 0 : subtotal) - amount, amount_shipping: 0, amount_tax: 0 },
       ui_mode: 'hosted',
       url: `${this.baseUrl()}/checkout/${id}`,
       wallet_options: null,
@@ -577,8 +615,28 @@ export class StripeState {
    * payment succeeds: a declined card leaves nothing behind but the customer, and the session open,
    * so the person can pay again on the same page.
    */
-  completeCheckoutSession(id: string, outcome: 'succeeded' | 'card_declined' = 'succeeded'): CheckoutSession {
+  completeCheckoutSession(
+    id: string,
+    outcome: 'succeeded' | 'card_declined' = 'succeeded',
+    promotionCode?: string | undefined,
+  ): CheckoutSession {
     const session = this.getCheckoutSession(id);
+    if (promotionCode) {
+      // The code a person typed on the page (only where the session allows codes).
+      if (!session.allow_promotion_codes) throw invalid('This Checkout Session does not accept promotion codes.', 'promotion_code');
+      const promo = findPromotionCodeByCode(this, promotionCode);
+      if (!promo) throw invalid('This code is invalid.', 'promotion_code');
+      const coupon = checkRedeemable(
+        this,
+        { promotion_code: promo.id },
+        session.customer,
+        session.amount_subtotal ?? 0,
+        'promotion_code',
+      ).coupon;
+      session.discounts = [{ coupon: null, promotion_code: promo.id }];
+      session.amount_total = Math.max(0, (session.amount_subtotal ?? 0) - discountAmount(coupon, session.amount_subtotal ?? 0));
+      session.total_details.amount_discount = (session.amount_subtotal ?? 0) - (session.amount_total ?? 0);
+    }
     if (session.status === 'expired' || session.expires_at <= this.now()) {
       if (session.status === 'open') this.expireCheckoutSession(id, AUTOMATIC);
       throw invalid('This Checkout Session has expired.');
@@ -622,6 +680,8 @@ export class StripeState {
           metadata: this.sessionSubscriptionMetadata.get(id) ?? {},
           declined,
           ...this.sessionTrialFor(id),
+          discounts: session.discounts.map((d) => (d.promotion_code ? { promotion_code: d.promotion_code } : { coupon: d.coupon ?? '' })),
+          checkout_session: id,
         },
         AUTOMATIC,
       );
@@ -706,6 +766,9 @@ export class StripeState {
       trial_period_days?: number | undefined;
       trial_end?: number | 'now' | undefined;
       payment_behavior?: PaymentBehavior | undefined;
+      /** Coupons or promotion codes to redeem on the subscription. */
+      discounts?: DiscountRequest[] | undefined;
+      checkout_session?: string | undefined;
     },
     request: RequestRef,
   ): Subscription {
@@ -722,6 +785,8 @@ export class StripeState {
     const declined = trialEnd === null && (input.declined ?? this.failingCards.has(customer.id));
     // error_if_incomplete: a payment that fails creates nothing and answers the card error.
     if (declined && behavior === 'error_if_incomplete') throw cardDeclined();
+    const firstAmount = prices.reduce((sum, p, i) => sum + p.unit_amount * (input.items[i]?.quantity ?? 1), 0);
+    const redeemable = (input.discounts ?? []).map((d, i) => checkRedeemable(this, d, customer.id, firstAmount, `discounts[${i}]`));
     const items: SubscriptionItem[] = prices.map((price, i) => ({
       id: newId('si'),
       object: 'subscription_item',
@@ -788,6 +853,11 @@ export class StripeState {
       trial_start: trialEnd === null ? null : now,
     };
     this.subscriptions.set(id, sub);
+    for (const target of redeemable) {
+      sub.discounts.push(
+        redeem(this, target, { customer: customer.id, subscription: id, checkout_session: input.checkout_session }, request).id,
+      );
+    }
     const invoice = this.createInvoice(sub, 'subscription_create', now, end, [], { trial: trialEnd !== null });
     sub.latest_invoice = invoice.id;
     // default_incomplete: the first invoice waits, open, for the payment to be confirmed (invoices.pay).
@@ -1151,6 +1221,10 @@ export class StripeState {
               ...counted,
             ]);
           })();
+    // Discounts as they would apply, without using them up.
+    const saved = sub.discounts.map((d) => [d, structuredClone(this.discounts.get(d))] as const);
+    applyDiscounts(this, invoice, sub.discounts);
+    for (const [d, copy] of saved) if (copy) this.discounts.set(d, copy);
     const balance = this.customers.get(sub.customer)?.balance ?? 0;
     const applied = invoice.total + balance;
     return {
@@ -1267,6 +1341,7 @@ export class StripeState {
     options: { trial?: boolean } = {},
   ): Invoice {
     const invoice = this.buildInvoice(sub, reason, start, end, extraLines, options);
+    sub.discounts = applyDiscounts(this, invoice, sub.discounts);
     this.invoices.set(invoice.id, invoice);
     return invoice;
   }
@@ -1373,6 +1448,7 @@ export class StripeState {
     invoice.next_payment_attempt = null;
     invoice.status_transitions.paid_at = now;
     invoice.webhooks_delivered_at = invoice.webhooks_delivered_at ?? now;
+    recordCharge(this, invoice, request);
     this.emit('invoice.paid', invoice, request);
     this.emit('invoice.payment_succeeded', invoice, request);
   }

@@ -281,6 +281,8 @@ const RESOURCE_OBJECTS: Array<[RegExp, string]> = [
   [/^\/v1\/promotion_codes/, 'promotion_code'],
   [/^\/v1\/refunds/, 'refund'],
   [/^\/v1\/charges/, 'charge'],
+  [/^\/v1\/disputes/, 'dispute'],
+  [/^\/v1\/invoice_payments/, 'invoice_payment'],
   [/^\/v1\/webhook_endpoints/, 'webhook_endpoint'],
 ];
 

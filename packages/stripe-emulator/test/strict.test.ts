@@ -431,3 +431,95 @@ describe('routes a billing system uses', () => {
     ).rejects.toMatchObject({ statusCode: 400, param: 'success_url' });
   });
 });
+
+describe('coupons, promotion codes, refunds and disputes', () => {
+  const DAY = 86_400;
+
+  it('a percent coupon for 2 months discounts two invoices, then the full price is charged', async () => {
+    const coupon = await stripe.coupons.create({ percent_off: 25, duration: 'repeating', duration_in_months: 2 });
+    const c = await stripe.customers.create({});
+    const sub = await stripe.subscriptions.create({
+      customer: c.id,
+      items: [{ price: 'price_premium_monthly' }],
+      discounts: [{ coupon: coupon.id }],
+    });
+    expect(sub.discounts).toHaveLength(1);
+    for (let i = 0; i < 2; i++) await control(emulator, 'POST', '/clock/advance', { seconds: 31 * DAY });
+    const totals = (await stripe.invoices.list({ customer: c.id })).data.map((i) => i.total).reverse();
+    expect(totals).toEqual([2175, 2175, 2900]);
+    const [first] = (await stripe.invoices.list({ customer: c.id, limit: 3 })).data.slice(-1);
+    expect(first?.subtotal).toBe(2900);
+    expect(first?.total_discount_amounts?.[0]?.amount).toBe(725);
+    expect((await stripe.coupons.retrieve(coupon.id)).times_redeemed).toBe(1);
+  });
+
+  it('a promotion code typed at Checkout lowers the first invoice once; a used-up code is refused', async () => {
+    const coupon = await stripe.coupons.create({ amount_off: 1000, currency: 'usd', duration: 'once' });
+    const promo = await stripe.promotionCodes.create({
+      promotion: { type: 'coupon', coupon: coupon.id },
+      code: 'WELCOME10',
+      max_redemptions: 1,
+    });
+    const session = await stripe.checkout.sessions.create({
+      mode: 'subscription',
+      line_items: [{ price: 'price_premium_monthly', quantity: 1 }],
+      success_url: 'https://x.test/ok',
+      allow_promotion_codes: true,
+    });
+    const done = await control(emulator, 'POST', `/checkout/sessions/${session.id}/complete`, { promotion_code: 'welcome10' });
+    expect(done.body).toMatchObject({ status: 'complete', amount_total: 1900, total_details: { amount_discount: 1000 } });
+    const [invoice] = (await stripe.invoices.list({ customer: done.body.customer })).data;
+    expect(invoice).toMatchObject({ subtotal: 2900, total: 1900, amount_paid: 1900 });
+    expect((await stripe.promotionCodes.retrieve(promo.id)).times_redeemed).toBe(1);
+    await control(emulator, 'POST', '/clock/advance', { seconds: 31 * DAY });
+    expect((await stripe.invoices.list({ customer: done.body.customer, limit: 1 })).data[0]?.total).toBe(2900);
+
+    const again = await stripe.checkout.sessions
+      .create({
+        mode: 'subscription',
+        line_items: [{ price: 'price_premium_monthly', quantity: 1 }],
+        success_url: 'https://x.test/ok',
+        discounts: [{ promotion_code: promo.id }],
+      })
+      .catch((err: { statusCode: number; message: string }) => err);
+    expect(again).toMatchObject({ statusCode: 400 });
+    expect((again as { message: string }).message).toMatch(/fully redeemed/);
+    await expect(
+      stripe.checkout.sessions.create({
+        mode: 'subscription',
+        line_items: [{ price: 'price_premium_monthly', quantity: 1 }],
+        success_url: 'https://x.test/ok',
+        allow_promotion_codes: true,
+        discounts: [{ coupon: coupon.id }],
+      }),
+    ).rejects.toMatchObject({ statusCode: 400 });
+  });
+
+  it('an invoice’s payment is refunded with charge.refunded; a dispute opens and closes with charge.dispute.*', async () => {
+    const c = await stripe.customers.create({});
+    const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: 'price_premium_monthly' }] });
+    const [payment] = (await stripe.invoicePayments.list({ invoice: sub.latest_invoice as string })).data;
+    expect(payment?.payment.type).toBe('payment_intent');
+    const refund = await stripe.refunds.create({ payment_intent: payment?.payment.payment_intent as string, amount: 900 });
+    expect(refund).toMatchObject({ object: 'refund', amount: 900, status: 'succeeded' });
+    const charge = await stripe.charges.retrieve(refund.charge as string);
+    expect(charge).toMatchObject({ amount: 2900, amount_refunded: 900, refunded: false });
+    await expect(stripe.refunds.create({ charge: charge.id, amount: 5000 })).rejects.toMatchObject({ statusCode: 400 });
+    await stripe.refunds.create({ charge: charge.id });
+    expect((await stripe.charges.retrieve(charge.id)).refunded).toBe(true);
+    const refundedEvents = (await stripe.events.list({ type: 'charge.refunded' })).data;
+    expect(refundedEvents).toHaveLength(2);
+
+    const d = await stripe.customers.create({});
+    await stripe.subscriptions.create({ customer: d.id, items: [{ price: 'price_premium_monthly' }] });
+    const [disputed] = (await stripe.charges.list({ customer: d.id })).data;
+    const opened = await control(emulator, 'POST', `/charges/${disputed?.id}/dispute`, { reason: 'fraudulent' });
+    expect(opened.body).toMatchObject({ object: 'dispute', status: 'needs_response', charge: disputed?.id });
+    const closed = await control(emulator, 'POST', `/disputes/${opened.body.id}/close`, { outcome: 'lost' });
+    expect(closed.body.status).toBe('lost');
+    const types = (await stripe.events.list({ limit: 100 })).data.map((e) => e.type);
+    expect(types).toContain('charge.dispute.created');
+    expect(types).toContain('charge.dispute.closed');
+    expect((await stripe.disputes.retrieve(opened.body.id)).status).toBe('lost');
+  });
+});
