@@ -53,7 +53,7 @@ describe('limits', () => {
     const emulator = t.server.emulator as NonNullable<typeof t.server.emulator>;
     emulator.setWebhook({ url: 'http://127.0.0.1:9/nowhere', secret: SECRET });
     await t.emulatorControl('POST', `/checkout/sessions/${checkout.body.session_id}/complete`, {});
-    const session = emulator.state.getCheckoutSession(checkout.body.session_id);
+    const session = emulator.state.checkout.get(checkout.body.session_id);
     await t.emulatorControl('POST', '/faults', { method: 'GET', path: '/v1/subscriptions/*', delay_ms: 2_000, count: 1 });
     const body = JSON.stringify({
       id: `evt_limits_${Date.now()}`,

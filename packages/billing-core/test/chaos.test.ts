@@ -57,12 +57,12 @@ describe('delivery chaos', () => {
       async (i) => {
         const user = await h.newUser(`chaos ${i}`);
         const { session_id } = await createCheckout(h.deps, { user, planId: plans[i % 3] as string });
-        const customer = h.emulator.state.getCheckoutSession(session_id).customer as string;
+        const customer = h.emulator.state.checkout.get(session_id).customer as string;
         users.push({ user, customer });
         if (i % 10 === 9) return; // never pays
         if (i % 10 === 3) await pay(h, session_id, 'card_declined');
         await pay(h, session_id);
-        const sub = h.emulator.state.getCheckoutSession(session_id).subscription as string;
+        const sub = h.emulator.state.checkout.get(session_id).subscription as string;
         if (i % 4 === 0) await stripe.subscriptions.update(sub, { cancel_at_period_end: true });
         if (i % 5 === 1) {
           const item = (await stripe.subscriptions.retrieve(sub)).items.data[0] as Stripe.SubscriptionItem;

@@ -21,7 +21,7 @@ describe('createCheckout', () => {
     const user = await h.newUser('Ann');
     const result = await createCheckout(h.deps, { user, planId: 'premium_monthly' });
     expect(result.url).toBe(`${h.emulator.url}/checkout/${result.session_id}`);
-    const session = h.emulator.state.getCheckoutSession(result.session_id);
+    const session = h.emulator.state.checkout.get(result.session_id);
     const customer = h.emulator.state.getCustomer(session.customer as string);
     expect(customer.metadata.user_id).toBe(user.id);
     expect(customer.email).toBeNull();
@@ -67,7 +67,7 @@ describe('createCheckout', () => {
     const attempt = createCheckout(h.deps, { user, planId: 'premium_monthly', successUrl: url });
     if (allowed) {
       const r = await attempt;
-      expect(h.emulator.state.getCheckoutSession(r.session_id).success_url).toBe(url);
+      expect(h.emulator.state.checkout.get(r.session_id).success_url).toBe(url);
     } else {
       await expect(attempt).rejects.toMatchObject({ code: 'INVALID_REDIRECT' });
     }
@@ -176,7 +176,7 @@ describe('confirmCheckout', () => {
     const { session_id } = await createCheckout(h.deps, { user, planId: 'premium_monthly' });
     expect((await confirmCheckout(h.deps, { user, sessionId: session_id })).checkout_status).toBe('open');
     expect((await cancelCheckout(h.deps, { user, sessionId: session_id })).message).toContain('not been charged');
-    expect(h.emulator.state.getCheckoutSession(session_id).status).toBe('expired');
+    expect(h.emulator.state.checkout.get(session_id).status).toBe('expired');
     const row = await h.deps.db
       .selectFrom('checkout_sessions')
       .select('status')

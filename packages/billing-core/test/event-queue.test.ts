@@ -41,7 +41,7 @@ async function paidUser(): Promise<{ user: User; customer: string; subscription:
   const user = await h.newUser();
   const { session_id } = await createCheckout(h.deps, { user, planId: 'premium_monthly' });
   await pay(h, session_id);
-  const session = h.emulator.state.getCheckoutSession(session_id);
+  const session = h.emulator.state.checkout.get(session_id);
   const subscription = session.subscription as string;
   // Apply what Stripe said, as a worker would.
   await receive(event('customer.subscription.created', { id: subscription, object: 'subscription', customer: session.customer }));
@@ -146,7 +146,7 @@ describe('customer.deleted', () => {
     expect(await h.deps.db.selectFrom('stripe_customers').selectAll().where('user_id', '=', user.id).execute()).toEqual([]);
     expect(await getSubscription(h.deps, user)).toMatchObject({ tier: 'free', has_access: false });
     const next = await createCheckout(h.deps, { user, planId: 'vip_monthly' });
-    const session = h.emulator.state.getCheckoutSession(next.session_id);
+    const session = h.emulator.state.checkout.get(next.session_id);
     expect(session.customer).not.toBe(customer);
     expect(h.emulator.state.getCustomer(session.customer as string).metadata.user_id).toBe(user.id);
   });
@@ -154,10 +154,10 @@ describe('customer.deleted', () => {
   it('checkout heals itself when Stripe deleted the stored customer and no event came', async () => {
     const user = await h.newUser();
     const first = await createCheckout(h.deps, { user, planId: 'premium_monthly' });
-    const customer = h.emulator.state.getCheckoutSession(first.session_id).customer as string;
+    const customer = h.emulator.state.checkout.get(first.session_id).customer as string;
     h.emulator.state.deleteCustomer(customer, { id: null, idempotency_key: null });
     const second = await createCheckout(h.deps, { user, planId: 'vip_monthly' });
-    const healed = h.emulator.state.getCheckoutSession(second.session_id).customer as string;
+    const healed = h.emulator.state.checkout.get(second.session_id).customer as string;
     expect(healed).not.toBe(customer);
     const mapping = await h.deps.db.selectFrom('stripe_customers').selectAll().where('user_id', '=', user.id).executeTakeFirstOrThrow();
     expect(mapping.stripe_customer_id).toBe(healed);
@@ -203,7 +203,7 @@ describe('no database connection waits on Stripe', () => {
       const user = await createUser(database.db, { name: 'one connection' });
       const first = await createCheckout(deps, { user, planId: 'premium_monthly' });
       await pay(h, first.session_id);
-      const session = h.emulator.state.getCheckoutSession(first.session_id);
+      const session = h.emulator.state.checkout.get(first.session_id);
       await h.control('POST', '/faults', { method: 'GET', path: '/v1/subscriptions/*', delay_ms: 800, count: 1 });
       await h.control('POST', '/faults', { method: 'POST', path: '/v1/customers', delay_ms: 800, count: 1 });
       const payload = JSON.stringify(

@@ -41,7 +41,7 @@ describe('reconciliation', () => {
     const user = await h.newUser();
     const { session_id } = await createCheckout(h.deps, { user, planId: 'premium_monthly' });
     await pay(h, session_id);
-    const customer = h.emulator.state.getCheckoutSession(session_id).customer as string;
+    const customer = h.emulator.state.checkout.get(session_id).customer as string;
     // A second subscription created outside our checkout (e.g. by an operator in the Dashboard).
     await h.deps.stripe.subscriptions.create({ customer, items: [{ price: 'price_vip_monthly' }] });
     const result = await syncCustomer(h.deps, customer);

@@ -31,7 +31,7 @@ async function paidUser(plan = 'premium_monthly'): Promise<{ user: User; events:
   const since = h.emulator.state.events.size;
   await pay(h, session_id);
   const events = [...h.emulator.state.events.values()].slice(since) as unknown as Stripe.Event[];
-  const session = h.emulator.state.getCheckoutSession(session_id);
+  const session = h.emulator.state.checkout.get(session_id);
   return { user, events, customer: session.customer as string, subscription: session.subscription as string };
 }
 
@@ -189,7 +189,7 @@ describe.each([
       await w.settle();
       expect(await getSubscription(w.deps, user)).toMatchObject({ tier: 'premium_monthly', status: 'active' });
 
-      const customer = w.emulator.state.getCheckoutSession(session_id).customer as string;
+      const customer = w.emulator.state.checkout.get(session_id).customer as string;
       await w.control('POST', `/customers/${customer}/card`, { fails: true });
       await w.control('POST', '/clock/advance', { seconds: 31 * 86_400 });
       await w.settle();

@@ -56,8 +56,8 @@ export function paginate<T extends Listable>(items: Iterable<T>, params: Params,
 
 /** A Checkout Session's line items as Stripe lists them (its `line_items` route and `expand[]=line_items`). */
 export function checkoutLineItems(state: StripeState, sessionId: string, params: Params) {
-  const session = state.getCheckoutSession(sessionId);
-  const items = state.lineItemsOf(session.id).map((l, i) => ({
+  const session = state.checkout.get(sessionId);
+  const items = state.checkout.lineItemsOf(session.id).map((l, i) => ({
     id: `li_${session.id.slice(8, 20)}${i}`,
     object: 'item',
     adjustable_quantity: null,
@@ -446,7 +446,7 @@ export const routes: Array<[string, string, Handler]> = [
       const clientReference = str(params, 'client_reference_id');
       if (clientReference !== undefined && clientReference.length > 200)
         throw invalid('client_reference_id must be at most 200 characters.', 'client_reference_id');
-      return state.createCheckoutSession(
+      return state.checkout.create(
         {
           mode: mode as 'subscription',
           customer,
@@ -488,8 +488,8 @@ export const routes: Array<[string, string, Handler]> = [
       );
     },
   ],
-  ['GET', '/v1/checkout/sessions/:id', (ctx) => ctx.state.getCheckoutSession(id(ctx))],
-  ['POST', '/v1/checkout/sessions/:id/expire', (ctx) => ctx.state.expireCheckoutSession(id(ctx), ctx.request)],
+  ['GET', '/v1/checkout/sessions/:id', (ctx) => ctx.state.checkout.get(id(ctx))],
+  ['POST', '/v1/checkout/sessions/:id/expire', (ctx) => ctx.state.checkout.expire(id(ctx), ctx.request)],
   ['GET', '/v1/checkout/sessions/:id/line_items', (ctx) => checkoutLineItems(ctx.state, id(ctx), ctx.params)],
 
   // billing portal
@@ -510,7 +510,7 @@ export const routes: Array<[string, string, Handler]> = [
           after_completion_url: redirect ? str(redirect, 'return_url') : undefined,
         });
       }
-      return state.createPortalSession(
+      return state.checkout.createPortal(
         { customer: reqStr(params, 'customer'), return_url: str(params, 'return_url'), locale: str(params, 'locale'), flow_data: flowData },
         request,
       );

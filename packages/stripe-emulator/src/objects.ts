@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * Builders for Stripe-shaped objects at the API version the installed `stripe` SDK pins.
  *
@@ -5,6 +7,16 @@
  * so code written against the real API sees the same shapes here. Fields follow Stripe's current
  * fixtures; values that this emulator does not model take Stripe's neutral defaults.
  */
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** Stripe-looking random ids: a prefix and 24 base62 characters. */
+export function newId(prefix: string): string {
+  const bytes = randomBytes(24);
+  let out = '';
+  for (const b of bytes) out += ALPHABET[b % ALPHABET.length];
+  return `${prefix}_${out}`;
+}
 
 export const API_VERSION = '2026-10-28.endive';
 
@@ -724,4 +736,256 @@ export interface Dispute {
   payment_intent: string | null;
   reason: string;
   status: 'warning_needs_response' | 'needs_response' | 'under_review' | 'won' | 'lost';
+}
+
+/** A product as Stripe returns it. */
+export function productObject(
+  input: { name: string; description?: string | null; features?: string[]; metadata?: Metadata },
+  created: number,
+): Product {
+  return {
+    id: newId('prod'),
+    object: 'product',
+    active: true,
+    created,
+    default_price: null,
+    description: input.description ?? null,
+    images: [],
+    livemode: false,
+    marketing_features: (input.features ?? []).map((name) => ({ name })),
+    metadata: input.metadata ?? {},
+    name: input.name,
+    package_dimensions: null,
+    shippable: null,
+    statement_descriptor: null,
+    tax_code: null,
+    type: 'service',
+    unit_label: null,
+    updated: created,
+    url: null,
+  };
+}
+
+/** A price as Stripe returns it (recurring when it has an interval). */
+export function priceObject(
+  input: {
+    id?: string | undefined;
+    product: string;
+    unit_amount: number;
+    currency: string;
+    interval?: Interval | undefined;
+    interval_count?: number | undefined;
+    lookup_key?: string | null | undefined;
+    nickname?: string | null | undefined;
+    metadata?: Metadata | undefined;
+  },
+  created: number,
+): Price {
+  return {
+    id: input.id ?? newId('price'),
+    object: 'price',
+    active: true,
+    billing_scheme: 'per_unit',
+    created,
+    currency: input.currency.toLowerCase(),
+    custom_unit_amount: null,
+    livemode: false,
+    lookup_key: input.lookup_key ?? null,
+    metadata: input.metadata ?? {},
+    nickname: input.nickname ?? null,
+    product: input.product,
+    recurring: input.interval
+      ? {
+          interval: input.interval,
+          interval_count: input.interval_count ?? 1,
+          meter: null,
+          trial_period_days: null,
+          usage_type: 'licensed',
+        }
+      : null,
+    tax_behavior: 'unspecified',
+    tiers_mode: null,
+    transform_quantity: null,
+    type: input.interval ? 'recurring' : 'one_time',
+    unit_amount: input.unit_amount,
+    unit_amount_decimal: String(input.unit_amount),
+  };
+}
+
+/** One item of a subscription: a price and quantity over the current period. */
+export function subscriptionItemObject(subscription: string, price: Price, quantity: number, start: number, end: number): SubscriptionItem {
+  return {
+    id: newId('si'),
+    object: 'subscription_item',
+    billing_thresholds: null,
+    created: start,
+    current_period_end: end,
+    current_period_start: start,
+    current_trial: null,
+    discounts: [],
+    metadata: {},
+    plan: planFromPrice(price),
+    price: structuredClone(price),
+    quantity,
+    subscription,
+    tax_rates: [],
+  };
+}
+
+/** A new subscription (status `incomplete` until its first invoice is settled). */
+export function subscriptionObject(
+  id: string,
+  input: { customer: string; currency: string; items: SubscriptionItem[]; metadata: Metadata; trialEnd: number | null },
+  now: number,
+): Subscription {
+  const { items, trialEnd } = input;
+  return {
+    id,
+    object: 'subscription',
+    application: null,
+    application_fee_percent: null,
+    automatic_tax: { disabled_reason: null, enabled: false, liability: null },
+    billing_cycle_anchor: now,
+    billing_cycle_anchor_config: null,
+    billing_mode: { type: 'classic' },
+    billing_schedules: [],
+    billing_thresholds: null,
+    cancel_at: null,
+    cancel_at_period_end: false,
+    canceled_at: null,
+    cancellation_details: { comment: null, feedback: null, reason: null },
+    collection_method: 'charge_automatically',
+    created: now,
+    currency: input.currency,
+    customer: input.customer,
+    customer_account: null,
+    days_until_due: null,
+    default_payment_method: null,
+    default_source: null,
+    default_tax_rates: [],
+    description: null,
+    discounts: [],
+    ended_at: null,
+    invoice_settings: { account_tax_ids: null, issuer: { type: 'self' } },
+    items: { object: 'list', data: items, has_more: false, total_count: items.length, url: `/v1/subscription_items?subscription=${id}` },
+    latest_invoice: null,
+    livemode: false,
+    managed_payments: null,
+    metadata: input.metadata,
+    next_pending_invoice_item_invoice: null,
+    on_behalf_of: null,
+    pause_collection: null,
+    payment_settings: { payment_method_options: null, payment_method_types: null, save_default_payment_method: 'off' },
+    pending_invoice_item_interval: null,
+    pending_setup_intent: null,
+    pending_update: null,
+    schedule: null,
+    start_date: now,
+    status: 'incomplete',
+    test_clock: null,
+    transfer_data: null,
+    trial_end: trialEnd,
+    trial_settings: { end_behavior: { missing_payment_method: 'create_invoice' } },
+    trial_start: trialEnd === null ? null : now,
+  };
+}
+
+/** A subscription-mode Checkout Session, open, as Stripe returns it on creation. */
+export function checkoutSessionObject(
+  id: string,
+  input: {
+    baseUrl: string;
+    customer?: string | undefined;
+    customer_email?: string | undefined;
+    success_url?: string | undefined;
+    cancel_url?: string | undefined;
+    client_reference_id?: string | undefined;
+    metadata?: Metadata | undefined;
+    allow_promotion_codes?: boolean | undefined;
+    locale?: string | undefined;
+    expires_at: number;
+  },
+  totals: {
+    customer: Customer | undefined;
+    currency: string;
+    subtotal: number;
+    amount: number;
+    trialing: boolean;
+    discounts: CheckoutSession['discounts'];
+  },
+  created: number,
+): CheckoutSession {
+  const { customer, currency, subtotal, amount, trialing } = totals;
+  return {
+    id,
+    object: 'checkout.session',
+    adaptive_pricing: null,
+    after_expiration: null,
+    allow_promotion_codes: input.allow_promotion_codes ?? null,
+    allowed_payment_method_types: null,
+    amount_subtotal: trialing ? 0 : subtotal,
+    amount_total: amount,
+    automatic_tax: { enabled: false, liability: null, provider: null, status: null },
+    billing_address_collection: null,
+    cancel_url: input.cancel_url ?? null,
+    client_reference_id: input.client_reference_id ?? null,
+    client_secret: null,
+    collected_information: null,
+    consent: null,
+    consent_collection: null,
+    created,
+    currency,
+    currency_conversion: null,
+    custom_fields: [],
+    custom_text: { after_submit: null, shipping_address: null, submit: null, terms_of_service_acceptance: null },
+    customer: input.customer ?? null,
+    customer_account: null,
+    customer_creation: input.customer ? null : 'always',
+    customer_details: customer
+      ? {
+          address: null,
+          business_name: null,
+          email: customer.email,
+          individual_name: null,
+          name: customer.name,
+          phone: null,
+          tax_exempt: 'none',
+          tax_ids: [],
+        }
+      : null,
+    customer_email: input.customer_email ?? null,
+    discounts: totals.discounts,
+    expires_at: input.expires_at,
+    integration_identifier: null,
+    invoice: null,
+    invoice_creation: null,
+    livemode: false,
+    locale: input.locale ?? null,
+    managed_payments: null,
+    metadata: input.metadata ?? {},
+    mode: 'subscription',
+    origin_context: null,
+    payment_intent: null,
+    payment_link: null,
+    payment_method_collection: 'always',
+    payment_method_configuration_details: null,
+    payment_method_options: {},
+    payment_method_types: ['card'],
+    payment_status: 'unpaid',
+    permissions: null,
+    recovered_from: null,
+    saved_payment_method_options: null,
+    setup_intent: null,
+    shipping_address_collection: null,
+    shipping_cost: null,
+    shipping_options: [],
+    status: 'open',
+    submit_type: null,
+    subscription: null,
+    success_url: input.success_url ?? null,
+    total_details: { amount_discount: (trialing ? 0 : subtotal) - amount, amount_shipping: 0, amount_tax: 0 },
+    ui_mode: 'hosted',
+    url: `${input.baseUrl}/checkout/${id}`,
+    wallet_options: null,
+  };
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { CheckoutDesk, type SessionTrial } from './checkout.ts';
 import { applyDiscounts, checkRedeemable, type DiscountRequest, discountAmount, findPromotionCodeByCode, redeem } from './discounts.ts';
 import { cardDeclined, invalid, missing, required, StripeApiError } from './errors.ts';
 import {
@@ -8,6 +8,7 @@ import {
   type CheckoutSession,
   type Coupon,
   type Customer,
+  checkoutSessionObject,
   customerObject,
   type Discount,
   type Dispute,
@@ -16,30 +17,27 @@ import {
   type Invoice,
   type InvoiceLine,
   type Metadata,
+  newId,
   type PortalSession,
   type Price,
   type Product,
   type PromotionCode,
   planFromPrice,
+  priceObject,
+  productObject,
   type Refund,
   type StripeEvent,
   type Subscription,
   type SubscriptionItem,
   type SubscriptionStatus,
+  subscriptionItemObject,
+  subscriptionObject,
   type WebhookEndpoint,
 } from './objects.ts';
 import { CLEARS_METADATA } from './params.ts';
 import { recordCharge } from './payments.ts';
 
-const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
-/** Stripe-looking random ids: a prefix and 24 base62 characters. */
-export function newId(prefix: string): string {
-  const bytes = randomBytes(24);
-  let out = '';
-  for (const b of bytes) out += ALPHABET[b % ALPHABET.length];
-  return `${prefix}_${out}`;
-}
+export { newId } from './objects.ts';
 
 export interface SeedPrice {
   /** Deterministic price id (e.g. `price_premium_monthly`); generated when absent. */
@@ -82,9 +80,9 @@ export interface RequestRef {
   idempotency_key: string | null;
 }
 
-const AUTOMATIC: RequestRef = { id: null, idempotency_key: null };
+export const AUTOMATIC: RequestRef = { id: null, idempotency_key: null };
 const DAY = 86_400;
-const CHECKOUT_TTL = DAY;
+export const CHECKOUT_TTL = DAY;
 const INCOMPLETE_TTL = 23 * 3600;
 const RETRY_AFTER = 3 * DAY;
 const MAX_PAYMENT_ATTEMPTS = 4;
@@ -146,6 +144,8 @@ export class StripeState {
   readonly invoiceCharges = new Map<string, string>();
   readonly refunds = new Map<string, Refund>();
   readonly disputes = new Map<string, Dispute>();
+  /** Checkout and portal sessions: the hosted flows. */
+  readonly checkout = new CheckoutDesk(this);
   /** Customers whose card is declined, set through the control API. */
   readonly failingCards = new Set<string>();
   /** Trialing subscriptions whose `trial_will_end` was sent. */
@@ -193,6 +193,7 @@ export class StripeState {
       map.clear();
     }
     this.deletedCustomers.clear();
+    this.checkout.clear();
     this.failingCards.clear();
     this.pendingProrations.clear();
     this.trialWillEndSent.clear();
@@ -269,27 +270,7 @@ export class StripeState {
     created = this.now(),
     request?: RequestRef,
   ): Product {
-    const product: Product = {
-      id: newId('prod'),
-      object: 'product',
-      active: true,
-      created,
-      default_price: null,
-      description: input.description ?? null,
-      images: [],
-      livemode: false,
-      marketing_features: (input.features ?? []).map((name) => ({ name })),
-      metadata: input.metadata ?? {},
-      name: input.name,
-      package_dimensions: null,
-      shippable: null,
-      statement_descriptor: null,
-      tax_code: null,
-      type: 'service',
-      unit_label: null,
-      updated: created,
-      url: null,
-    };
+    const product = productObject(input, created);
     this.products.set(product.id, product);
     if (request) this.emit('product.created', product, request);
     return product;
@@ -359,35 +340,7 @@ export class StripeState {
     request?: RequestRef,
   ): Price {
     if (!this.products.has(input.product)) throw missing('product', input.product, 'product');
-    const price: Price = {
-      id: input.id ?? newId('price'),
-      object: 'price',
-      active: true,
-      billing_scheme: 'per_unit',
-      created,
-      currency: input.currency.toLowerCase(),
-      custom_unit_amount: null,
-      livemode: false,
-      lookup_key: input.lookup_key ?? null,
-      metadata: input.metadata ?? {},
-      nickname: input.nickname ?? null,
-      product: input.product,
-      recurring: input.interval
-        ? {
-            interval: input.interval,
-            interval_count: input.interval_count ?? 1,
-            meter: null,
-            trial_period_days: null,
-            usage_type: 'licensed',
-          }
-        : null,
-      tax_behavior: 'unspecified',
-      tiers_mode: null,
-      transform_quantity: null,
-      type: input.interval ? 'recurring' : 'one_time',
-      unit_amount: input.unit_amount,
-      unit_amount_decimal: String(input.unit_amount),
-    };
+    const price = priceObject(input, created);
     if (input.lookup_key && [...this.prices.values()].some((p) => p.lookup_key === input.lookup_key)) {
       throw invalid(`A price already uses the lookup key '${input.lookup_key}'.`, 'lookup_key');
     }
@@ -436,323 +389,6 @@ export class StripeState {
     return { id, object: 'customer', deleted: true };
   }
 
-  // ---------------------------------------------------------------- checkout
-
-  createCheckoutSession(
-    input: {
-      mode: 'subscription' | 'payment' | 'setup';
-      customer?: string | undefined;
-      customer_email?: string | undefined;
-      line_items: Array<{ price: string; quantity: number }>;
-      success_url?: string | undefined;
-      cancel_url?: string | undefined;
-      client_reference_id?: string | undefined;
-      metadata?: Metadata | undefined;
-      subscription_metadata?: Metadata | undefined;
-      subscription_trial?: { trial_period_days?: number | undefined; trial_end?: number | undefined } | undefined;
-      expires_at?: number | undefined;
-      allow_promotion_codes?: boolean | undefined;
-      discounts?: DiscountRequest[] | undefined;
-      locale?: string | undefined;
-    },
-    // Creating a session emits no event in Stripe; the request is accepted for symmetry only.
-    _request: RequestRef,
-  ): CheckoutSession {
-    if (input.mode !== 'subscription') {
-      throw invalid('This emulator supports `mode=subscription` checkout sessions only.', 'mode');
-    }
-    if (input.customer) this.getCustomer(input.customer, 'customer');
-    if (input.line_items.length === 0) {
-      throw invalid('You must provide at least one recurring price in `subscription` mode when using prices.', 'line_items');
-    }
-    let amount = 0;
-    let currency = '';
-    input.line_items.forEach((item, i) => {
-      const price = this.getPrice(item.price, `line_items[${i}][price]`);
-      if (price.type !== 'recurring') {
-        throw invalid('You must provide at least one recurring price in `subscription` mode when using prices.', `line_items[${i}][price]`);
-      }
-      if (currency && price.currency !== currency) throw invalid('All prices must use the same currency.', `line_items[${i}][price]`);
-      currency = price.currency;
-      amount += price.unit_amount * item.quantity;
-    });
-    const created = this.now();
-    const trial = input.subscription_trial ?? {};
-    // Validated now, as Stripe does, though the subscription starts only once the session is paid.
-    const trialing = this.trialEnd(created, trial.trial_period_days, trial.trial_end) !== null;
-    if (input.allow_promotion_codes && (input.discounts ?? []).length > 0) {
-      throw invalid('You may only specify one of these parameters: allow_promotion_codes, discounts.', 'discounts');
-    }
-    const discounts = (input.discounts ?? []).map((d, i) => {
-      const { coupon, promo } = checkRedeemable(this, d, input.customer ?? null, amount, `discounts[${i}]`);
-      return { coupon, promotion_code: promo?.id ?? null };
-    });
-    const subtotal = amount;
-    if (trialing) amount = 0;
-    amount = discounts.reduce((left, d) => left - discountAmount(d.coupon, left), amount);
-    if (input.expires_at !== undefined && (input.expires_at < created + 1800 || input.expires_at > created + CHECKOUT_TTL)) {
-      throw invalid('The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.', 'expires_at');
-    }
-    const id = newId('cs_test');
-    const customer = input.customer ? this.customers.get(input.customer) : undefined;
-    const session: CheckoutSession = {
-      id,
-      object: 'checkout.session',
-      adaptive_pricing: null,
-      after_expiration: null,
-      allow_promotion_codes: input.allow_promotion_codes ?? null,
-      allowed_payment_method_types: null,
-      amount_subtotal: trialing ? 0 : subtotal,
-      amount_total: amount,
-      automatic_tax: { enabled: false, liability: null, provider: null, status: null },
-      billing_address_collection: null,
-      cancel_url: input.cancel_url ?? null,
-      client_reference_id: input.client_reference_id ?? null,
-      client_secret: null,
-      collected_information: null,
-      consent: null,
-      consent_collection: null,
-      created,
-      currency,
-      currency_conversion: null,
-      custom_fields: [],
-      custom_text: { after_submit: null, shipping_address: null, submit: null, terms_of_service_acceptance: null },
-      customer: input.customer ?? null,
-      customer_account: null,
-      customer_creation: input.customer ? null : 'always',
-      customer_details: customer
-        ? {
-            address: null,
-            business_name: null,
-            email: customer.email,
-            individual_name: null,
-            name: customer.name,
-            phone: null,
-            tax_exempt: 'none',
-            tax_ids: [],
-          }
-        : null,
-      customer_email: input.customer_email ?? null,
-      discounts: discounts.map((d) => ({ coupon: d.promotion_code ? null : d.coupon.id, promotion_code: d.promotion_code })),
-      expires_at: input.expires_at ?? created + CHECKOUT_TTL,
-      integration_identifier: null,
-      invoice: null,
-      invoice_creation: null,
-      livemode: false,
-      locale: input.locale ?? null,
-      managed_payments: null,
-      metadata: input.metadata ?? {},
-      mode: 'subscription',
-      origin_context: null,
-      payment_intent: null,
-      payment_link: null,
-      payment_method_collection: 'always',
-      payment_method_configuration_details: null,
-      payment_method_options: {},
-      payment_method_types: ['card'],
-      payment_status: 'unpaid',
-      permissions: null,
-      recovered_from: null,
-      saved_payment_method_options: null,
-      setup_intent: null,
-      shipping_address_collection: null,
-      shipping_cost: null,
-      shipping_options: [],
-      status: 'open',
-      submit_type: null,
-      subscription: null,
-      success_url: input.success_url ?? null,
-      total_details: { amount_discount: (trialing ? 0 : subtotal) - amount, amount_shipping: 0, amount_tax: 0 },
-      ui_mode: 'hosted',
-      url: `${this.baseUrl()}/checkout/${id}`,
-      wallet_options: null,
-    };
-    this.checkoutSessions.set(id, session);
-    this.sessionLines.set(id, input.line_items);
-    this.sessionSubscriptionMetadata.set(id, input.subscription_metadata ?? {});
-    if (trialing) this.sessionTrials.set(id, trial);
-    return session;
-  }
-
-  private readonly sessionLines = new Map<string, Array<{ price: string; quantity: number }>>();
-  private readonly sessionSubscriptionMetadata = new Map<string, Metadata>();
-  private readonly sessionTrials = new Map<string, { trial_period_days?: number | undefined; trial_end?: number | undefined }>();
-
-  /** The session's trial, counted from now (a `trial_period_days` trial starts when the session is paid). */
-  private sessionTrialFor(sessionId: string): { trial_period_days?: number; trial_end?: number } {
-    const trial = this.sessionTrials.get(sessionId);
-    if (trial?.trial_period_days !== undefined) return { trial_period_days: trial.trial_period_days };
-    if (trial?.trial_end !== undefined && trial.trial_end > this.now() + 1) return { trial_end: trial.trial_end };
-    return {};
-  }
-
-  lineItemsOf(sessionId: string): Array<{ price: Price; quantity: number }> {
-    return (this.sessionLines.get(sessionId) ?? []).map((l) => ({ price: this.getPrice(l.price), quantity: l.quantity }));
-  }
-
-  getCheckoutSession(id: string): CheckoutSession {
-    const session = this.checkoutSessions.get(id);
-    if (!session) throw missing('checkout.session', id, 'session');
-    return session;
-  }
-
-  expireCheckoutSession(id: string, request: RequestRef): CheckoutSession {
-    const session = this.getCheckoutSession(id);
-    if (session.status !== 'open') {
-      throw invalid(
-        `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of "${session.status}".`,
-      );
-    }
-    session.status = 'expired';
-    session.url = null;
-    this.emit('checkout.session.expired', session, request);
-    return session;
-  }
-
-  /**
-   * What the hosted page's Pay button does: pays with the customer's card and starts the
-   * subscription. As on Stripe, a subscription-mode session creates the subscription only when the
-   * payment succeeds: a declined card leaves nothing behind but the customer, and the session open,
-   * so the person can pay again on the same page.
-   */
-  completeCheckoutSession(
-    id: string,
-    outcome: 'succeeded' | 'card_declined' = 'succeeded',
-    promotionCode?: string | undefined,
-  ): CheckoutSession {
-    const session = this.getCheckoutSession(id);
-    if (promotionCode) {
-      // The code a person typed on the page (only where the session allows codes).
-      if (!session.allow_promotion_codes) throw invalid('This Checkout Session does not accept promotion codes.', 'promotion_code');
-      const promo = findPromotionCodeByCode(this, promotionCode);
-      if (!promo) throw invalid('This code is invalid.', 'promotion_code');
-      const coupon = checkRedeemable(
-        this,
-        { promotion_code: promo.id },
-        session.customer,
-        session.amount_subtotal ?? 0,
-        'promotion_code',
-      ).coupon;
-      session.discounts = [{ coupon: null, promotion_code: promo.id }];
-      session.amount_total = Math.max(0, (session.amount_subtotal ?? 0) - discountAmount(coupon, session.amount_subtotal ?? 0));
-      session.total_details.amount_discount = (session.amount_subtotal ?? 0) - (session.amount_total ?? 0);
-    }
-    if (session.status === 'expired' || session.expires_at <= this.now()) {
-      if (session.status === 'open') this.expireCheckoutSession(id, AUTOMATIC);
-      throw invalid('This Checkout Session has expired.');
-    }
-    if (session.status === 'complete') throw invalid('This Checkout Session is already complete.');
-    let customerId = session.customer;
-    if (!customerId) {
-      const customer = this.createCustomer({ email: session.customer_email }, AUTOMATIC);
-      customerId = customer.id;
-      session.customer = customerId;
-      session.customer_details = {
-        address: null,
-        business_name: null,
-        email: customer.email,
-        individual_name: null,
-        name: null,
-        phone: null,
-        tax_exempt: 'none',
-        tax_ids: [],
-      };
-    }
-    const declined = outcome === 'card_declined' || this.failingCards.has(customerId);
-    if (declined && !session.subscription) return session;
-
-    let sub = session.subscription ? this.subscriptions.get(session.subscription) : undefined;
-    if (sub && sub.status === 'incomplete') {
-      if (declined) {
-        const invoice = sub.latest_invoice ? this.invoices.get(sub.latest_invoice) : undefined;
-        if (invoice) this.failPayment(invoice, AUTOMATIC);
-        return session;
-      }
-      const invoice = sub.latest_invoice ? this.invoices.get(sub.latest_invoice) : undefined;
-      if (invoice && invoice.status === 'open') this.payInvoice(invoice, AUTOMATIC);
-      this.setSubscriptionStatus(sub, 'active', AUTOMATIC);
-    } else {
-      const items = this.lineItemsOf(id).map((l) => ({ price: l.price.id, quantity: l.quantity }));
-      sub = this.createSubscription(
-        {
-          customer: customerId,
-          items,
-          metadata: this.sessionSubscriptionMetadata.get(id) ?? {},
-          declined,
-          ...this.sessionTrialFor(id),
-          discounts: session.discounts.map((d) => (d.promotion_code ? { promotion_code: d.promotion_code } : { coupon: d.coupon ?? '' })),
-          checkout_session: id,
-        },
-        AUTOMATIC,
-      );
-      session.subscription = sub.id;
-    }
-    if (sub.status === 'incomplete') return session;
-
-    session.status = 'complete';
-    session.payment_status = 'paid';
-    session.url = null;
-    this.emit('checkout.session.completed', session, AUTOMATIC);
-    return session;
-  }
-
-  // ---------------------------------------------------------------- portal
-
-  createPortalSession(
-    input: {
-      customer: string;
-      return_url?: string | undefined;
-      locale?: string | undefined;
-      flow_data?: { type: string; subscription?: string | undefined; after_completion_url?: string | undefined } | undefined;
-    },
-    request: RequestRef,
-  ): PortalSession {
-    this.getCustomer(input.customer, 'customer');
-    const id = newId('bps');
-    let flow: PortalSession['flow'] = null;
-    if (input.flow_data) {
-      const type = input.flow_data.type;
-      const allowed = ['payment_method_update', 'subscription_cancel', 'subscription_update', 'subscription_update_confirm'];
-      if (!allowed.includes(type)) throw invalid(`Invalid flow_data[type]: must be one of ${allowed.join(', ')}`, 'flow_data[type]');
-      const subscription = input.flow_data.subscription;
-      if ((type === 'subscription_cancel' || type === 'subscription_update') && !subscription) {
-        throw invalid(`Missing required param: flow_data[${type}][subscription].`, `flow_data[${type}][subscription]`);
-      }
-      if (subscription) {
-        const sub = this.getSubscription(subscription);
-        if (sub.customer !== input.customer)
-          throw invalid('The subscription does not belong to this customer.', `flow_data[${type}][subscription]`);
-      }
-      const redirect = input.flow_data.after_completion_url;
-      flow = {
-        type,
-        after_completion: redirect
-          ? { type: 'redirect', redirect: { return_url: redirect }, hosted_confirmation: null }
-          : { type: 'portal_homepage', redirect: null, hosted_confirmation: null },
-        subscription_cancel: type === 'subscription_cancel' && subscription ? { retention: null, subscription } : null,
-        subscription_update: type === 'subscription_update' && subscription ? { subscription } : null,
-        subscription_update_confirm: null,
-      };
-    }
-    const session: PortalSession = {
-      id,
-      object: 'billing_portal.session',
-      configuration: 'bpc_emulator_default',
-      created: this.now(),
-      customer: input.customer,
-      customer_account: null,
-      flow,
-      livemode: false,
-      locale: input.locale ?? null,
-      on_behalf_of: null,
-      return_url: input.return_url ?? null,
-      url: `${this.baseUrl()}/portal/${id}`,
-    };
-    this.portalSessions.set(id, session);
-    this.emit('billing_portal.session.created', session, request);
-    return session;
-  }
-
   // ---------------------------------------------------------------- subscriptions
 
   createSubscription(
@@ -779,7 +415,7 @@ export class StripeState {
     const prices = input.items.map((item, i) => this.getPrice(item.price, `items[${i}][price]`));
     const first = prices[0];
     if (!first?.recurring) throw invalid('The price specified is not a recurring price.', 'items[0][price]');
-    const trialEnd = this.trialEnd(now, input.trial_period_days, input.trial_end);
+    const trialEnd = this.trialEndOf(now, input.trial_period_days, input.trial_end);
     const end = trialEnd ?? addInterval(now, first.recurring.interval, first.recurring.interval_count);
     const behavior = input.payment_behavior ?? 'allow_incomplete';
     const declined = trialEnd === null && (input.declined ?? this.failingCards.has(customer.id));
@@ -787,71 +423,12 @@ export class StripeState {
     if (declined && behavior === 'error_if_incomplete') throw cardDeclined();
     const firstAmount = prices.reduce((sum, p, i) => sum + p.unit_amount * (input.items[i]?.quantity ?? 1), 0);
     const redeemable = (input.discounts ?? []).map((d, i) => checkRedeemable(this, d, customer.id, firstAmount, `discounts[${i}]`));
-    const items: SubscriptionItem[] = prices.map((price, i) => ({
-      id: newId('si'),
-      object: 'subscription_item',
-      billing_thresholds: null,
-      created: now,
-      current_period_end: end,
-      current_period_start: now,
-      current_trial: null,
-      discounts: [],
-      metadata: {},
-      plan: planFromPrice(price),
-      price: structuredClone(price),
-      quantity: input.items[i]?.quantity ?? 1,
-      subscription: id,
-      tax_rates: [],
-    }));
-    const sub: Subscription = {
+    const items = prices.map((price, i) => subscriptionItemObject(id, price, input.items[i]?.quantity ?? 1, now, end));
+    const sub = subscriptionObject(
       id,
-      object: 'subscription',
-      application: null,
-      application_fee_percent: null,
-      automatic_tax: { disabled_reason: null, enabled: false, liability: null },
-      billing_cycle_anchor: now,
-      billing_cycle_anchor_config: null,
-      billing_mode: { type: 'classic' },
-      billing_schedules: [],
-      billing_thresholds: null,
-      cancel_at: null,
-      cancel_at_period_end: false,
-      canceled_at: null,
-      cancellation_details: { comment: null, feedback: null, reason: null },
-      collection_method: 'charge_automatically',
-      created: now,
-      currency: first.currency,
-      customer: customer.id,
-      customer_account: null,
-      days_until_due: null,
-      default_payment_method: null,
-      default_source: null,
-      default_tax_rates: [],
-      description: null,
-      discounts: [],
-      ended_at: null,
-      invoice_settings: { account_tax_ids: null, issuer: { type: 'self' } },
-      items: { object: 'list', data: items, has_more: false, total_count: items.length, url: `/v1/subscription_items?subscription=${id}` },
-      latest_invoice: null,
-      livemode: false,
-      managed_payments: null,
-      metadata: input.metadata ?? {},
-      next_pending_invoice_item_invoice: null,
-      on_behalf_of: null,
-      pause_collection: null,
-      payment_settings: { payment_method_options: null, payment_method_types: null, save_default_payment_method: 'off' },
-      pending_invoice_item_interval: null,
-      pending_setup_intent: null,
-      pending_update: null,
-      schedule: null,
-      start_date: now,
-      status: 'incomplete',
-      test_clock: null,
-      transfer_data: null,
-      trial_end: trialEnd,
-      trial_settings: { end_behavior: { missing_payment_method: 'create_invoice' } },
-      trial_start: trialEnd === null ? null : now,
-    };
+      { customer: customer.id, currency: first.currency, items, metadata: input.metadata ?? {}, trialEnd },
+      now,
+    );
     this.subscriptions.set(id, sub);
     for (const target of redeemable) {
       sub.discounts.push(
@@ -879,7 +456,7 @@ export class StripeState {
   }
 
   /** A trial's end from `trial_period_days` or `trial_end`, validated as Stripe does; null for none. */
-  private trialEnd(now: number, days: number | undefined, end: number | 'now' | undefined): number | null {
+  trialEndOf(now: number, days: number | undefined, end: number | 'now' | undefined): number | null {
     if (days !== undefined && end !== undefined) {
       throw invalid('You may only specify one of these parameters: trial_end, trial_period_days.', 'trial_end');
     }
@@ -1001,22 +578,14 @@ export class StripeState {
       throw invalid('Cannot add multiple subscription items with the same plan.', param);
     }
     const first = sub.items.data[0];
-    const item: SubscriptionItem = {
-      id: newId('si'),
-      object: 'subscription_item',
-      billing_thresholds: null,
-      created: now,
-      current_period_end: first?.current_period_end ?? addInterval(now, price.recurring.interval, price.recurring.interval_count),
-      current_period_start: first?.current_period_start ?? now,
-      current_trial: null,
-      discounts: [],
-      metadata: {},
-      plan: planFromPrice(price),
-      price: structuredClone(price),
+    const item = subscriptionItemObject(
+      sub.id,
+      price,
       quantity,
-      subscription: sub.id,
-      tax_rates: [],
-    };
+      first?.current_period_start ?? now,
+      first?.current_period_end ?? addInterval(now, price.recurring.interval, price.recurring.interval_count),
+    );
+    item.created = now;
     sub.items.data.push(item);
     sub.items.total_count = sub.items.data.length;
     return this.prorationLines(sub, item, { price, quantity: 0 }, now);
@@ -1278,7 +847,7 @@ export class StripeState {
     return [credit, debit].filter((l) => l.amount !== 0);
   }
 
-  private setSubscriptionStatus(sub: Subscription, status: SubscriptionStatus, request: RequestRef): void {
+  setSubscriptionStatus(sub: Subscription, status: SubscriptionStatus, request: RequestRef): void {
     if (sub.status === status) return;
     const before = structuredClone(sub);
     sub.status = status;
@@ -1438,7 +1007,7 @@ export class StripeState {
     this.emit('invoice.finalized', invoice, request);
   }
 
-  private payInvoice(invoice: Invoice, request: RequestRef): void {
+  payInvoice(invoice: Invoice, request: RequestRef): void {
     const now = this.now();
     invoice.status = 'paid';
     invoice.attempted = true;
@@ -1453,7 +1022,7 @@ export class StripeState {
     this.emit('invoice.payment_succeeded', invoice, request);
   }
 
-  private failPayment(invoice: Invoice, request: RequestRef): void {
+  failPayment(invoice: Invoice, request: RequestRef): void {
     invoice.attempted = true;
     invoice.attempt_count += 1;
     const sub = invoice.parent ? this.subscriptions.get(invoice.parent.subscription_details.subscription) : undefined;
@@ -1519,7 +1088,7 @@ export class StripeState {
   private runDue(): void {
     const now = this.now();
     for (const s of this.checkoutSessions.values()) {
-      if (s.status === 'open' && s.expires_at <= now) this.expireCheckoutSession(s.id, AUTOMATIC);
+      if (s.status === 'open' && s.expires_at <= now) this.checkout.expire(s.id, AUTOMATIC);
     }
     for (const inv of this.invoices.values()) {
       if (inv.status !== 'open' || inv.next_payment_attempt === null || inv.next_payment_attempt > now) continue;
@@ -1590,9 +1159,9 @@ export class StripeState {
       products: [...this.products.values()],
       prices: [...this.prices.values()],
       checkoutSessions: [...this.checkoutSessions.values()],
-      sessionLines: [...this.sessionLines.entries()],
-      sessionSubscriptionMetadata: [...this.sessionSubscriptionMetadata.entries()],
-      sessionTrials: [...this.sessionTrials.entries()],
+      sessionLines: [...this.checkout.lines.entries()],
+      sessionSubscriptionMetadata: [...this.checkout.subscriptionMetadata.entries()],
+      sessionTrials: [...this.checkout.trials.entries()],
       portalSessions: [...this.portalSessions.values()],
       subscriptions: [...this.subscriptions.values()],
       invoices: [...this.invoices.values()],
@@ -1618,9 +1187,9 @@ export class StripeState {
     fill(this.products, snap.products);
     fill(this.prices, snap.prices);
     fill(this.checkoutSessions, snap.checkoutSessions);
-    for (const [k, v] of snap.sessionLines) this.sessionLines.set(k, v);
-    for (const [k, v] of snap.sessionSubscriptionMetadata) this.sessionSubscriptionMetadata.set(k, v);
-    for (const [k, v] of snap.sessionTrials ?? []) this.sessionTrials.set(k, v);
+    for (const [k, v] of snap.sessionLines) this.checkout.lines.set(k, v);
+    for (const [k, v] of snap.sessionSubscriptionMetadata) this.checkout.subscriptionMetadata.set(k, v);
+    for (const [k, v] of snap.sessionTrials ?? []) this.checkout.trials.set(k, v);
     fill(this.portalSessions, snap.portalSessions);
     fill(this.subscriptions, snap.subscriptions);
     fill(this.invoices, snap.invoices);
@@ -1659,7 +1228,7 @@ export interface StateSnapshot {
   failingCards: string[];
   pendingProrations: Array<[string, InvoiceLine[]]>;
   trialWillEndSent?: string[];
-  sessionTrials?: Array<[string, { trial_period_days?: number | undefined; trial_end?: number | undefined }]>;
+  sessionTrials?: Array<[string, SessionTrial]>;
 }
 
 export function isLive(status: SubscriptionStatus): boolean {

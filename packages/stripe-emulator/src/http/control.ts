@@ -24,7 +24,7 @@ export function controlRouter(ctx: EmulatorContext): express.Router {
       return controlError(res, invalid('promotion_code must be a string', 'promotion_code'));
     }
     try {
-      res.json(state.completeCheckoutSession(req.params.id, outcome, body.promotion_code));
+      res.json(state.checkout.complete(req.params.id, outcome, body.promotion_code));
     } catch (err) {
       controlError(res, err);
     }

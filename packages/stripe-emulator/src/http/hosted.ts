@@ -12,13 +12,13 @@ export function hostedRouter({ state }: EmulatorContext): express.Router {
   pages.use(express.urlencoded({ extended: false, limit: '64kb' }));
   const productName = (productId: string) => state.products.get(productId)?.name ?? 'Plan';
   const checkoutLines = (sessionId: string) =>
-    state.lineItemsOf(sessionId).map((l) => ({ price: l.price, productName: productName(l.price.product), quantity: l.quantity }));
+    state.checkout.lineItemsOf(sessionId).map((l) => ({ price: l.price, productName: productName(l.price.product), quantity: l.quantity }));
 
   pages.get('/checkout/:id', (req, res) => {
     const session = state.checkoutSessions.get(req.params.id);
     if (!session) return res.status(404).type('html').send(messagePage('Not found', 'This checkout session does not exist.'));
     if (session.status === 'open' && session.expires_at <= state.now())
-      state.expireCheckoutSession(session.id, { id: null, idempotency_key: null });
+      state.checkout.expire(session.id, { id: null, idempotency_key: null });
     res.type('html').send(checkoutPage(session, checkoutLines(session.id)));
   });
   pages.post('/checkout/:id/pay', (req, res) => {
@@ -29,11 +29,7 @@ export function hostedRouter({ state }: EmulatorContext): express.Router {
       const email = String((req.body as Record<string, unknown>)?.email ?? '').trim();
       if (email && !session.customer && !session.customer_email) session.customer_email = email;
       const code = String((req.body as Record<string, unknown>)?.promotion_code ?? '').trim();
-      const done = state.completeCheckoutSession(
-        session.id,
-        card === '4000000000000002' ? 'card_declined' : 'succeeded',
-        code || undefined,
-      );
+      const done = state.checkout.complete(session.id, card === '4000000000000002' ? 'card_declined' : 'succeeded', code || undefined);
       if (done.status !== 'complete') {
         return res
           .status(402)
