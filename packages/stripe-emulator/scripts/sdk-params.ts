@@ -5,8 +5,12 @@
  * classes. The emulator validates every request against this file, so an unknown parameter, a wrong
  * type or a value outside an enum is refused as Stripe refuses it.
  *
- *   pnpm --filter @miniapp-billing/stripe-emulator spec:params        (rewrite the file)
- *   pnpm --filter @miniapp-billing/stripe-emulator spec:params --check (exit 1 when it is stale)
+ * It also writes `spec/fields.json`: for every object the SDK declares (by its `object` value), each
+ * field with whether it may be left out (`optional`) or null (`nullable`), so the fidelity suite can
+ * check every kind of object the emulator returns.
+ *
+ *   pnpm --filter @miniapp-billing/stripe-emulator spec:params        (rewrite the files)
+ *   pnpm --filter @miniapp-billing/stripe-emulator spec:params --check (exit 1 when one is stale)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -45,8 +49,13 @@ function pathsOf(jsFile: string): Map<string, { method: string; path: string }> 
   return out;
 }
 
-function build(): Record<string, ParamSchema> {
-  const dtsFiles = RESOURCE_FILES.map((f) => path.join(resources, `${f}.d.ts`));
+/** Resource files that declare only object types the emulator returns inside others. */
+const OBJECT_FILES = ['LineItems', 'InvoiceLineItems', 'Plans', 'Discounts'];
+
+type Fields = Record<string, Record<string, { optional: boolean; nullable: boolean }>>;
+
+function build(): { operations: Record<string, ParamSchema>; fields: Fields } {
+  const dtsFiles = [...RESOURCE_FILES, ...OBJECT_FILES].map((f) => path.join(resources, `${f}.d.ts`));
   const program = ts.createProgram(dtsFiles, { strict: true, noEmit: true, skipLibCheck: true });
   const checker = program.getTypeChecker();
 
@@ -122,18 +131,51 @@ function build(): Record<string, ParamSchema> {
       }
     });
   }
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+  const fields: Fields = {};
+  for (const file of [...RESOURCE_FILES, ...OBJECT_FILES]) {
+    const source = program.getSourceFile(path.join(resources, `${file}.d.ts`));
+    if (!source) continue;
+    ts.forEachChild(source, (node) => {
+      if (!ts.isInterfaceDeclaration(node)) return;
+      const objectProp = node.members.find((m) => ts.isPropertySignature(m) && m.name.getText(source) === 'object');
+      const literal = objectProp && ts.isPropertySignature(objectProp) ? objectProp.type : undefined;
+      if (!literal || !ts.isLiteralTypeNode(literal) || !ts.isStringLiteral(literal.literal)) return;
+      const deleted = node.members.some(
+        (m) => ts.isPropertySignature(m) && m.name.getText(source) === 'deleted' && !m.questionToken && m.type?.getText(source) === 'true',
+      );
+      const kind = `${deleted ? 'deleted_' : ''}${literal.literal.text}`;
+      const entry: Fields[string] = {};
+      for (const m of node.members) {
+        if (!ts.isPropertySignature(m) || !m.type) continue;
+        const type = m.type.getText(source);
+        if (type === 'void') continue;
+        entry[m.name.getText(source)] = { optional: !!m.questionToken, nullable: /\bnull\b/.test(type) };
+      }
+      fields[kind] = entry;
+    });
+  }
+  return {
+    operations: Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b))),
+    fields: Object.fromEntries(Object.entries(fields).sort(([a], [b]) => a.localeCompare(b))),
+  };
 }
 
-const target = path.join(here, '..', 'spec', 'params.json');
 const sdkVersion = (JSON.parse(readFileSync(path.join(sdkRoot, 'package.json'), 'utf8')) as { version: string }).version;
-const text = `${JSON.stringify({ source: `stripe@${sdkVersion} type declarations`, operations: build() })}\n`;
-if (process.argv.includes('--check')) {
-  if (readFileSync(target, 'utf8') !== text) {
-    console.error('spec/params.json is stale: run pnpm --filter @miniapp-billing/stripe-emulator spec:params');
-    process.exit(1);
+const source = `stripe@${sdkVersion} type declarations`;
+const built = build();
+const files: Array<[string, string]> = [
+  ['params.json', `${JSON.stringify({ source, operations: built.operations })}\n`],
+  ['fields.json', `${JSON.stringify({ source, objects: built.fields }, null, 1)}\n`],
+];
+for (const [name, text] of files) {
+  const target = path.join(here, '..', 'spec', name);
+  if (process.argv.includes('--check')) {
+    if (readFileSync(target, 'utf8') !== text) {
+      console.error(`spec/${name} is stale: run pnpm --filter @miniapp-billing/stripe-emulator spec:params`);
+      process.exit(1);
+    }
+  } else {
+    writeFileSync(target, text);
+    console.log(`wrote spec/${name} (${(text.length / 1024).toFixed(0)} kB)`);
   }
-} else {
-  writeFileSync(target, text);
-  console.log(`wrote ${path.relative(process.cwd(), target)} (${(text.length / 1024).toFixed(0)} kB)`);
 }

@@ -70,6 +70,7 @@ export interface Product {
   shippable: null;
   statement_descriptor: null;
   tax_code: null;
+  tax_details: null;
   type: 'service';
   unit_label: null;
   updated: number;
@@ -242,6 +243,8 @@ export interface InvoiceLine {
     unit_amount_decimal: string;
   };
   quantity: number;
+  quantity_decimal: string;
+  subscription: string | null;
   subtotal: number;
   taxes: [];
 }
@@ -684,6 +687,7 @@ export interface Charge {
   refunded: boolean;
   review: null;
   shipping: null;
+  source: null;
   source_transfer: null;
   statement_descriptor: null;
   statement_descriptor_suffix: null;
@@ -759,6 +763,7 @@ export function productObject(
     shippable: null,
     statement_descriptor: null,
     tax_code: null,
+    tax_details: null,
     type: 'service',
     unit_label: null,
     updated: created,

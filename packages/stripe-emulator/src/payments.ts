@@ -68,6 +68,7 @@ export function recordCharge(state: StripeState, invoice: Invoice, request: Requ
     refunded: false,
     review: null,
     shipping: null,
+    source: null,
     source_transfer: null,
     statement_descriptor: null,
     statement_descriptor_suffix: null,

@@ -896,6 +896,8 @@ export class StripeState {
         unit_amount_decimal: String(item.price.unit_amount),
       },
       quantity: item.quantity,
+      quantity_decimal: String(item.quantity),
+      subscription: sub.id,
       subtotal: amount,
       taxes: [],
     };

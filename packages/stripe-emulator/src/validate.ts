@@ -203,6 +203,15 @@ const current: Record<string, ObjectSchema> = {
   ),
   ...DRIFT,
 };
+// `subscription.discounts` (ids of Discount objects) replaced `subscription.discount`.
+current.subscription = {
+  ...current.subscription,
+  'x-expandableFields': [...(current.subscription?.['x-expandableFields'] ?? []), 'discounts'],
+  properties: {
+    ...current.subscription?.properties,
+    discounts: { type: 'array', items: { anyOf: [{ type: 'string' }, { $ref: '#/components/schemas/discount' }] } },
+  },
+};
 current.invoice = {
   ...current.invoice,
   'x-expandableFields': [...(current.invoice?.['x-expandableFields'] ?? []), 'parent'],

@@ -8,7 +8,16 @@ import { control, receiver, SECRET, sdk } from './helpers.ts';
 
 // Stripe's own descriptions of the objects, copied from the team's reference set (spec/SOURCE.md).
 const truth = (name: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../spec/${name}`, import.meta.url)), 'utf8'));
-const sdkFields: Record<string, Record<string, { optional: boolean; nullable: boolean }>> = truth('stripe-node-23.1.0-fields.json');
+type FieldSpecs = Record<string, Record<string, { optional: boolean; nullable: boolean }>>;
+const teamFields: FieldSpecs = truth('stripe-node-23.1.0-fields.json');
+// Every object the SDK declares, read from its type declarations by scripts/sdk-params.ts.
+const sdkObjects: FieldSpecs = truth('fields.json').objects;
+/** Kinds the emulator never returns (it serves no delete for these). */
+const NOT_RETURNED = new Set(['deleted_discount', 'deleted_invoice', 'deleted_plan', 'deleted_price', 'deleted_product']);
+const sdkFields: FieldSpecs = {
+  ...Object.fromEntries(Object.entries(sdkObjects).filter(([kind]) => !NOT_RETURNED.has(kind))),
+  ...teamFields,
+};
 const drift: Record<string, { removed_since_2023_08_16: string[]; added_since_2023_08_16: string[]; nullability_changes: string[] }> =
   truth('api-drift-2023-08-16-vs-stripe-node-23.1.0.json');
 const spec = truth('stripe-openapi-subset.json');
@@ -76,6 +85,9 @@ function validators(): Record<string, ValidateFunction> {
   }
   // Nested objects whose shape moved since 2023 and are not in the drift list are checked by presence only.
   ((definitions.invoice as Json).properties as Json).lines = { type: 'object', required: ['data', 'has_more', 'object', 'url'] };
+  // An expanded product: `features` became `marketing_features` in 2024 (the drift file lists no product).
+  const product = definitions.product as Json;
+  product.required = (product.required as string[]).filter((f) => f !== 'features');
   const ajv = new Ajv({ strict: false, allErrors: true, formats: { 'unix-time': true, decimal: /^-?\d+(\.\d+)?$/ } });
   ajv.addSchema({ definitions }, 'stripe');
   return Object.fromEntries(Object.values(DRIFTED).map((name) => [name, ajv.compile({ $ref: `stripe#/definitions/${name}` })]));
@@ -126,6 +138,35 @@ beforeAll(async () => {
     success_url: 'https://a.example/s',
   });
   await stripe.checkout.sessions.expire(s2.id);
+  // Money and promotions: a coupon and a code redeemed on a subscription, a refund and a dispute.
+  const coupon = await stripe.coupons.create({ percent_off: 10, duration: 'forever' });
+  const promo = await stripe.promotionCodes.create({ promotion: { type: 'coupon', coupon: coupon.id }, code: 'FIDELITY' });
+  const third = await stripe.customers.create({});
+  const discounted = await stripe.subscriptions.create({
+    customer: third.id,
+    items: [{ price: 'price_premium_monthly' }],
+    discounts: [{ promotion_code: promo.id }],
+  });
+  const [charge] = (await stripe.charges.list({ customer: third.id })).data;
+  await stripe.refunds.create({ charge: charge?.id as string, amount: 100 });
+  await control(emulator, 'POST', `/charges/${charge?.id}/dispute`, {});
+  const throwaway = await stripe.coupons.create({ amount_off: 100, currency: 'usd' });
+  const endpoint = await stripe.webhookEndpoints.create({ url: 'https://a.example/hook', enabled_events: ['invoice.paid'] });
+  const deletions = [
+    endpoint,
+    await stripe.coupons.del(throwaway.id),
+    await stripe.webhookEndpoints.del(endpoint.id),
+    await stripe.subscriptionItems.del(
+      (
+        await stripe.subscriptionItems.create({
+          subscription: discounted.id,
+          price: 'price_enterprise_monthly',
+          proration_behavior: 'none',
+        })
+      ).id,
+      { proration_behavior: 'none' },
+    ),
+  ];
   await emulator.webhooksIdle();
   await hook.close();
 
@@ -140,15 +181,26 @@ beforeAll(async () => {
     '/v1/subscriptions?status=all&limit=100',
     '/v1/invoices?limit=100',
     '/v1/events?limit=100',
+    `/v1/subscriptions/${discounted.id}?expand[]=discounts&expand[]=items.data.price.product`,
+    `/v1/checkout/sessions/${session.id}/line_items`,
+    `/v1/invoices/${discounted.latest_invoice}/lines`,
+    `/v1/invoice_payments?invoice=${discounted.latest_invoice}`,
+    '/v1/products?limit=100',
+    '/v1/coupons',
+    '/v1/promotion_codes',
+    '/v1/charges?limit=100',
+    '/v1/refunds',
+    '/v1/disputes',
   ]) {
     collect(await raw(path), seen);
   }
   collect(portal, seen);
+  collect(deletions, seen);
 });
 afterAll(() => emulator.close());
 
 describe('fidelity to the installed SDK and Stripe’s schema', () => {
-  it('returns every kind of object the integration reads', () => {
+  it('returns every kind of object the SDK declares for the resources it serves', () => {
     for (const kind of Object.keys(sdkFields)) expect(seen.get(kind)?.length ?? 0, kind).toBeGreaterThan(0);
   });
 
