@@ -1,0 +1,19 @@
+/**
+ * Prints what the emulator serves: its routes, the parameters it validates, the versions it renders.
+ *   pnpm --filter @miniapp-billing/stripe-emulator spec:figures
+ */
+import { routes } from '../src/api.ts';
+import { countParams, operationSchema } from '../src/validate.ts';
+import { SERVED_VERSIONS } from '../src/versions.ts';
+
+let params = 0;
+const resources = new Set<string>();
+for (const [method, path] of routes) {
+  const schema = operationSchema(method, path);
+  if (!schema) throw new Error(`${method} ${path} has no schema`);
+  params += countParams(schema);
+  resources.add(path.split('/').slice(2, path.startsWith('/v1/checkout') || path.startsWith('/v1/billing_portal') ? 4 : 3).join('/'));
+}
+console.log(`${routes.length} routes over ${resources.size} resources (${[...resources].sort().join(', ')})`);
+console.log(`${params} parameters validated (leaf parameters of those operations, from spec/params.json)`);
+console.log(`versions rendered: ${SERVED_VERSIONS.join(', ')}`);
