@@ -12,7 +12,12 @@ for (const [method, path] of routes) {
   const schema = operationSchema(method, path);
   if (!schema) throw new Error(`${method} ${path} has no schema`);
   params += countParams(schema);
-  resources.add(path.split('/').slice(2, path.startsWith('/v1/checkout') || path.startsWith('/v1/billing_portal') ? 4 : 3).join('/'));
+  resources.add(
+    path
+      .split('/')
+      .slice(2, path.startsWith('/v1/checkout') || path.startsWith('/v1/billing_portal') ? 4 : 3)
+      .join('/'),
+  );
 }
 console.log(`${routes.length} routes over ${resources.size} resources (${[...resources].sort().join(', ')})`);
 console.log(`${params} parameters validated (leaf parameters of those operations, from spec/params.json)`);
