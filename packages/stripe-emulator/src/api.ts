@@ -2,7 +2,7 @@ import { createCoupon, createPromotionCode, type DiscountRequest, deleteCoupon, 
 import { invalid, missing, required, StripeApiError } from './errors.ts';
 import type { CouponDuration, Invoice, Refund, StripeEvent, Subscription, WebhookEndpoint } from './objects.ts';
 import { bool, int, list, metadata, nullableStr, num, obj, type Params, reqStr, str, strings } from './params.ts';
-import { createRefund, getCharge, getRefund, invoicePayments } from './payments.ts';
+import { createRefund, getCharge, getRefund, invoicePayments, paymentIntent } from './payments.ts';
 import { mergeMetadata, newId, type PaymentBehavior, type ProrationBehavior, type RequestRef, type StripeState } from './state.ts';
 import { isServedVersion, SERVED_VERSIONS } from './versions.ts';
 
@@ -867,6 +867,7 @@ export const routes: Array<[string, string, Handler]> = [
     },
   ],
   ['GET', '/v1/charges/:id', (ctx) => getCharge(ctx.state, id(ctx), 'id')],
+  ['GET', '/v1/payment_intents/:id', (ctx) => paymentIntent(ctx.state, id(ctx))],
   [
     'GET',
     '/v1/invoice_payments',

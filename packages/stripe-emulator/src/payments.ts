@@ -22,6 +22,87 @@ export interface InvoicePayment {
   status_transitions: { canceled_at: null; paid_at: number };
 }
 
+/** The payment intent Stripe creates when an invoice is finalized (its id, made once). */
+export function paymentIntentIdOf(state: StripeState, invoiceId: string): string {
+  let id = state.invoicePaymentIntents.get(invoiceId);
+  if (!id) {
+    id = newId('pi');
+    state.invoicePaymentIntents.set(invoiceId, id);
+  }
+  return id;
+}
+
+/** `confirmation_secret` of an invoice (only when expanded): the client secret of its payment intent. */
+export function confirmationSecretOf(state: StripeState, invoice: Invoice): { client_secret: string; type: 'payment_intent' } | null {
+  if (invoice.status === 'draft') return null;
+  const pi = paymentIntentIdOf(state, invoice.id);
+  return { client_secret: `${pi}_secret_${invoice.id.slice(3, 19)}`, type: 'payment_intent' };
+}
+
+/** A payment intent as Stripe shows it, from the invoice it pays and the charge that paid it. */
+export function paymentIntent(state: StripeState, id: string) {
+  const invoiceId = [...state.invoicePaymentIntents.entries()].find(([, pi]) => pi === id)?.[0];
+  const invoice = invoiceId ? state.invoices.get(invoiceId) : undefined;
+  if (!invoice) throw missing('payment_intent', id, 'intent');
+  const chargeId = state.invoiceCharges.get(invoice.id);
+  const charge = chargeId ? state.charges.get(chargeId) : undefined;
+  const status =
+    invoice.status === 'paid'
+      ? 'succeeded'
+      : invoice.status === 'void'
+        ? 'canceled'
+        : invoice.attempted
+          ? 'requires_payment_method'
+          : 'requires_confirmation';
+  return {
+    id,
+    object: 'payment_intent' as const,
+    allowed_payment_method_types: null,
+    amount: invoice.amount_due,
+    amount_capturable: 0,
+    amount_received: charge?.amount ?? 0,
+    application: null,
+    application_fee_amount: null,
+    automatic_payment_methods: null,
+    canceled_at: invoice.status === 'void' ? invoice.status_transitions.voided_at : null,
+    cancellation_reason: invoice.status === 'void' ? ('void_invoice' as const) : null,
+    capture_method: 'automatic' as const,
+    client_secret: confirmationSecretOf(state, invoice)?.client_secret ?? null,
+    confirmation_method: 'automatic' as const,
+    created: invoice.status_transitions.finalized_at ?? invoice.created,
+    currency: invoice.currency,
+    customer: invoice.customer,
+    customer_account: null,
+    description: invoice.billing_reason === 'subscription_create' ? 'Subscription creation' : 'Subscription update',
+    excluded_payment_method_types: null,
+    last_payment_error:
+      invoice.status === 'open' && invoice.attempted
+        ? { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.' }
+        : null,
+    latest_charge: charge?.id ?? null,
+    livemode: false,
+    managed_payments: null,
+    metadata: {},
+    next_action: null,
+    on_behalf_of: null,
+    payment_method: charge?.payment_method ?? null,
+    payment_method_configuration_details: null,
+    payment_method_options: null,
+    payment_method_types: ['card'],
+    payment_record: null,
+    processing: null,
+    receipt_email: charge?.receipt_email ?? null,
+    review: null,
+    setup_future_usage: null,
+    shipping: null,
+    source: null,
+    statement_descriptor: null,
+    statement_descriptor_suffix: null,
+    status,
+    transfer_group: null,
+  };
+}
+
 /** Records the successful card charge that paid `invoice`. */
 export function recordCharge(state: StripeState, invoice: Invoice, request: RequestRef): Charge | undefined {
   if (invoice.amount_paid <= 0) return undefined;
@@ -59,7 +140,7 @@ export function recordCharge(state: StripeState, invoice: Invoice, request: Requ
       type: 'authorized',
     },
     paid: true,
-    payment_intent: newId('pi'),
+    payment_intent: paymentIntentIdOf(state, invoice.id),
     payment_method: newId('pm'),
     payment_method_details: { type: 'card', card: { brand: 'visa', last4: '4242', exp_month: 12, exp_year: 2034, funding: 'credit' } },
     receipt_email: customer?.email ?? null,

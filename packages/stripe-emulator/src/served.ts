@@ -12,6 +12,7 @@ export const RESOURCE_FILES = [
   'Events',
   'InvoicePayments',
   'Invoices',
+  'PaymentIntents',
   'Prices',
   'Products',
   'PromotionCodes',

@@ -140,8 +140,9 @@ export class StripeState {
   readonly promotionCodes = new Map<string, PromotionCode>();
   readonly discounts = new Map<string, Discount>();
   readonly charges = new Map<string, Charge>();
-  /** The charge that paid each invoice. */
+  /** The charge that paid each invoice, and the payment intent made for it at finalization. */
   readonly invoiceCharges = new Map<string, string>();
+  readonly invoicePaymentIntents = new Map<string, string>();
   readonly refunds = new Map<string, Refund>();
   readonly disputes = new Map<string, Dispute>();
   /** Checkout and portal sessions: the hosted flows. */
@@ -187,6 +188,7 @@ export class StripeState {
       this.discounts,
       this.charges,
       this.invoiceCharges,
+      this.invoicePaymentIntents,
       this.refunds,
       this.disputes,
     ] as Array<Map<string, unknown>>) {
@@ -1172,6 +1174,14 @@ export class StripeState {
       failingCards: [...this.failingCards],
       pendingProrations: [...this.pendingProrations.entries()],
       trialWillEndSent: [...this.trialWillEndSent],
+      coupons: [...this.coupons.values()],
+      promotionCodes: [...this.promotionCodes.values()],
+      discounts: [...this.discounts.values()],
+      charges: [...this.charges.values()],
+      invoiceCharges: [...this.invoiceCharges.entries()],
+      invoicePaymentIntents: [...this.invoicePaymentIntents.entries()],
+      refunds: [...this.refunds.values()],
+      disputes: [...this.disputes.values()],
     };
   }
 
@@ -1200,6 +1210,14 @@ export class StripeState {
     for (const id of snap.failingCards) this.failingCards.add(id);
     for (const [k, v] of snap.pendingProrations) this.pendingProrations.set(k, v);
     for (const id of snap.trialWillEndSent ?? []) this.trialWillEndSent.add(id);
+    fill(this.coupons, snap.coupons ?? []);
+    fill(this.promotionCodes, snap.promotionCodes ?? []);
+    fill(this.discounts, snap.discounts ?? []);
+    fill(this.charges, snap.charges ?? []);
+    for (const [k, v] of snap.invoiceCharges ?? []) this.invoiceCharges.set(k, v);
+    for (const [k, v] of snap.invoicePaymentIntents ?? []) this.invoicePaymentIntents.set(k, v);
+    fill(this.refunds, snap.refunds ?? []);
+    fill(this.disputes, snap.disputes ?? []);
   }
 
   setCardFails(customerId: string, fails: boolean): void {
@@ -1231,6 +1249,14 @@ export interface StateSnapshot {
   pendingProrations: Array<[string, InvoiceLine[]]>;
   trialWillEndSent?: string[];
   sessionTrials?: Array<[string, SessionTrial]>;
+  coupons?: Coupon[];
+  promotionCodes?: PromotionCode[];
+  discounts?: Discount[];
+  charges?: Charge[];
+  invoiceCharges?: Array<[string, string]>;
+  invoicePaymentIntents?: Array<[string, string]>;
+  refunds?: Refund[];
+  disputes?: Dispute[];
 }
 
 export function isLive(status: SubscriptionStatus): boolean {

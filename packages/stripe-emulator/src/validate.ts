@@ -212,10 +212,17 @@ current.subscription = {
     discounts: { type: 'array', items: { anyOf: [{ type: 'string' }, { $ref: '#/components/schemas/discount' }] } },
   },
 };
+// `invoice.parent` replaced `invoice.subscription`; `confirmation_secret` and `payments` (a list of
+// invoice payments) are included only when expanded.
 current.invoice = {
   ...current.invoice,
-  'x-expandableFields': [...(current.invoice?.['x-expandableFields'] ?? []), 'parent'],
-  properties: { ...invoiceSchema.properties, parent: { $ref: '#/components/schemas/invoice.parent' } },
+  'x-expandableFields': [...(current.invoice?.['x-expandableFields'] ?? []), 'parent', 'confirmation_secret', 'payments'],
+  properties: {
+    ...invoiceSchema.properties,
+    parent: { $ref: '#/components/schemas/invoice.parent' },
+    confirmation_secret: { properties: { client_secret: {}, type: {} } },
+    payments: { properties: { object: {}, data: { items: { $ref: '#/components/schemas/invoice_payment' } } } },
+  },
 };
 const tables: Record<ServedVersion, Record<string, ObjectSchema>> = { [API_VERSION]: current, [LEGACY_VERSION]: schemas };
 
@@ -290,6 +297,7 @@ const RESOURCE_OBJECTS: Array<[RegExp, string]> = [
   [/^\/v1\/promotion_codes/, 'promotion_code'],
   [/^\/v1\/refunds/, 'refund'],
   [/^\/v1\/charges/, 'charge'],
+  [/^\/v1\/payment_intents/, 'payment_intent'],
   [/^\/v1\/disputes/, 'dispute'],
   [/^\/v1\/invoice_payments/, 'invoice_payment'],
   [/^\/v1\/webhook_endpoints/, 'webhook_endpoint'],

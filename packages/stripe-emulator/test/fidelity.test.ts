@@ -191,6 +191,7 @@ beforeAll(async () => {
     '/v1/charges?limit=100',
     '/v1/refunds',
     '/v1/disputes',
+    `/v1/payment_intents/${charge?.payment_intent}`,
   ]) {
     collect(await raw(path), seen);
   }

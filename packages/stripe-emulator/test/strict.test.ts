@@ -523,3 +523,41 @@ describe('coupons, promotion codes, refunds and disputes', () => {
     expect((await stripe.disputes.retrieve(opened.body.id)).status).toBe('lost');
   });
 });
+
+describe('the calls of Stripe’s own subscription sample', () => {
+  it('default_incomplete with latest_invoice.confirmation_secret, pay, preview, change and cancel', async () => {
+    const customer = await stripe.customers.create({ email: 'sample@example.com' });
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: 'price_premium_monthly' }],
+      payment_behavior: 'default_incomplete',
+      payment_settings: { save_default_payment_method: 'on_subscription' },
+      expand: ['latest_invoice.confirmation_secret'],
+    });
+    const invoice = sub.latest_invoice as Stripe.Invoice;
+    expect(invoice.confirmation_secret?.type).toBe('payment_intent');
+    const intentId = invoice.confirmation_secret?.client_secret.split('_secret_')[0] as string;
+    expect((await stripe.paymentIntents.retrieve(intentId)).status).toBe('requires_confirmation');
+    // What Stripe.js confirming the payment does, here through the API.
+    await stripe.invoices.pay(invoice.id as string);
+    const intent = await stripe.paymentIntents.retrieve(intentId, { expand: ['latest_charge'] });
+    expect(intent).toMatchObject({ status: 'succeeded', amount_received: 2900 });
+    expect((intent.latest_charge as Stripe.Charge).paid).toBe(true);
+    const paid = await stripe.invoices.retrieve(invoice.id as string, { expand: ['payments'] });
+    expect(paid.payments?.data[0]?.payment.payment_intent).toBe(intentId);
+
+    const preview = await stripe.invoices.createPreview({
+      customer: customer.id,
+      subscription: sub.id,
+      subscription_details: { items: [{ id: sub.items.data[0]?.id as string, price: 'price_vip_monthly' }] },
+    });
+    expect(preview.total).toBeGreaterThan(9900);
+    const listed = await stripe.subscriptions.list({ customer: customer.id, status: 'all', expand: ['data.default_payment_method'] });
+    expect(listed.data.map((s) => s.id)).toEqual([sub.id]);
+    const updated = await stripe.subscriptions.update(sub.id, {
+      items: [{ id: sub.items.data[0]?.id as string, price: 'price_vip_monthly' }],
+    });
+    expect(updated.items.data[0]?.price.id).toBe('price_vip_monthly');
+    expect((await stripe.subscriptions.cancel(sub.id)).status).toBe('canceled');
+  });
+});

@@ -5,6 +5,7 @@ import { checkoutLineItems, expand, paginate, routes } from '../api.ts';
 import { errorForStatus, invalid, StripeApiError } from '../errors.ts';
 import { API_VERSION } from '../objects.ts';
 import type { Params } from '../params.ts';
+import { confirmationSecretOf, invoicePayments, paymentIntent } from '../payments.ts';
 import { AccountRateLimiter, drawLatencyMs, type Realism, rateLimited } from '../realism.ts';
 import { newId } from '../state.ts';
 import { checkExpandPath, objectOfPath, operationSchema, validateParams } from '../validate.ts';
@@ -267,6 +268,12 @@ export function v1Router(ctx: EmulatorContext, realism: Realism): express.Router
         return state.events.get(objId);
       case 'ch_':
         return state.charges.get(objId);
+      case 'pi_':
+        try {
+          return paymentIntent(state, objId);
+        } catch {
+          return undefined;
+        }
       case 're_':
         return state.refunds.get(objId);
       case 'du_':
@@ -284,6 +291,13 @@ export function v1Router(ctx: EmulatorContext, realism: Realism): express.Router
   const include = (object: Record<string, unknown>, field: string): unknown => {
     const objId = String(object.id ?? '');
     if (object.object === 'checkout.session' && field === 'line_items') return checkoutLineItems(state, objId, {});
+    if (object.object === 'invoice' && field === 'confirmation_secret') {
+      const invoice = state.invoices.get(objId);
+      return invoice ? confirmationSecretOf(state, invoice) : undefined;
+    }
+    if (object.object === 'invoice' && field === 'payments') {
+      return { object: 'list', data: invoicePayments(state, objId), has_more: false, url: `/v1/invoice_payments?invoice=${objId}` };
+    }
     if (object.object === 'customer' && field === 'subscriptions') {
       return paginate(
         [...state.subscriptions.values()].filter((s) => s.customer === objId && s.status !== 'canceled'),
