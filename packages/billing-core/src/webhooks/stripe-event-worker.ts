@@ -210,10 +210,8 @@ async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEve
         : await resolveCustomerOwner(deps, job.customerId, customer);
     if (!userId) {
       // Not one of ours (no mapping, no metadata naming a user we have): acknowledged and ignored.
-      await deps.db.transaction().execute(async (trx) => {
-        await setEventsStatus(trx, ids, 'ignored');
-        await finishCustomerJob(trx, job);
-      });
+      await setEventsStatus(deps.db, ids, 'ignored');
+      await finishCustomerJob(deps.db, job);
       report('ignored');
       return;
     }
@@ -222,9 +220,12 @@ async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEve
       const applied = await applyReads(trx, deps, job.customerId, userId, reads);
       await recordTransitions(trx, events, userId, job.customerId);
       await setEventsStatus(trx, ids, 'processed');
-      await finishCustomerJob(trx, job);
       return applied;
     });
+    // The job row is touched only after that commit, in a statement of its own: a receipt for this
+    // customer (which bumps the row) never waits on the apply transaction's lock, so acknowledgments
+    // stay fast while workers write. A crash in between leaves the job to a later run with nothing left to do.
+    await finishCustomerJob(deps.db, job);
     report('processed');
     // After a subscription went live, make sure it is the person's only live one (Stripe, no transaction).
     if (appliedSubscription) await enforceOneLiveSubscription(deps, userId, job.customerId);
@@ -233,11 +234,9 @@ async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEve
     const dead = attempt >= (options.maxAttempts ?? 8);
     const cause = causeOf(err);
     const nextAttemptAt = dead ? null : new Date(Date.now() + (options.backoffMs ?? defaultBackoff)(attempt));
-    await deps.db.transaction().execute(async (trx) => {
-      await setEventsStatus(trx, ids, dead ? 'dead' : 'failed', cause, nextAttemptAt);
-      if (dead) await finishCustomerJob(trx, job);
-      else await retryCustomerJob(trx, job, nextAttemptAt as Date, cause);
-    });
+    await setEventsStatus(deps.db, ids, dead ? 'dead' : 'failed', cause, nextAttemptAt);
+    if (dead) await finishCustomerJob(deps.db, job);
+    else await retryCustomerJob(deps.db, job, nextAttemptAt as Date, cause);
     report(dead ? 'dead' : 'failed');
     deps.observer?.eventsFailed?.({
       customerId: job.customerId,
