@@ -1,4 +1,5 @@
 import { CheckoutDesk, type SessionTrial } from './checkout.ts';
+import { BillingClock } from './clock.ts';
 import { applyDiscounts, checkRedeemable, type DiscountRequest, discountAmount, findPromotionCodeByCode, redeem } from './discounts.ts';
 import { cardDeclined, invalid, missing, required, StripeApiError } from './errors.ts';
 import {
@@ -83,11 +84,8 @@ export interface RequestRef {
 export const AUTOMATIC: RequestRef = { id: null, idempotency_key: null };
 const DAY = 86_400;
 export const CHECKOUT_TTL = DAY;
-const INCOMPLETE_TTL = 23 * 3600;
 const RETRY_AFTER = 3 * DAY;
 const MAX_PAYMENT_ATTEMPTS = 4;
-/** Stripe sends `customer.subscription.trial_will_end` three days before a trial ends. */
-const TRIAL_WILL_END_BEFORE = 3 * DAY;
 
 export type ProrationBehavior = 'create_prorations' | 'none' | 'always_invoice';
 export type PaymentBehavior = 'allow_incomplete' | 'default_incomplete' | 'error_if_incomplete' | 'pending_if_incomplete';
@@ -113,7 +111,7 @@ export function addInterval(from: number, interval: Interval, count: number): nu
   }
 }
 
-function shallowDiff(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
+export function shallowDiff(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
   const prev: Record<string, unknown> = {};
   for (const key of Object.keys(after)) {
     if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) prev[key] = before[key] ?? null;
@@ -149,11 +147,10 @@ export class StripeState {
   readonly checkout = new CheckoutDesk(this);
   /** Customers whose card is declined, set through the control API. */
   readonly failingCards = new Set<string>();
-  /** Trialing subscriptions whose `trial_will_end` was sent. */
-  private readonly trialWillEndSent = new Set<string>();
   /** Prorations waiting for the next renewal invoice, by subscription. */
   private readonly pendingProrations = new Map<string, InvoiceLine[]>();
-  private clockOffset = 0;
+  /** The account's clock and the billing cycle it drives. */
+  readonly clock = new BillingClock(this);
 
   constructor(
     private readonly baseUrl: () => string,
@@ -164,7 +161,7 @@ export class StripeState {
   }
 
   now(): number {
-    return Math.floor(Date.now() / 1000) + this.clockOffset;
+    return this.clock.now();
   }
 
   /** The base URL of hosted pages (receipts, invoices). */
@@ -198,8 +195,7 @@ export class StripeState {
     this.checkout.clear();
     this.failingCards.clear();
     this.pendingProrations.clear();
-    this.trialWillEndSent.clear();
-    this.clockOffset = 0;
+    this.clock.reset();
     this.seedCatalog();
   }
 
@@ -905,7 +901,7 @@ export class StripeState {
     };
   }
 
-  private createInvoice(
+  createInvoice(
     sub: Subscription,
     reason: BillingReason,
     start: number,
@@ -985,7 +981,7 @@ export class StripeState {
     return invoice;
   }
 
-  private finalizeInvoice(invoice: Invoice, request: RequestRef): void {
+  finalizeInvoice(invoice: Invoice, request: RequestRef): void {
     const customer = this.customers.get(invoice.customer);
     const now = this.now();
     invoice.status = 'open';
@@ -1052,112 +1048,23 @@ export class StripeState {
 
   // ---------------------------------------------------------------- time
 
-  /**
-   * Moves the account's clock forward and runs everything that falls due, in time order:
-   * expiring checkout sessions and incomplete subscriptions, payment retries, renewals (paid, or
-   * `past_due` when the card fails) and ends of subscriptions set to cancel at period end.
-   */
+  /** Moves the account's clock forward and runs everything that falls due (`clock.ts`). */
   advanceClock(seconds: number): { now: number } {
-    if (!Number.isFinite(seconds) || seconds < 0) throw invalid('`seconds` must be a non-negative number.', 'seconds');
-    const target = this.now() + Math.floor(seconds);
-    // Step through due moments one at a time so that multi-period jumps renew once per period.
-    for (let guard = 0; guard < 10_000; guard++) {
-      const next = this.nextDue(target);
-      if (next === null) break;
-      this.clockOffset += Math.max(0, next - this.now());
-      this.runDue();
-    }
-    this.clockOffset += Math.max(0, target - this.now());
-    this.runDue();
-    return { now: this.now() };
+    return this.clock.advance(seconds);
   }
 
-  private nextDue(limit: number): number | null {
-    let next: number | null = null;
-    const consider = (t: number | null) => {
-      if (t !== null && t <= limit && (next === null || t < next)) next = t;
-    };
-    for (const s of this.checkoutSessions.values()) if (s.status === 'open') consider(s.expires_at);
-    for (const sub of this.subscriptions.values()) {
-      if (sub.status === 'trialing' && sub.trial_end !== null && !this.trialWillEndSent.has(sub.id)) {
-        consider(Math.max(sub.created, sub.trial_end - TRIAL_WILL_END_BEFORE));
-      }
-      if (sub.status === 'incomplete') consider(sub.created + INCOMPLETE_TTL);
-      else if (isLive(sub.status)) consider(sub.items.data[0]?.current_period_end ?? null);
-    }
-    for (const inv of this.invoices.values()) if (inv.status === 'open') consider(inv.next_payment_attempt);
-    return next;
-  }
-
-  private runDue(): void {
-    const now = this.now();
-    for (const s of this.checkoutSessions.values()) {
-      if (s.status === 'open' && s.expires_at <= now) this.checkout.expire(s.id, AUTOMATIC);
-    }
-    for (const inv of this.invoices.values()) {
-      if (inv.status !== 'open' || inv.next_payment_attempt === null || inv.next_payment_attempt > now) continue;
-      const sub = inv.parent ? this.subscriptions.get(inv.parent.subscription_details.subscription) : undefined;
-      if (this.failingCards.has(inv.customer)) this.failPayment(inv, AUTOMATIC);
-      else {
-        this.payInvoice(inv, AUTOMATIC);
-        if (sub && (sub.status === 'past_due' || sub.status === 'unpaid')) this.setSubscriptionStatus(sub, 'active', AUTOMATIC);
-      }
-    }
-    for (const sub of this.subscriptions.values()) {
-      if (
-        sub.status === 'trialing' &&
-        sub.trial_end !== null &&
-        !this.trialWillEndSent.has(sub.id) &&
-        sub.trial_end - TRIAL_WILL_END_BEFORE <= now
-      ) {
-        this.trialWillEndSent.add(sub.id);
-        this.emit('customer.subscription.trial_will_end', sub, AUTOMATIC);
-      }
-      if (sub.status === 'incomplete' && sub.created + INCOMPLETE_TTL <= now) {
-        this.cancelSubscription(sub.id, AUTOMATIC, 'payment_failed');
-        continue;
-      }
-      if (!isLive(sub.status)) continue;
-      const item = sub.items.data[0];
-      if (!item || item.current_period_end > now) continue;
-      if (sub.cancel_at_period_end || (sub.cancel_at !== null && sub.cancel_at <= now)) {
-        this.cancelSubscription(sub.id, AUTOMATIC);
-        continue;
-      }
-      this.renew(sub);
-    }
-  }
-
-  private renew(sub: Subscription): void {
-    const before = structuredClone(sub);
-    for (const item of sub.items.data) {
-      const interval = item.price.recurring?.interval ?? 'month';
-      const count = item.price.recurring?.interval_count ?? 1;
-      item.current_period_start = item.current_period_end;
-      item.current_period_end = addInterval(item.current_period_end, interval, count);
-    }
-    const first = sub.items.data[0];
-    if (!first) return;
-    const prorations = this.pendingProrations.get(sub.id) ?? [];
-    this.pendingProrations.delete(sub.id);
-    const invoice = this.createInvoice(sub, 'subscription_cycle', first.current_period_start, first.current_period_end, prorations);
-    sub.latest_invoice = invoice.id;
-    this.emit('customer.subscription.updated', sub, AUTOMATIC, shallowDiff(before as never, sub as never));
-    this.emit('invoice.created', invoice, AUTOMATIC);
-    this.finalizeInvoice(invoice, AUTOMATIC);
-    if (this.failingCards.has(sub.customer) && invoice.amount_due > 0) this.failPayment(invoice, AUTOMATIC);
-    else {
-      this.payInvoice(invoice, AUTOMATIC);
-      // The first charge at a trial's end starts the paid period.
-      if (sub.status === 'trialing') this.setSubscriptionStatus(sub, 'active', AUTOMATIC);
-    }
+  /** Prorations waiting for the next renewal of `subscriptionId`, taken (they go on that invoice). */
+  takePendingProrations(subscriptionId: string): InvoiceLine[] {
+    const lines = this.pendingProrations.get(subscriptionId) ?? [];
+    this.pendingProrations.delete(subscriptionId);
+    return lines;
   }
 
   /** Everything needed to bring the account back after a restart (demo persistence). */
   snapshot(): StateSnapshot {
     return {
       version: 1,
-      clockOffset: this.clockOffset,
+      clockOffset: this.clock.offset,
       customers: [...this.customers.values()],
       deletedCustomers: [...this.deletedCustomers],
       products: [...this.products.values()],
@@ -1173,7 +1080,7 @@ export class StripeState {
       webhookEndpoints: [...this.webhookEndpoints.values()],
       failingCards: [...this.failingCards],
       pendingProrations: [...this.pendingProrations.entries()],
-      trialWillEndSent: [...this.trialWillEndSent],
+      trialWillEndSent: [...this.clock.trialWillEndSent],
       coupons: [...this.coupons.values()],
       promotionCodes: [...this.promotionCodes.values()],
       discounts: [...this.discounts.values()],
@@ -1190,7 +1097,7 @@ export class StripeState {
     this.reset();
     this.products.clear();
     this.prices.clear();
-    this.clockOffset = snap.clockOffset;
+    this.clock.offset = snap.clockOffset;
     const fill = <T extends { id: string }>(map: Map<string, T>, items: T[]) => {
       for (const item of items) map.set(item.id, item);
     };
@@ -1209,7 +1116,7 @@ export class StripeState {
     fill(this.webhookEndpoints, snap.webhookEndpoints);
     for (const id of snap.failingCards) this.failingCards.add(id);
     for (const [k, v] of snap.pendingProrations) this.pendingProrations.set(k, v);
-    for (const id of snap.trialWillEndSent ?? []) this.trialWillEndSent.add(id);
+    for (const id of snap.trialWillEndSent ?? []) this.clock.trialWillEndSent.add(id);
     fill(this.coupons, snap.coupons ?? []);
     fill(this.promotionCodes, snap.promotionCodes ?? []);
     fill(this.discounts, snap.discounts ?? []);
