@@ -771,21 +771,21 @@ export function productObject(
   };
 }
 
+/** What a price is made from (the API's parameters, read). */
+export interface PriceInput {
+  id?: string | undefined;
+  product: string;
+  unit_amount: number;
+  currency: string;
+  interval?: Interval | undefined;
+  interval_count?: number | undefined;
+  lookup_key?: string | null | undefined;
+  nickname?: string | null | undefined;
+  metadata?: Metadata | undefined;
+}
+
 /** A price as Stripe returns it (recurring when it has an interval). */
-export function priceObject(
-  input: {
-    id?: string | undefined;
-    product: string;
-    unit_amount: number;
-    currency: string;
-    interval?: Interval | undefined;
-    interval_count?: number | undefined;
-    lookup_key?: string | null | undefined;
-    nickname?: string | null | undefined;
-    metadata?: Metadata | undefined;
-  },
-  created: number,
-): Price {
+export function priceObject(input: PriceInput, created: number): Price {
   return {
     id: input.id ?? newId('price'),
     object: 'price',

@@ -21,6 +21,7 @@ import {
   newId,
   type PortalSession,
   type Price,
+  type PriceInput,
   type Product,
   type PromotionCode,
   planFromPrice,
@@ -241,6 +242,14 @@ export class StripeState {
     return event;
   }
 
+  /** Emits `type` with the fields that changed (`previous_attributes`), or nothing when none did. */
+  emitIfChanged(type: string, before: object, after: { id: string }, request: RequestRef): boolean {
+    const previous = shallowDiff(before as never, after as never);
+    if (Object.keys(previous).length === 0) return false;
+    this.emit(type, after, request, previous);
+    return true;
+  }
+
   // ---------------------------------------------------------------- lookups
 
   getCustomer(id: string, param = 'customer'): Customer {
@@ -291,11 +300,8 @@ export class StripeState {
     if (input.description !== undefined) product.description = input.description;
     if (input.active !== undefined) product.active = input.active;
     if (input.metadata !== undefined) product.metadata = mergeMetadata(product.metadata, input.metadata);
-    const previous = shallowDiff(before as never, product as never);
-    if (Object.keys(previous).length > 0) {
-      product.updated = this.now();
-      this.emit('product.updated', product, request, previous);
-    }
+    if (Object.keys(shallowDiff(before as never, product as never)).length > 0) product.updated = this.now();
+    this.emitIfChanged('product.updated', before, product, request);
     return product;
   }
 
@@ -317,26 +323,11 @@ export class StripeState {
     if (input.nickname !== undefined) price.nickname = input.nickname;
     if (input.lookup_key !== undefined) price.lookup_key = input.lookup_key;
     if (input.metadata !== undefined) price.metadata = mergeMetadata(price.metadata, input.metadata);
-    const previous = shallowDiff(before as never, price as never);
-    if (Object.keys(previous).length > 0) this.emit('price.updated', price, request, previous);
+    this.emitIfChanged('price.updated', before, price, request);
     return price;
   }
 
-  createPrice(
-    input: {
-      id?: string | undefined;
-      product: string;
-      unit_amount: number;
-      currency: string;
-      interval?: Interval | undefined;
-      interval_count?: number | undefined;
-      lookup_key?: string | null | undefined;
-      nickname?: string | null | undefined;
-      metadata?: Metadata | undefined;
-    },
-    created = this.now(),
-    request?: RequestRef,
-  ): Price {
+  createPrice(input: PriceInput, created = this.now(), request?: RequestRef): Price {
     if (!this.products.has(input.product)) throw missing('product', input.product, 'product');
     const price = priceObject(input, created);
     if (input.lookup_key && [...this.prices.values()].some((p) => p.lookup_key === input.lookup_key)) {
@@ -371,8 +362,7 @@ export class StripeState {
     if (input.description !== undefined) customer.description = input.description;
     if (input.phone !== undefined) customer.phone = input.phone;
     if (input.metadata !== undefined) customer.metadata = mergeMetadata(customer.metadata, input.metadata);
-    const previous = shallowDiff(before as never, customer as never);
-    if (Object.keys(previous).length > 0) this.emit('customer.updated', customer, request, previous);
+    this.emitIfChanged('customer.updated', before, customer, request);
     return customer;
   }
 
@@ -537,8 +527,7 @@ export class StripeState {
         throw cardDeclined();
       }
     }
-    const previous = shallowDiff(before as never, sub as never);
-    if (Object.keys(previous).length > 0) this.emit('customer.subscription.updated', sub, request, previous);
+    this.emitIfChanged('customer.subscription.updated', before, sub, request);
     if (prorationInvoice) this.chargeNow(prorationInvoice, request);
     return sub;
   }
