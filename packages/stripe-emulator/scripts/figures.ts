@@ -4,7 +4,7 @@
  */
 import { routes } from '../src/api.ts';
 import { countParams, operationSchema } from '../src/validate.ts';
-import { SERVED_VERSIONS } from '../src/versions.ts';
+import { SERVED_VERSIONS, servedVersions, shapeOf } from '../src/versions.ts';
 
 let params = 0;
 const resources = new Set<string>();
@@ -21,4 +21,8 @@ for (const [method, path] of routes) {
 }
 console.log(`${routes.length} routes over ${resources.size} resources (${[...resources].sort().join(', ')})`);
 console.log(`${params} parameters validated (leaf parameters of those operations, from spec/params.json)`);
-console.log(`versions rendered: ${SERVED_VERSIONS.join(', ')}`);
+const served = servedVersions();
+const current = served.filter((v) => shapeOf(v) === 'current');
+console.log(
+  `${served.length} Stripe API versions served (${served[0]} to ${served.at(-1)}): ${served.length - current.length} with the shapes of ${SERVED_VERSIONS[1]}, ${current.length} with those of ${SERVED_VERSIONS[0]}`,
+);

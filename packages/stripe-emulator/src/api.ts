@@ -4,7 +4,7 @@ import type { CouponDuration, Invoice, Refund, StripeEvent, Subscription, Webhoo
 import { bool, int, list, metadata, nullableStr, num, obj, type Params, reqStr, str, strings } from './params.ts';
 import { createRefund, getCharge, getRefund, invoicePayments, paymentIntent } from './payments.ts';
 import { mergeMetadata, newId, type PaymentBehavior, type ProrationBehavior, type RequestRef, type StripeState } from './state.ts';
-import { isServedVersion, SERVED_VERSIONS } from './versions.ts';
+import { isServedVersion, notServed } from './versions.ts';
 
 export interface ApiContext {
   state: StripeState;
@@ -944,7 +944,7 @@ export const routes: Array<[string, string, Handler]> = [
       if (events.length === 0) throw required('enabled_events');
       const apiVersion = str(params, 'api_version');
       if (apiVersion !== undefined && !isServedVersion(apiVersion)) {
-        throw invalid(`Invalid api_version: ${apiVersion}. This emulator renders ${SERVED_VERSIONS.join(' and ')}.`, 'api_version');
+        throw invalid(notServed(apiVersion), 'api_version');
       }
       const endpoint: WebhookEndpoint = {
         id: newId('we'),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { StripeApiError } from './errors.ts';
 import { API_VERSION } from './objects.ts';
 import type { Params } from './params.ts';
-import { LEGACY_VERSION, removedSince2023, type ServedVersion } from './versions.ts';
+import { removedSince2023, type ServedVersion, type Shape, shapeOf } from './versions.ts';
 
 /**
  * Fail closed, the way Stripe does: every request's parameters are checked against the schema of
@@ -224,7 +224,7 @@ current.invoice = {
     payments: { properties: { object: {}, data: { items: { $ref: '#/components/schemas/invoice_payment' } } } },
   },
 };
-const tables: Record<ServedVersion, Record<string, ObjectSchema>> = { [API_VERSION]: current, [LEGACY_VERSION]: schemas };
+const tables: Record<Shape, Record<string, ObjectSchema>> = { current, legacy: schemas };
 
 /** The object schema a property leads to: through `$ref`, `anyOf` (id or object) and Stripe's list envelope. */
 function target(table: Record<string, ObjectSchema>, prop: unknown): { schema: ObjectSchema | null; list: boolean; array: boolean } {
@@ -253,7 +253,7 @@ const cannotExpand = (path: string) =>
  * (for a list answer, `data.` comes first). At most four levels, as on Stripe.
  */
 export function checkExpandPath(version: ServedVersion, objectName: string, isList: boolean, path: string): void {
-  const table = tables[version];
+  const table = tables[shapeOf(version)];
   let parts = path.split('.');
   if (parts.length > 4 + (isList ? 1 : 0)) {
     throw new StripeApiError(400, 'invalid_request_error', `You cannot expand more than 4 levels of a property (${path}).`, {

@@ -3,13 +3,33 @@ import { StripeApiError } from './errors.ts';
 import { API_VERSION } from './objects.ts';
 
 /**
- * The API versions the emulator renders. The account's default is the one the SDK pins; the other is
- * the version of Stripe's OpenAPI document in `spec/`, whose shapes differ from today's by the fields in
- * `spec/api-drift-2023-08-16-vs-stripe-node-23.1.0.json`. Any other `Stripe-Version` is refused.
+ * The API versions the emulator renders, and how. Two shapes are modeled: today's, at the version
+ * the SDK pins (the account's default), and 2023-08-16's, the version of Stripe's OpenAPI document in
+ * `spec/`, whose shapes differ from today's by the fields in
+ * `spec/api-drift-2023-08-16-vs-stripe-node-23.1.0.json`. Every real version (the SDK's list of them)
+ * from 2020-08-27 on is served with the modeled shape nearest to it: before 2025-03-31.basil (which
+ * moved `current_period_*` to subscription items and `invoice.subscription` under `parent`) the 2023
+ * shape, from then on today's. Older or unknown versions are refused with a 400 that says so.
  */
 export const LEGACY_VERSION = '2023-08-16';
+/** The shapes modeled, by the version each was read from. */
 export const SERVED_VERSIONS = [API_VERSION, LEGACY_VERSION] as const;
-export type ServedVersion = (typeof SERVED_VERSIONS)[number];
+/** Any version string the emulator accepts (one of Stripe's, from OLDEST_SERVED on). */
+export type ServedVersion = string;
+export type Shape = 'current' | 'legacy';
+
+const OLDEST_SERVED = '2020-08-27';
+const CURRENT_SHAPE_FROM = '2025-03-31';
+/** Stripe's API versions, as the pinned SDK lists them (the webhook endpoint's `api_version` enum). */
+const KNOWN_VERSIONS: string[] = (
+  JSON.parse(readFileSync(new URL('../spec/params.json', import.meta.url), 'utf8')) as {
+    operations: Record<string, { properties?: Record<string, { enum?: string[] }> }>;
+  }
+).operations['POST /v1/webhook_endpoints']?.properties?.api_version?.enum ?? [API_VERSION];
+
+export function shapeOf(version: ServedVersion): Shape {
+  return version >= CURRENT_SHAPE_FROM ? 'current' : 'legacy';
+}
 
 interface Drift {
   removed_since_2023_08_16: string[];
@@ -61,12 +81,18 @@ const LEGACY_FIELDS: Record<string, (o: Record_) => Record_> = {
  * fields. A parent is rendered before its children, so it can still read their current fields.
  */
 export function renderAt(version: ServedVersion, value: unknown): unknown {
-  if (version === API_VERSION) return value;
-  return legacy(value);
+  if (shapeOf(version) === 'current') return withEventVersion(value, version);
+  return legacy(value, version);
 }
 
-function legacy(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(legacy);
+/** An event names the version it is rendered at. */
+function withEventVersion(value: unknown, version: string): unknown {
+  if (version === API_VERSION || value === null || typeof value !== 'object' || (value as Record_).object !== 'event') return value;
+  return { ...(value as Record_), api_version: version };
+}
+
+function legacy(value: unknown, version: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => legacy(v, version));
   if (value === null || typeof value !== 'object') return value;
   let record = value as Record_;
   const object = typeof record.object === 'string' ? record.object : undefined;
@@ -79,8 +105,8 @@ function legacy(value: unknown): unknown {
     record = out;
   }
   const out: Record_ = {};
-  for (const [k, v] of Object.entries(record)) out[k] = legacy(v);
-  if (object === 'event') out.api_version = LEGACY_VERSION;
+  for (const [k, v] of Object.entries(record)) out[k] = legacy(v, version);
+  if (object === 'event') out.api_version = version;
   return out;
 }
 
@@ -88,18 +114,24 @@ function legacy(value: unknown): unknown {
 export function requestedVersion(header: string | string[] | undefined): ServedVersion {
   const asked = Array.isArray(header) ? header[0] : header;
   if (asked === undefined || asked === '') return API_VERSION;
-  const found = SERVED_VERSIONS.find((v) => v === asked.trim());
-  if (found) return found;
-  throw new StripeApiError(
-    400,
-    'invalid_request_error',
-    `Invalid Stripe API version: ${asked}. This emulator renders ${SERVED_VERSIONS.join(' and ')}; it cannot render ${asked}.`,
-    { param: 'Stripe-Version' },
-  );
+  const version = asked.trim();
+  if (isServedVersion(version)) return version;
+  throw new StripeApiError(400, 'invalid_request_error', `${notServed(version)}`, { param: 'Stripe-Version' });
 }
 
-export function isServedVersion(v: string): v is ServedVersion {
-  return (SERVED_VERSIONS as readonly string[]).includes(v);
+/** Every version served, oldest first. */
+export function servedVersions(): string[] {
+  return KNOWN_VERSIONS.filter(isServedVersion);
+}
+
+export function isServedVersion(v: string): boolean {
+  return v >= OLDEST_SERVED && KNOWN_VERSIONS.includes(v);
+}
+
+/** Why a version is refused, naming what is served. */
+export function notServed(version: string): string {
+  const why = KNOWN_VERSIONS.includes(version) ? `This emulator cannot render ${version}` : `Invalid Stripe API version: ${version}`;
+  return `${why}. It renders Stripe's versions from ${OLDEST_SERVED} on: with the shapes of ${LEGACY_VERSION} before ${CURRENT_SHAPE_FROM}, and of ${API_VERSION} from then on.`;
 }
 
 /** Expandable fields that no longer exist at today's version, per object (drift `removed`). */

@@ -182,13 +182,19 @@ describe('versions', () => {
     expect(today.status).toBe(400);
   });
 
-  it('refuses a version it cannot render, naming the ones it can', async () => {
-    const res = await raw(emulator, 'GET', '/v1/customers', '', { 'stripe-version': '2022-08-01' });
-    expect(res.status).toBe(400);
-    expect(res.body.error.message).toContain(API_VERSION);
-    expect(res.body.error.message).toContain('2023-08-16');
-    const old = sdk(emulator, { apiVersion: '2022-08-01' as never });
-    await expect(old.customers.list()).rejects.toMatchObject({ statusCode: 400 });
+  it('serves an older real version with the nearest modeled shape, and refuses one it cannot render or that does not exist', async () => {
+    const { sub } = await subscribed();
+    // Stripe's own samples pin versions such as 2022-08-01: served with the 2023-08-16 shapes.
+    const pinned = sdk(emulator, { apiVersion: '2022-08-01' as never });
+    const old = (await pinned.subscriptions.retrieve(sub.id)) as unknown as Record<string, unknown>;
+    expect(old.current_period_end).toBe(sub.items.data[0]?.current_period_end);
+    expect(old.lastResponse).toMatchObject({ apiVersion: '2022-08-01' });
+    for (const version of ['2019-12-03', '2022-13-01', 'yesterday']) {
+      const res = await raw(emulator, 'GET', '/v1/customers', '', { 'stripe-version': version });
+      expect(res.status, version).toBe(400);
+      expect(res.body.error.message).toContain('2020-08-27');
+      expect(res.body.error.message).toContain(API_VERSION);
+    }
   });
 
   it('a webhook endpoint receives events at its own api_version', async () => {
@@ -219,7 +225,7 @@ describe('versions', () => {
         emulator,
         'POST',
         '/v1/webhook_endpoints',
-        `url=${encodeURIComponent(todayHook.url)}&enabled_events[]=*&api_version=2020-08-27`,
+        `url=${encodeURIComponent(todayHook.url)}&enabled_events[]=*&api_version=2019-12-03`,
       );
       expect(bad.status).toBe(400);
       expect(bad.body.error.param).toBe('api_version');
