@@ -103,6 +103,14 @@ export function paymentIntent(state: StripeState, id: string) {
   };
 }
 
+/** The links a 2023-shaped invoice shows (`payment_intent`, `charge`), for `renderAt`. */
+export function linksOf(state: StripeState) {
+  return {
+    paymentIntentOf: (invoiceId: string) => (state.invoices.has(invoiceId) ? paymentIntentIdOf(state, invoiceId) : null),
+    chargeOf: (invoiceId: string) => state.invoiceCharges.get(invoiceId) ?? null,
+  };
+}
+
 /** Records the successful card charge that paid `invoice`. */
 export function recordCharge(state: StripeState, invoice: Invoice, request: RequestRef): Charge | undefined {
   if (invoice.amount_paid <= 0) return undefined;

@@ -7,6 +7,7 @@ import { controlRouter } from './http/control.ts';
 import { hostedRouter } from './http/hosted.ts';
 import { parseBody, v1Router } from './http/v1.ts';
 import { API_VERSION } from './objects.ts';
+import { linksOf } from './payments.ts';
 import type { Realism } from './realism.ts';
 import { DEFAULT_CATALOG, newId, type SeedPrice, type StateSnapshot, StripeState } from './state.ts';
 import { isServedVersion, SERVED_VERSIONS } from './versions.ts';
@@ -80,6 +81,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     },
     options.catalog ?? DEFAULT_CATALOG,
   );
+  dispatcher.links = linksOf(state);
   if (options.stateFile) {
     const file = options.stateFile;
     if (existsSync(file)) state.restore(JSON.parse(readFileSync(file, 'utf8')) as StateSnapshot);

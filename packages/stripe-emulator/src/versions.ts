@@ -46,22 +46,30 @@ const driftOf = (object: string): Drift | undefined => {
 
 /** Fields removed since 2023 that can be recovered from today's shape, per object. */
 type Record_ = Record<string, unknown>;
+
+/** What a 2023-shaped invoice names that today's keeps elsewhere: its payment intent and charge. */
+export interface Links {
+  paymentIntentOf(invoiceId: string): string | null;
+  chargeOf(invoiceId: string): string | null;
+}
+const NO_LINKS: Links = { paymentIntentOf: () => null, chargeOf: () => null };
+
 const firstItem = (sub: Record_) => ((sub.items as { data?: Record_[] } | undefined)?.data ?? [])[0] ?? {};
-const LEGACY_FIELDS: Record<string, (o: Record_) => Record_> = {
+const LEGACY_FIELDS: Record<string, (o: Record_, links: Links) => Record_> = {
   subscription: (sub) => ({
     current_period_start: firstItem(sub).current_period_start ?? sub.start_date ?? null,
     current_period_end: firstItem(sub).current_period_end ?? null,
     discount: null,
   }),
-  invoice: (inv) => {
+  invoice: (inv, links) => {
     const details = (inv.parent as { subscription_details?: Record_ | null } | null)?.subscription_details ?? null;
     return {
       application_fee_amount: null,
-      charge: null,
+      charge: links.chargeOf(String(inv.id)),
       discount: null,
       paid: inv.status === 'paid',
       paid_out_of_band: false,
-      payment_intent: null,
+      payment_intent: inv.status === 'draft' ? null : links.paymentIntentOf(String(inv.id)),
       quote: null,
       rendering_options: null,
       subscription: details?.subscription ?? null,
@@ -80,9 +88,9 @@ const LEGACY_FIELDS: Record<string, (o: Record_) => Record_> = {
  * (nested ones too) loses the fields added since and regains the ones removed, derived from today's
  * fields. A parent is rendered before its children, so it can still read their current fields.
  */
-export function renderAt(version: ServedVersion, value: unknown): unknown {
+export function renderAt(version: ServedVersion, value: unknown, links: Links = NO_LINKS): unknown {
   if (shapeOf(version) === 'current') return withEventVersion(value, version);
-  return legacy(value, version);
+  return legacy(value, version, links);
 }
 
 /** An event names the version it is rendered at. */
@@ -91,21 +99,21 @@ function withEventVersion(value: unknown, version: string): unknown {
   return { ...(value as Record_), api_version: version };
 }
 
-function legacy(value: unknown, version: string): unknown {
-  if (Array.isArray(value)) return value.map((v) => legacy(v, version));
+function legacy(value: unknown, version: string, links: Links): unknown {
+  if (Array.isArray(value)) return value.map((v) => legacy(v, version, links));
   if (value === null || typeof value !== 'object') return value;
   let record = value as Record_;
   const object = typeof record.object === 'string' ? record.object : undefined;
   const d = object ? driftOf(object) : undefined;
   if (d && object) {
-    const recovered = LEGACY_FIELDS[object]?.(record) ?? {};
+    const recovered = LEGACY_FIELDS[object]?.(record, links) ?? {};
     const out: Record_ = {};
     for (const [k, v] of Object.entries(record)) if (!d.added_since_2023_08_16.includes(k)) out[k] = v;
     for (const k of d.removed_since_2023_08_16) if (!(k in out)) out[k] = k in recovered ? recovered[k] : null;
     record = out;
   }
   const out: Record_ = {};
-  for (const [k, v] of Object.entries(record)) out[k] = legacy(v, version);
+  for (const [k, v] of Object.entries(record)) out[k] = legacy(v, version, links);
   if (object === 'event') out.api_version = version;
   return out;
 }

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { StripeEvent } from './objects.ts';
-import { renderAt, type ServedVersion } from './versions.ts';
+import { type Links, renderAt, type ServedVersion } from './versions.ts';
 
 /** `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<payload>">`, keyed with the whole secret. */
 export function signPayload(payload: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
@@ -74,6 +74,8 @@ export class WebhookDispatcher {
   /** Bumped by reset/close: attempts started before it no longer count or log. */
   private generation = 0;
   paused = false;
+  /** Set once the account exists: what 2023-shaped invoices link to. */
+  links: Links | undefined;
 
   constructor(private readonly options: WebhookOptions) {}
 
@@ -85,7 +87,7 @@ export class WebhookDispatcher {
     for (const target of matching) {
       let payload = payloads.get(target.apiVersion);
       if (payload === undefined) {
-        payload = JSON.stringify(renderAt(target.apiVersion, event), null, 2);
+        payload = JSON.stringify(renderAt(target.apiVersion, event, this.links), null, 2);
         payloads.set(target.apiVersion, payload);
       }
       this.enqueue({ event, payload, target, attempt: 1 });

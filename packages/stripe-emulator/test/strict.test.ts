@@ -567,3 +567,26 @@ describe('the calls of Stripe’s own subscription sample', () => {
     expect((await stripe.subscriptions.cancel(sub.id)).status).toBe('canceled');
   });
 });
+
+describe('the calls of Stripe’s older subscription sample, pinned to 2020-08-27', () => {
+  it('latest_invoice.payment_intent expands to the intent whose client secret the page confirms', async () => {
+    const pinned = sdk(emulator, { apiVersion: '2020-08-27' as never });
+    const customer = await pinned.customers.create({ email: 'classic@example.com' });
+    const sub = (await pinned.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: 'price_premium_monthly' }],
+      payment_behavior: 'default_incomplete',
+      expand: ['latest_invoice.payment_intent'],
+    })) as unknown as {
+      status: string;
+      latest_invoice: { id: string; payment_intent: { id: string; client_secret: string; status: string } };
+    };
+    expect(sub.status).toBe('incomplete');
+    const intent = sub.latest_invoice.payment_intent;
+    expect(intent.client_secret).toMatch(/^pi_.+_secret_/);
+    await stripe.invoices.pay(sub.latest_invoice.id);
+    const paid = (await pinned.invoices.retrieve(sub.latest_invoice.id)) as unknown as Record<string, unknown>;
+    expect(paid).toMatchObject({ paid: true, payment_intent: intent.id });
+    expect(paid.charge).toMatch(/^ch_/);
+  });
+});

@@ -5,7 +5,7 @@ import { checkoutLineItems, expand, paginate, routes } from '../api.ts';
 import { errorForStatus, invalid, StripeApiError } from '../errors.ts';
 import { API_VERSION } from '../objects.ts';
 import type { Params } from '../params.ts';
-import { confirmationSecretOf, invoicePayments, paymentIntent } from '../payments.ts';
+import { confirmationSecretOf, invoicePayments, linksOf, paymentIntent } from '../payments.ts';
 import { AccountRateLimiter, drawLatencyMs, type Realism, rateLimited } from '../realism.ts';
 import { newId } from '../state.ts';
 import { checkExpandPath, objectOfPath, operationSchema, validateParams } from '../validate.ts';
@@ -52,6 +52,7 @@ function pathMatches(pattern: string, path: string): boolean {
  */
 export function v1Router(ctx: EmulatorContext, realism: Realism): express.Router {
   const { state, requests, idempotency, log } = ctx;
+  const links = linksOf(state);
   const limiter = realism.rateLimit ? new AccountRateLimiter(realism.rateLimit) : null;
   const latency = realism.latency || null;
   const v1 = express.Router();
@@ -211,8 +212,10 @@ export function v1Router(ctx: EmulatorContext, realism: Realism): express.Router
         });
         // Rendered at the request's version before and after expanding: the expanded objects are
         // stored in today's shape, and a 2023 path (`invoice.subscription`) needs the 2023 field.
-        const shaped = renderAt(version, result);
-        body = expands.length > 0 ? renderAt(version, expand(structuredClone(shaped), expands, lookup, include)) : shaped;
+        const shaped = renderAt(version, result, links);
+        // Expanded objects are shown at the version too (a 2023 path reaches 2023 fields).
+        const at = (objId: string) => renderAt(version, lookup(objId), links);
+        body = expands.length > 0 ? renderAt(version, expand(structuredClone(shaped), expands, at, include), links) : shaped;
       } catch (err) {
         const e = err instanceof StripeApiError ? err : new StripeApiError(500, 'api_error', 'An unknown error occurred');
         if (!(err instanceof StripeApiError)) log?.(`emulator error: ${err instanceof Error ? err.stack : String(err)}`);
