@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestDatabase } from '@miniapp-billing/billing-core/testing';
+import { emulatorControl } from '@miniapp-billing/stripe-emulator/testing';
 import { signInitData } from '../src/auth/telegram.ts';
 import { parseEnv, type RunningServer, startServer } from '../src/index.ts';
 import { createLogger } from '../src/logger.ts';
@@ -64,14 +65,7 @@ export async function startTestServer(
     api: `${server.url}/api/v1`,
     base: server.url,
     logs,
-    emulatorControl: async (method, p, body) => {
-      const res = await fetch(`${server.emulator?.url}/_emulator${p}`, {
-        method,
-        headers: { 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: res.status, body: await res.json() };
-    },
+    emulatorControl: (method, p, body) => emulatorControl({ url: server.emulator?.url ?? '' }, method, p, body),
     close: async () => {
       await server.close();
       await database.close();

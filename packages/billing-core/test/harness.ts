@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Realism, type RunningEmulator, startEmulator } from '@miniapp-billing/stripe-emulator';
-import Stripe from 'stripe';
+import { emulatorControl, sdkFor } from '@miniapp-billing/stripe-emulator/testing';
+import type Stripe from 'stripe';
 import {
   type BillingConfig,
   type BillingDeps,
@@ -38,14 +39,7 @@ export function testConfig(overrides: Partial<BillingConfig> = {}): BillingConfi
 }
 
 export function stripeFor(emulator: RunningEmulator, options: Stripe.StripeConfig = {}): Stripe {
-  return new Stripe('sk_test_billing_core', {
-    host: '127.0.0.1',
-    port: emulator.port,
-    protocol: 'http',
-    maxNetworkRetries: 2,
-    timeout: 5_000,
-    ...options,
-  });
+  return sdkFor(emulator, { timeout: 5_000, ...options }, 'sk_test_billing_core');
 }
 
 export interface Harness {
@@ -105,14 +99,7 @@ export async function harness(
   depsRef = deps;
   const jobOptions = { backoffMs: () => 50 };
   if (options.webhooks) worker = startStripeEventWorker(deps, { ...jobOptions, pollMs: 100 });
-  const control = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${emulator.url}/_emulator${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: await res.json() };
-  };
+  const control = (method: string, path: string, body?: unknown) => emulatorControl(emulator, method, path, body);
   let n = 0;
   return {
     deps,

@@ -1,18 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { type EmulatorOptions, type RunningEmulator, startEmulator } from '../src/index.ts';
+import { emulatorControl, sdkFor } from '../src/testing.ts';
 
 export const SECRET = 'whsec_test_emulator_secret';
 
 export function sdk(emulator: RunningEmulator, options: Stripe.StripeConfig = {}): Stripe {
-  return new Stripe('sk_test_emulator', {
-    host: '127.0.0.1',
-    port: emulator.port,
-    protocol: 'http',
-    maxNetworkRetries: 2,
-    ...options,
-  });
+  return sdkFor(emulator, options);
 }
 
 export interface Receiver {
@@ -63,13 +58,8 @@ export async function withEmulator(options: EmulatorOptions = {}) {
   return { emulator, stripe: sdk(emulator) };
 }
 
-export async function control(emulator: RunningEmulator, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${emulator.url}/_emulator${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as any };
+export function control(emulator: RunningEmulator, method: string, path: string, body?: unknown) {
+  return emulatorControl(emulator, method, path, body);
 }
 
 /** A raw `/v1` request with a form body (or query), as any HTTP client would send it. */
