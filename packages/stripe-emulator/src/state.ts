@@ -1,6 +1,6 @@
 import { CheckoutDesk, type SessionTrial } from './checkout.ts';
 import { BillingClock } from './clock.ts';
-import { applyDiscounts, checkRedeemable, type DiscountRequest, discountAmount, findPromotionCodeByCode, redeem } from './discounts.ts';
+import { applyDiscounts, checkRedeemable, type DiscountRequest, redeem } from './discounts.ts';
 import { cardDeclined, invalid, missing, required, StripeApiError } from './errors.ts';
 import {
   API_VERSION,
@@ -9,7 +9,6 @@ import {
   type CheckoutSession,
   type Coupon,
   type Customer,
-  checkoutSessionObject,
   customerObject,
   type Discount,
   type Dispute,
@@ -981,7 +980,7 @@ export class StripeState {
     const starting = customer?.balance ?? 0;
     const applied = invoice.total + starting;
     invoice.starting_balance = starting;
-    invoice.ending_balance = applied < 0 ? applied : 0;
+    invoice.ending_balance = Math.min(applied, 0);
     invoice.amount_due = Math.max(0, applied);
     invoice.amount_remaining = invoice.amount_due;
     if (customer && customer.balance !== invoice.ending_balance) {

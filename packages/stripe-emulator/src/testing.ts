@@ -17,7 +17,6 @@ export async function emulatorControl(
   method: string,
   path: string,
   body?: unknown,
-  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever the control API answers.
 ): Promise<{ status: number; body: any }> {
   const res = await fetch(`${emulator.url}/_emulator${path}`, {
     method,

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { StripeApiError } from './errors.ts';
-import { API_VERSION } from './objects.ts';
 import type { Params } from './params.ts';
 import { removedSince2023, type ServedVersion, type Shape, shapeOf } from './versions.ts';
 

@@ -7,7 +7,6 @@ import { API_VERSION } from '../objects.ts';
 import type { Params } from '../params.ts';
 import { confirmationSecretOf, invoicePayments, linksOf, paymentIntent } from '../payments.ts';
 import { AccountRateLimiter, drawLatencyMs, type Realism, rateLimited } from '../realism.ts';
-import { newId } from '../state.ts';
 import { checkExpandPath, objectOfPath, operationSchema, validateParams } from '../validate.ts';
 import { renderAt, requestedVersion, type ServedVersion } from '../versions.ts';
 import { type EmulatorContext, IDEMPOTENCY_TTL_MS, type IdempotencyEntry, type RequestRecord } from './context.ts';
