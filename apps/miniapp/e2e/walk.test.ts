@@ -72,6 +72,7 @@ describe.each(['light', 'dark'] as const)('the billing walk in a real browser (%
         .first()
         .waitFor();
       await page.getByRole('link', { name: 'Return to app' }).click();
+      // Back on the billing page, which re-reads the customer from Stripe and drops its marker.
       await page.waitForURL(/\/billing$/);
       await expect.poll(() => current.textContent()).toMatch(/Cancels on/);
       await shot(page, `${scheme}-06-cancels`);

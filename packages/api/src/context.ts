@@ -5,7 +5,7 @@ import type { UserCache } from './auth/user-cache.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
-/** Inner context: the dependencies, built once at start-up (tests build it with real parts). */
+/** The dependencies, built once at start-up (tests build them with real parts). */
 export interface ApiDeps {
   billing: BillingDeps;
   tokens: TokenService;
@@ -21,8 +21,12 @@ export interface ApiDeps {
   wakeWorkers(): void;
 }
 
-/** Outer context: the inner one plus what the request brings. */
-export interface Context extends ApiDeps {
+/**
+ * A procedure's context: the dependencies under one key, plus what the request brings. Kept to a
+ * few keys on purpose: tRPC copies the context at every middleware step.
+ */
+export interface Context {
+  deps: ApiDeps;
   requestId: string;
   authorization: string | undefined;
   idempotencyKey: string | undefined;
@@ -37,5 +41,5 @@ export function createContext(deps: ApiDeps, req: RequestLike, requestId: string
     const v = req.headers[name];
     return Array.isArray(v) ? v[0] : v;
   };
-  return { ...deps, requestId, authorization: header('authorization'), idempotencyKey: header('idempotency-key') };
+  return { deps, requestId, authorization: header('authorization'), idempotencyKey: header('idempotency-key') };
 }

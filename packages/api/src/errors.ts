@@ -1,7 +1,9 @@
 import type { BillingErrorCode } from '@miniapp-billing/billing-core';
 import { BillingError, isDatabaseUnavailable } from '@miniapp-billing/billing-core';
 import { TRPCError } from '@trpc/server';
-import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { type TRPC_ERROR_CODE_KEY, TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
+import { ZodError } from 'zod';
 
 /** The one table from domain error codes to transport codes (and so HTTP statuses). */
 const CODE_MAP: Record<BillingErrorCode, TRPC_ERROR_CODE_KEY> = {
@@ -26,24 +28,7 @@ const CODE_MAP: Record<BillingErrorCode, TRPC_ERROR_CODE_KEY> = {
   CONFIGURATION: 'INTERNAL_SERVER_ERROR',
 };
 
-export const HTTP_STATUS: Partial<Record<TRPC_ERROR_CODE_KEY, number>> = {
-  BAD_REQUEST: 400,
-  PARSE_ERROR: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  METHOD_NOT_SUPPORTED: 405,
-  CONFLICT: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  UNPROCESSABLE_CONTENT: 422,
-  TOO_MANY_REQUESTS: 429,
-  INTERNAL_SERVER_ERROR: 500,
-  BAD_GATEWAY: 502,
-  SERVICE_UNAVAILABLE: 503,
-};
-
-/** Domain and infrastructure failures → TRPCError; anything unexpected stays internal (masked later). */
+/** Domain and infrastructure failures → TRPCError; anything unexpected stays internal (masked on the wire). */
 export function toTRPCError(err: unknown): TRPCError {
   if (err instanceof TRPCError) return err;
   if (err instanceof BillingError) return new TRPCError({ code: CODE_MAP[err.code], message: err.message, cause: err });
@@ -57,7 +42,74 @@ export function toTRPCError(err: unknown): TRPCError {
   return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', cause: err });
 }
 
-/** The machine-readable reason behind an error: the domain code when there is one. */
-export function reasonOf(err: TRPCError): string {
-  return err.cause instanceof BillingError ? err.cause.code : err.code;
+/** What the wire says about an error, whichever transport carries it. */
+export interface WireError {
+  status: number;
+  /** The transport code (`UNPROCESSABLE_CONTENT`, `CONFLICT`, …). */
+  code: string;
+  /** The JSON-RPC number tRPC clients read. */
+  rpcCode: number;
+  /** Safe to show a person: never a message from inside. */
+  message: string;
+  /** The domain reason (`SUBSCRIPTION_EXISTS`), else the code. */
+  reason: string;
+  issues?: Array<{ path: string; message: string }>;
+  /** For the log of a 5xx: what was behind it (a name and a code, never a message). */
+  cause?: { name: string | undefined; code: unknown };
+}
+
+/**
+ * The one place an error becomes what a client sees: REST bodies, tRPC error shapes (the
+ * `errorFormatter` calls it too), the webhook route and the edge's own refusals all go through it.
+ * Schema failures are 422 with the issues; anything unexpected is a masked 500.
+ */
+export function wireError(err: unknown): WireError {
+  const error = toTRPCError(err);
+  const rpcCode = TRPC_ERROR_CODES_BY_KEY[error.code];
+  if (error.cause instanceof ZodError || error.code === 'UNPROCESSABLE_CONTENT') {
+    const issues =
+      error.cause instanceof ZodError ? error.cause.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) : undefined;
+    return {
+      status: 422,
+      code: 'UNPROCESSABLE_CONTENT',
+      rpcCode,
+      message: issues ? 'Request failed validation' : error.message,
+      reason: 'VALIDATION_FAILED',
+      ...(issues ? { issues } : {}),
+    };
+  }
+  const reason = error.cause instanceof BillingError ? error.cause.code : error.code;
+  const status = getHTTPStatusCodeFromError(error);
+  if (error.code === 'INTERNAL_SERVER_ERROR') {
+    const cause = error.cause as { name?: string; code?: unknown } | undefined;
+    return { status, code: error.code, rpcCode, message: 'Internal server error', reason, cause: { name: cause?.name, code: cause?.code } };
+  }
+  return { status, code: error.code, rpcCode, message: error.message, reason };
+}
+
+/** The REST error body: `{ code, message, request_id, reason?, issues? }` (reason only when it says more than code). */
+export function restErrorBody(e: WireError, requestId: string) {
+  return {
+    code: e.code,
+    message: e.message,
+    request_id: requestId,
+    ...(e.reason !== e.code ? { reason: e.reason } : {}),
+    ...(e.issues ? { issues: e.issues } : {}),
+  };
+}
+
+/** The tRPC error shape: `{ message, code, data: { code, httpStatus, path, reason, request_id, issues? } }`. */
+export function trpcErrorShape(e: WireError, requestId: string | undefined, path: string | undefined) {
+  return {
+    message: e.message,
+    code: e.rpcCode,
+    data: {
+      code: e.code,
+      httpStatus: e.status,
+      path,
+      reason: e.reason,
+      request_id: requestId,
+      ...(e.issues ? { issues: e.issues } : {}),
+    },
+  };
 }

@@ -1,8 +1,6 @@
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
+import { REST_BASE, type RouteTable } from './http/routes.ts';
 import { appRouter } from './root.ts';
-
-/** Paths whose success answer is 201 Created on REST. */
-export const CREATED_PATHS = new Set(['/billing/checkout', '/billing/portal']);
 
 const ERROR_SCHEMA = {
   type: 'object',
@@ -48,13 +46,16 @@ const BY_PATH: Record<string, Record<string, string>> = {
   '/billing/checkout/success': { ...CALLS_STRIPE, '404': 'No such checkout session of yours' },
   '/billing/checkout/cancel': { ...CALLS_STRIPE, '404': 'No such checkout session of yours' },
   '/billing/portal': { ...CALLS_STRIPE, ...BILLING_ACTION },
+  '/billing/portal/return': { ...CALLS_STRIPE, ...BILLING_ACTION },
   '/billing/subscription/change': { ...CALLS_STRIPE, ...BILLING_ACTION, '404': 'No live subscription', '409': 'Already on this plan' },
   '/billing/subscription/cancel': { ...CALLS_STRIPE, ...BILLING_ACTION, '404': 'No live subscription' },
   '/billing/subscription/resume': { ...CALLS_STRIPE, ...BILLING_ACTION, '404': 'No live subscription' },
 };
 
 /** The OpenAPI 3 document of the REST API under `/api/v1`. */
-export function openApiDocument(baseUrl: string): OpenAPIObject {
+export function openApiDocument(baseUrl: string, routes: RouteTable): OpenAPIObject {
+  // The success status of each operation, from the route table (201 where it creates).
+  const created = new Set([...routes.rest.values()].flatMap((r) => (r.rest?.status === 201 ? [r.rest.path.slice(REST_BASE.length)] : [])));
   const doc = generateOpenApiDocument(appRouter, {
     title: 'Mini App Billing API',
     description:
@@ -69,7 +70,7 @@ export function openApiDocument(baseUrl: string): OpenAPIObject {
       item as Record<string, { responses?: Record<string, unknown>; security?: unknown[]; requestBody?: unknown }>,
     )) {
       if (!op?.responses) continue;
-      if (CREATED_PATHS.has(path) && op.responses['200']) {
+      if (created.has(path) && op.responses['200']) {
         op.responses['201'] = op.responses['200'];
         delete op.responses['200'];
       }

@@ -4,33 +4,21 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
 import { bearerToken } from './auth/jwt.ts';
 import type { Context } from './context.ts';
-import { reasonOf, toTRPCError } from './errors.ts';
+import { toTRPCError, trpcErrorShape, wireError } from './errors.ts';
+
+/** Our procedures' meta: the REST operation (trpc-to-openapi's), and 201 where it creates something. */
+export type ApiMeta = OpenApiMeta & { status?: 201 };
 
 /**
  * The only initTRPC. No data transformer: dates are ISO strings and money integer minor units, so
- * tRPC and REST return the same JSON. Unexpected errors are masked here for both transports.
+ * tRPC and REST return the same JSON. Errors are shaped by the one wire function, masked there.
  */
 const t = initTRPC
   .context<Context>()
-  .meta<OpenApiMeta>()
+  .meta<ApiMeta>()
   .create({
     isDev: false,
-    errorFormatter({ shape, error, ctx }) {
-      const validation = error.code === 'BAD_REQUEST' && error.cause instanceof ZodError;
-      const internal = error.code === 'INTERNAL_SERVER_ERROR';
-      return {
-        message: validation ? 'Request failed validation' : internal ? 'Internal server error' : shape.message,
-        code: shape.code,
-        data: {
-          code: validation ? 'UNPROCESSABLE_CONTENT' : error.code,
-          httpStatus: validation ? 422 : shape.data.httpStatus,
-          path: shape.data.path,
-          reason: validation ? 'VALIDATION_FAILED' : reasonOf(error),
-          request_id: ctx?.requestId,
-          ...(validation ? { issues: (error.cause as ZodError).issues.map((i) => ({ path: i.path.join('.'), message: i.message })) } : {}),
-        },
-      };
-    },
+    errorFormatter: ({ error, ctx, path }) => trpcErrorShape(wireError(error), ctx?.requestId, path),
   });
 
 export const router = t.router;
@@ -52,10 +40,10 @@ export const publicProcedure = t.procedure.use(errorMapping);
  */
 export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const token = bearerToken(ctx.authorization);
-  const userId = token ? ctx.tokens.verify(token) : null;
+  const userId = token ? ctx.deps.tokens.verify(token) : null;
   if (!userId) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Missing or invalid access token' });
   // A database failure here is mapped like any other by errorMapping (503 when it is unavailable).
-  const user = isUserId(userId) ? await ctx.users.get(userId) : undefined;
+  const user = isUserId(userId) ? await ctx.deps.users.get(userId) : undefined;
   if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Missing or invalid access token' });
   return next({ ctx: { ...ctx, user } });
 });
@@ -67,9 +55,9 @@ export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
  */
 export const billingActionProcedure = protectedProcedure.use(async ({ ctx, next }) => {
   try {
-    await takePoint(ctx.billingActions, ctx.user.id);
+    await takePoint(ctx.deps.billingActions, ctx.user.id);
   } catch (err) {
-    if ((err as { code?: string }).code === 'RATE_LIMITED') ctx.metrics.rateLimited.inc();
+    if ((err as { code?: string }).code === 'RATE_LIMITED') ctx.deps.metrics.rateLimited.inc();
     throw toTRPCError(err);
   }
   return next();

@@ -18,6 +18,7 @@ export { type InvoiceBadge, type InvoiceView, invoiceBadge, listInvoices, MAX_IN
 export { createRateLimiter, type LimitOptions, takePoint } from './limits/rate-limiter.ts';
 export { type Plan, PlanCatalog } from './plans/plans.ts';
 export { createPortal } from './portal/create-portal.ts';
+export { returnFromPortal } from './portal/portal-return.ts';
 export { type ReconcileReport, reconcile } from './reconcile/reconcile.ts';
 export { checkRedirect, normaliseOrigins } from './redirects/redirect-policy.ts';
 export { createStripeClient, type StripeClientOptions } from './stripe/create-stripe-client.ts';

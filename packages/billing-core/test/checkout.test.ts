@@ -197,7 +197,7 @@ describe('createPortal', () => {
     const sessions = [...h.emulator.state.portalSessions.values()].filter(
       (s) => s.customer === [...h.emulator.state.customers.values()].find((c) => c.metadata.user_id === user.id)?.id,
     );
-    expect(sessions.map((s) => s.return_url)).toEqual(['https://app.example.com/billing', 'http://localhost:5173/billing']);
+    expect(sessions.map((s) => s.return_url)).toEqual(['https://app.example.com/billing?portal=return', 'http://localhost:5173/billing']);
     await expect(createPortal(h.deps, { user, returnUrl: 'https://evil.com' })).rejects.toMatchObject({ code: 'INVALID_REDIRECT' });
   });
 

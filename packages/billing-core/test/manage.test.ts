@@ -9,6 +9,7 @@ import {
   invoiceBadge,
   listInvoices,
   resume,
+  returnFromPortal,
   type User,
 } from '../src/index.ts';
 import { type Harness, harness, pay } from './harness.ts';
@@ -38,6 +39,23 @@ describe('managing a subscription', () => {
     expect(Math.max(...invoices.map((i) => i.amount_paid))).toBeGreaterThan(6900);
     await expect(changePlan(h.deps, { user, planId: 'vip_monthly' })).rejects.toMatchObject({ code: 'SAME_PLAN' });
     await expect(changePlan(h.deps, { user, planId: 'gold' })).rejects.toMatchObject({ code: 'UNKNOWN_PLAN' });
+  });
+
+  it('the return from the portal shows what was done there at once, with no webhook delivered', async () => {
+    const user = await subscribed();
+    const before = await getSubscription(h.deps, user);
+    expect(before).toMatchObject({ tier: 'premium_monthly', cancel_at_period_end: false });
+    // In the portal, the person cancels: Stripe changes; no webhook reaches us in this harness.
+    await h.deps.stripe.subscriptions.update(before.subscription_id as string, { cancel_at_period_end: true });
+    expect(await getSubscription(h.deps, user)).toMatchObject({ cancel_at_period_end: false });
+    const after = await returnFromPortal(h.deps, { user });
+    expect(after).toMatchObject({ tier: 'premium_monthly', cancel_at_period_end: true, has_access: true });
+    expect(await getSubscription(h.deps, user)).toEqual(after);
+    // A person who never had a customer is answered from the database, with no Stripe call.
+    const stranger = await h.newUser();
+    const calls = h.emulator.requests.length;
+    expect(await returnFromPortal(h.deps, { user: stranger })).toMatchObject({ tier: 'free' });
+    expect(h.emulator.requests.length).toBe(calls);
   });
 
   it('cancels at period end keeping access, and resumes', async () => {

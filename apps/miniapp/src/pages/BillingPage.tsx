@@ -26,8 +26,6 @@ export function BillingPage() {
   const invoices = useQuery(trpc.billing.invoices.list.queryOptions({ limit: 20 }));
 
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.billing.pathKey() });
-  // Back from the external browser (Telegram) or another tab: show the state Stripe left us in.
-  useEffect(() => telegram.onActivated(() => void refresh()));
   useEffect(() => {
     if (waitingForPayment && subscription.data?.tier !== 'free') setWaitingForPayment(false);
   }, [waitingForPayment, subscription.data?.tier]);
@@ -58,8 +56,43 @@ export function BillingPage() {
       fail(err);
     },
   });
+  // Back from the portal, re-read the customer from Stripe at once: what the person did there
+  // shows now, not when the webhooks arrive.
+  const portalReturn = useMutation(
+    trpc.billing.portal.return.mutationOptions({
+      onSuccess: (sub) => {
+        queryClient.setQueryData(trpc.billing.subscription.get.queryKey(), sub);
+        void queryClient.invalidateQueries({ queryKey: trpc.billing.invoices.pathKey() });
+      },
+    }),
+  );
+  const portalOpened = useRef(false);
   const portal = useMutation(
-    trpc.billing.portal.create.mutationOptions({ onSuccess: (res) => telegram.openExternal(res.url), onError: fail }),
+    trpc.billing.portal.create.mutationOptions({
+      onSuccess: (res) => {
+        portalOpened.current = true;
+        telegram.openExternal(res.url);
+      },
+      onError: fail,
+    }),
+  );
+  const returnedFromPortal = useRef(false);
+  useEffect(() => {
+    const url = new URL(window.location.href);
+    if (returnedFromPortal.current || url.searchParams.get('portal') !== 'return') return;
+    returnedFromPortal.current = true;
+    url.searchParams.delete('portal');
+    window.history.replaceState(window.history.state, '', `${url.pathname}${url.search}${url.hash}`);
+    portalReturn.mutate({});
+  }, [portalReturn]);
+  // Back from the external browser (Telegram): show the state Stripe left us in, re-read from
+  // Stripe when the person went to the portal.
+  useEffect(() =>
+    telegram.onActivated(() => {
+      if (!portalOpened.current) return void refresh();
+      portalOpened.current = false;
+      portalReturn.mutate({});
+    }),
   );
   const change = useMutation(
     trpc.billing.subscription.change.mutationOptions({

@@ -5,10 +5,14 @@ import { checkRedirect } from '../redirects/redirect-policy.ts';
 import { stripeCall } from '../stripe/stripe-errors.ts';
 import type { User } from '../users/user.repository.ts';
 
-/** A Customer Portal session for the person's own customer (created if missing); return URL allowlisted. */
+/**
+ * A Customer Portal session for the person's own customer (created if missing); return URL
+ * allowlisted. By default the portal returns to the Mini App's billing page marked
+ * `?portal=return`, which makes the app re-read the customer from Stripe (`returnFromPortal`).
+ */
 export async function createPortal(deps: BillingDeps, input: { user: User; returnUrl?: string | undefined }): Promise<{ url: string }> {
   const returnUrl = checkRedirect(
-    input.returnUrl ?? `${deps.config.appUrl.replace(/\/+$/, '')}/billing`,
+    input.returnUrl ?? `${deps.config.appUrl.replace(/\/+$/, '')}/billing?portal=return`,
     redirectOrigins(deps.config),
     'return_url',
   );

@@ -17,7 +17,11 @@ export const ZAuthResponse = z.object({
 const tags = ['auth'];
 
 function tokenFor(ctx: Context, user: User, startParam: string | null) {
-  return { ...ctx.tokens.issue(user.id), user: { id: user.id, telegram_id: user.telegramId, name: user.name }, start_param: startParam };
+  return {
+    ...ctx.deps.tokens.issue(user.id),
+    user: { id: user.id, telegram_id: user.telegramId, name: user.name },
+    start_param: startParam,
+  };
 }
 
 export const authRouter = router({
@@ -34,23 +38,23 @@ export const authRouter = router({
     .input(z.strictObject({ init_data: z.string().min(1).max(8192) }))
     .output(ZAuthResponse)
     .mutation(async ({ ctx, input }) => {
-      const botToken = ctx.telegram.botToken;
+      const botToken = ctx.deps.telegram.botToken;
       if (!botToken) throw new TRPCError({ code: 'NOT_FOUND', message: 'Telegram sign-in is not configured' });
-      const result = validateInitData(input.init_data, botToken, ctx.telegram.maxAgeSeconds);
+      const result = validateInitData(input.init_data, botToken, ctx.deps.telegram.maxAgeSeconds);
       if (!result.ok) {
         const message = result.reason === 'expired' ? 'Telegram init data has expired; reopen the app' : 'Invalid Telegram init data';
         throw new TRPCError({ code: 'UNAUTHORIZED', message });
       }
-      const user = await upsertTelegramUser(ctx.billing.db, { telegramId: result.user.id, name: displayName(result.user) });
+      const user = await upsertTelegramUser(ctx.deps.billing.db, { telegramId: result.user.id, name: displayName(result.user) });
       return tokenFor(ctx, user, result.startParam);
     }),
   demo: publicProcedure
     .meta({ openapi: { method: 'POST', path: '/auth/demo', tags, summary: 'Demo mode only: sign in as a new demo user', protect: false } })
-    .input(z.void())
+    .input(z.strictObject({}).optional())
     .output(ZAuthResponse)
     .mutation(async ({ ctx }) => {
-      if (!ctx.demo) throw new TRPCError({ code: 'NOT_FOUND', message: 'Not found' });
-      const user = await createUser(ctx.billing.db, { name: 'Demo user' });
+      if (!ctx.deps.demo) throw new TRPCError({ code: 'NOT_FOUND', message: 'Not found' });
+      const user = await createUser(ctx.deps.billing.db, { name: 'Demo user' });
       return tokenFor(ctx, user, null);
     }),
 });

@@ -8,6 +8,7 @@ import {
   getSubscription,
   listInvoices,
   resume,
+  returnFromPortal,
 } from '@miniapp-billing/billing-core';
 import { z } from 'zod';
 import { billingActionProcedure, protectedProcedure, publicProcedure, router } from '../../trpc.ts';
@@ -34,16 +35,16 @@ export const billingRouter = router({
   plans: router({
     list: publicProcedure
       .meta({ openapi: { method: 'GET', path: '/billing/plans', tags, summary: 'The plans on sale', protect: false } })
-      .input(z.void())
+      .input(ZEmpty)
       .output(z.array(ZPlan))
-      .query(async ({ ctx }) => (await ctx.billing.plans.list()).map(({ price_id: _p, ...plan }) => plan)),
+      .query(async ({ ctx }) => (await ctx.deps.billing.plans.list()).map(({ price_id: _p, ...plan }) => plan)),
   }),
   subscription: router({
     get: protectedProcedure
       .meta({ openapi: { method: 'GET', path: '/billing/subscription', tags, summary: 'The current plan (free when none)' } })
-      .input(z.void())
+      .input(ZEmpty)
       .output(ZSubscription)
-      .query(({ ctx }) => getSubscription(ctx.billing, ctx.user)),
+      .query(({ ctx }) => getSubscription(ctx.deps.billing, ctx.user)),
     change: billingActionProcedure
       .meta({
         openapi: {
@@ -55,17 +56,17 @@ export const billingRouter = router({
       })
       .input(ZChangePlanInput)
       .output(ZSubscription)
-      .mutation(({ ctx, input }) => changePlan(ctx.billing, { user: ctx.user, planId: input.plan_id })),
+      .mutation(({ ctx, input }) => changePlan(ctx.deps.billing, { user: ctx.user, planId: input.plan_id })),
     cancel: billingActionProcedure
       .meta({ openapi: { method: 'POST', path: '/billing/subscription/cancel', tags, summary: 'Cancel at the end of the current period' } })
       .input(ZEmpty)
       .output(ZSubscription)
-      .mutation(({ ctx }) => cancelAtPeriodEnd(ctx.billing, { user: ctx.user })),
+      .mutation(({ ctx }) => cancelAtPeriodEnd(ctx.deps.billing, { user: ctx.user })),
     resume: billingActionProcedure
       .meta({ openapi: { method: 'POST', path: '/billing/subscription/resume', tags, summary: 'Undo a pending cancellation' } })
       .input(ZEmpty)
       .output(ZSubscription)
-      .mutation(({ ctx }) => resume(ctx.billing, { user: ctx.user })),
+      .mutation(({ ctx }) => resume(ctx.deps.billing, { user: ctx.user })),
   }),
   checkout: router({
     create: billingActionProcedure
@@ -79,11 +80,12 @@ export const billingRouter = router({
           requestHeaders: z.object({ 'idempotency-key': z.string().max(255).optional() }),
           successDescription: 'Created',
         },
+        status: 201,
       })
       .input(ZCheckoutInput)
       .output(ZCheckoutOutput)
       .mutation(async ({ ctx, input }) => {
-        const result = await createCheckout(ctx.billing, {
+        const result = await createCheckout(ctx.deps.billing, {
           user: ctx.user,
           planId: input.plan_id,
           successUrl: input.success_url,
@@ -91,7 +93,7 @@ export const billingRouter = router({
           email: input.user_email,
           idempotencyKey: ctx.idempotencyKey,
         });
-        if (!result.replayed) ctx.metrics.checkoutStart.inc({ plan: input.plan_id });
+        if (!result.replayed) ctx.deps.metrics.checkoutStart.inc({ plan: input.plan_id });
         return { session_id: result.session_id, url: result.url };
       }),
     confirm: protectedProcedure
@@ -105,12 +107,12 @@ export const billingRouter = router({
       })
       .input(ZSessionInput)
       .output(ZConfirmOutput)
-      .mutation(({ ctx, input }) => confirmCheckout(ctx.billing, { user: ctx.user, sessionId: input.session_id })),
+      .mutation(({ ctx, input }) => confirmCheckout(ctx.deps.billing, { user: ctx.user, sessionId: input.session_id })),
     cancel: protectedProcedure
       .meta({ openapi: { method: 'POST', path: '/billing/checkout/cancel', tags, summary: 'The person left Checkout without paying' } })
       .input(ZSessionInput)
       .output(ZMessage)
-      .mutation(({ ctx, input }) => cancelCheckout(ctx.billing, { user: ctx.user, sessionId: input.session_id })),
+      .mutation(({ ctx, input }) => cancelCheckout(ctx.deps.billing, { user: ctx.user, sessionId: input.session_id })),
   }),
   portal: router({
     create: billingActionProcedure
@@ -122,20 +124,34 @@ export const billingRouter = router({
           summary: 'Open the Stripe Customer Portal',
           successDescription: 'Created',
         },
+        status: 201,
       })
       .input(ZPortalInput)
       .output(ZPortalOutput)
       .mutation(async ({ ctx, input }) => {
-        const result = await createPortal(ctx.billing, { user: ctx.user, returnUrl: input?.return_url });
-        ctx.metrics.portalOpen.inc();
+        const result = await createPortal(ctx.deps.billing, { user: ctx.user, returnUrl: input?.return_url });
+        ctx.deps.metrics.portalOpen.inc();
         return result;
       }),
+    return: billingActionProcedure
+      .meta({
+        openapi: {
+          method: 'POST',
+          path: '/billing/portal/return',
+          tags,
+          summary: 'The return from the Customer Portal: syncs from Stripe at once',
+          description: 'Re-reads the customer from Stripe so that what was done in the portal shows now, not when the webhooks arrive.',
+        },
+      })
+      .input(ZEmpty)
+      .output(ZSubscription)
+      .mutation(({ ctx }) => returnFromPortal(ctx.deps.billing, { user: ctx.user })),
   }),
   invoices: router({
     list: protectedProcedure
       .meta({ openapi: { method: 'GET', path: '/billing/invoices', tags, summary: 'Invoice history, newest first' } })
       .input(ZInvoicesInput)
       .output(z.array(ZInvoice))
-      .query(({ ctx, input }) => listInvoices(ctx.billing, ctx.user, { limit: input?.limit, startingAfter: input?.starting_after })),
+      .query(({ ctx, input }) => listInvoices(ctx.deps.billing, ctx.user, { limit: input?.limit, startingAfter: input?.starting_after })),
   }),
 });
