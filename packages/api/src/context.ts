@@ -1,4 +1,4 @@
-import type { BillingDeps } from '@miniapp-billing/billing-core';
+import type { BillingDeps, User } from '@miniapp-billing/billing-core';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { TokenService } from './auth/jwt.ts';
 import type { UserCache } from './auth/user-cache.ts';
@@ -30,6 +30,8 @@ export interface Context {
   requestId: string;
   authorization: string | undefined;
   idempotencyKey: string | undefined;
+  /** Who the bearer token names, resolved once per request by the first signed-in call. */
+  principal?: Promise<User | undefined>;
 }
 
 export interface RequestLike {

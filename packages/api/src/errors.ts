@@ -30,7 +30,13 @@ const CODE_MAP: Record<BillingErrorCode, TRPC_ERROR_CODE_KEY> = {
 
 /** Domain and infrastructure failures → TRPCError; anything unexpected stays internal (masked on the wire). */
 export function toTRPCError(err: unknown): TRPCError {
-  if (err instanceof TRPCError) return err;
+  if (err instanceof TRPCError) {
+    // What a procedure threw reaches us wrapped as an internal error: map what was inside it.
+    const inner = err.code === 'INTERNAL_SERVER_ERROR' ? err.cause : undefined;
+    return inner && !(inner instanceof TRPCError) && (inner instanceof BillingError || isDatabaseUnavailable(inner))
+      ? toTRPCError(inner)
+      : err;
+  }
   if (err instanceof BillingError) return new TRPCError({ code: CODE_MAP[err.code], message: err.message, cause: err });
   if (isDatabaseUnavailable(err)) {
     return new TRPCError({
@@ -66,7 +72,9 @@ export interface WireError {
 export function wireError(err: unknown): WireError {
   const error = toTRPCError(err);
   const rpcCode = TRPC_ERROR_CODES_BY_KEY[error.code];
-  if (error.cause instanceof ZodError || error.code === 'UNPROCESSABLE_CONTENT') {
+  // Input that fails its schema (tRPC: BAD_REQUEST with the ZodError; an output that fails its own
+  // schema is an internal error and stays one), or a body refused before parsing.
+  if ((error.code === 'BAD_REQUEST' && error.cause instanceof ZodError) || error.code === 'UNPROCESSABLE_CONTENT') {
     const issues =
       error.cause instanceof ZodError ? error.cause.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) : undefined;
     return {

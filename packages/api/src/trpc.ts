@@ -1,7 +1,6 @@
-import { isUserId, takePoint } from '@miniapp-billing/billing-core';
+import { isUserId, takePoint, type User } from '@miniapp-billing/billing-core';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
-import { ZodError } from 'zod';
 import { bearerToken } from './auth/jwt.ts';
 import type { Context } from './context.ts';
 import { toTRPCError, trpcErrorShape, wireError } from './errors.ts';
@@ -23,29 +22,25 @@ const t = initTRPC
 
 export const router = t.router;
 
-/** Every procedure: domain and infrastructure errors become transport errors in one place. */
-const errorMapping = t.middleware(async ({ next }) => {
-  const result = await next();
-  if (!result.ok && !(result.error.cause instanceof ZodError) && result.error.code === 'INTERNAL_SERVER_ERROR') {
-    throw toTRPCError(result.error.cause ?? result.error);
-  }
-  return result;
-});
+export const publicProcedure = t.procedure;
 
-export const publicProcedure = t.procedure.use(errorMapping);
-
-/**
- * Verifies the bearer JWT (HS256; exp, iss, aud, sub required), loads the user and narrows
- * `ctx.user`; procedures never null-check it. Serves tRPC and REST alike.
- */
-export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+/** Who the bearer token names: the JWT verified (HS256; exp, iss, aud, sub), then the user row. */
+async function principalOf(ctx: Context): Promise<User | undefined> {
   const token = bearerToken(ctx.authorization);
   const userId = token ? ctx.deps.tokens.verify(token) : null;
-  if (!userId) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Missing or invalid access token' });
-  // A database failure here is mapped like any other by errorMapping (503 when it is unavailable).
-  const user = isUserId(userId) ? await ctx.deps.users.get(userId) : undefined;
+  return isUserId(userId) ? ctx.deps.users.get(userId) : undefined;
+}
+
+/**
+ * Signed-in procedures: `ctx.user` narrowed, never null-checked in a procedure. The token is read
+ * once per request (a batch of calls shares the context, so it shares the answer). A database
+ * failure here is a 503 like any other (the wire function maps it).
+ */
+export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  ctx.principal ??= principalOf(ctx);
+  const user = await ctx.principal;
   if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Missing or invalid access token' });
-  return next({ ctx: { ...ctx, user } });
+  return next({ ctx: { user } });
 });
 
 /**
