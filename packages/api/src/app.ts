@@ -71,6 +71,23 @@ export const securityHeaders = helmet({
 });
 
 /**
+ * Security headers for API answers (helmet): JSON is never a document, so nothing may load from
+ * it or frame it (OWASP's REST headers), and the document-only headers are left out.
+ */
+export const apiSecurityHeaders = helmet({
+  contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  referrerPolicy: { policy: 'no-referrer' },
+  frameguard: false,
+  crossOriginOpenerPolicy: false,
+  crossOriginEmbedderPolicy: false,
+  originAgentCluster: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+});
+
+/**
  * Pages, not API: the docs page and the built Mini App (precompressed brotli and gzip, hashed
  * assets cached for a year, index.html revalidated, source maps only outside production), through
  * Express; anything it does not serve gets the one 404 body.
@@ -121,7 +138,7 @@ function pages(options: AppOptions): express.Express {
  * duration, access log) and routed by the one route table: REST operations under /api/v1 and tRPC
  * calls at /trpc run the same procedures through the same `callProcedure`; the webhook, health,
  * metrics and the OpenAPI document are answered here; pages go to Express. Every error body comes
- * from `wireError`. Security headers for all; billing answers are never stored.
+ * from `wireError`. Security headers for all (a page's, or an API answer's); billing answers are never stored.
  */
 export function createHandler(deps: ApiDeps, options: AppOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const { metrics, logger } = deps;
@@ -219,11 +236,12 @@ export function createHandler(deps: ApiDeps, options: AppOptions = {}): (req: In
   };
 
   return (req, res) => {
-    securityHeaders(req, res, () => {
+    const url = req.url ?? '';
+    const api = (url.startsWith('/api/') && !url.startsWith(`${REST_BASE}/docs`)) || url.startsWith(TRPC_BASE);
+    (api ? apiSecurityHeaders : securityHeaders)(req, res, () => {
       const exchange = observe(metrics, logger, req, res);
-      const url = req.url ?? '';
       // Billing answers are per person: never stored by a browser or a proxy.
-      if (url.startsWith('/api/') || url.startsWith(TRPC_BASE)) res.setHeader('Cache-Control', 'no-store');
+      if (api) res.setHeader('Cache-Control', 'no-store');
       Promise.resolve(route(req, res, exchange)).catch((err: unknown) => sendRestError(res, exchange, err));
     });
   };

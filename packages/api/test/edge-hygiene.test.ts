@@ -47,15 +47,21 @@ describe('the HTTP edge refuses what would break it', () => {
 
   it('every answer carries the security headers; billing answers are never stored', async () => {
     const login = await telegramLogin(t);
-    for (const url of [`${t.api}/billing/subscription`, `${t.base}/trpc/billing.subscription.get`, `${t.base}/`]) {
+    // API answers: nothing may load from JSON or frame it, and it is never stored.
+    for (const url of [`${t.api}/billing/subscription`, `${t.base}/trpc/billing.subscription.get`, `${t.api}/nope`]) {
       const res = await fetch(url, { headers: { authorization: `Bearer ${login.access_token}` } });
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-      expect(res.headers.get('referrer-policy')).toBe('strict-origin-when-cross-origin');
-      expect(res.headers.get('content-security-policy')).toContain(
-        "frame-ancestors 'self' https://web.telegram.org https://*.telegram.org",
-      );
-      if (!url.endsWith('/')) expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(res.headers.get('content-security-policy')).toBe("default-src 'none';frame-ancestors 'none'");
+      expect(res.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+      expect(res.headers.get('cache-control')).toBe('no-store');
     }
+    // Pages: the Mini App may be framed by Telegram's clients and nothing else.
+    const page = await fetch(`${t.base}/`);
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('referrer-policy')).toBe('strict-origin-when-cross-origin');
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'self' https://web.telegram.org https://*.telegram.org");
+    expect(page.headers.get('cache-control')).not.toBe('no-store');
   });
 
   it('1,000 distinct tRPC batches and unknown paths leave the number of metric series unchanged', async () => {

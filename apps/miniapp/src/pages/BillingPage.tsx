@@ -76,6 +76,7 @@ export function BillingPage() {
       onError: fail,
     }),
   );
+  const { mutate: syncFromPortal } = portalReturn;
   const returnedFromPortal = useRef(false);
   useEffect(() => {
     const url = new URL(window.location.href);
@@ -83,16 +84,18 @@ export function BillingPage() {
     returnedFromPortal.current = true;
     url.searchParams.delete('portal');
     window.history.replaceState(window.history.state, '', `${url.pathname}${url.search}${url.hash}`);
-    portalReturn.mutate({});
-  }, [portalReturn]);
+    syncFromPortal({});
+  }, [syncFromPortal]);
   // Back from the external browser (Telegram): show the state Stripe left us in, re-read from
   // Stripe when the person went to the portal.
-  useEffect(() =>
-    telegram.onActivated(() => {
-      if (!portalOpened.current) return void refresh();
-      portalOpened.current = false;
-      portalReturn.mutate({});
-    }),
+  useEffect(
+    () =>
+      telegram.onActivated(() => {
+        if (!portalOpened.current) return void queryClient.invalidateQueries({ queryKey: trpc.billing.pathKey() });
+        portalOpened.current = false;
+        syncFromPortal({});
+      }),
+    [syncFromPortal, queryClient, trpc],
   );
   const change = useMutation(
     trpc.billing.subscription.change.mutationOptions({

@@ -67,13 +67,30 @@ export async function upsertInvoice(db: Executor, row: NewInvoice, previous?: In
  * One page of a user's invoices, newest first, keyset-paginated on (created, id): the cost of a page
  * does not grow with the length of the history.
  */
+/** The columns an invoice is shown from (the history on every page load: nothing more is parsed). */
+export const INVOICE_VIEW_COLUMNS = [
+  'stripe_invoice_id',
+  'number',
+  'amount_paid',
+  'amount_due',
+  'currency',
+  'stripe_status',
+  'due_date',
+  'attempt_count',
+  'stripe_created',
+  'invoice_pdf',
+  'hosted_invoice_url',
+  'description',
+] as const;
+export type InvoiceViewRow = Pick<InvoiceRow, (typeof INVOICE_VIEW_COLUMNS)[number]>;
+
 export async function listInvoicePage(
   db: Executor,
   userId: string,
   limit: number,
   after?: { created: number; id: string },
-): Promise<InvoiceRow[]> {
-  let q = db.selectFrom('invoices').selectAll().where('user_id', '=', userId);
+): Promise<InvoiceViewRow[]> {
+  let q = db.selectFrom('invoices').select(INVOICE_VIEW_COLUMNS).where('user_id', '=', userId);
   if (after) {
     q = q.where((eb) =>
       eb.or([

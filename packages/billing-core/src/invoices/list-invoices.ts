@@ -2,7 +2,7 @@ import type { InvoiceRow } from '../db/schema.ts';
 import type { BillingDeps } from '../deps.ts';
 import { BillingError } from '../errors.ts';
 import type { User } from '../users/user.repository.ts';
-import { findInvoice, listInvoicePage } from './invoice.repository.ts';
+import { findInvoice, type InvoiceViewRow, listInvoicePage } from './invoice.repository.ts';
 
 export type InvoiceBadge = 'paid' | 'open' | 'past_due' | 'draft' | 'canceled' | 'uncollectible';
 
@@ -47,7 +47,7 @@ export function invoiceBadge(row: Pick<InvoiceRow, 'stripe_status' | 'due_date' 
   }
 }
 
-export function invoiceView(row: InvoiceRow, now: Date): InvoiceView {
+export function invoiceView(row: InvoiceViewRow, now: Date): InvoiceView {
   return {
     id: row.stripe_invoice_id,
     number: row.number,

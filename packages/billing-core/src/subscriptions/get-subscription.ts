@@ -3,7 +3,7 @@ import type { BillingDeps } from '../deps.ts';
 import { monthlyWholeUnits } from '../plans/plans.ts';
 import type { User } from '../users/user.repository.ts';
 import { isActivated, LIVE_STATUSES } from './statuses.ts';
-import { listUserSubscriptions } from './subscription.repository.ts';
+import { listUserSubscriptionViews, type SubscriptionViewRow } from './subscription.repository.ts';
 
 export type SubscriptionStatus = 'active' | 'trialing' | 'past_due' | 'incomplete' | 'unpaid' | 'canceled' | 'paused' | 'inactive';
 
@@ -69,7 +69,7 @@ export function accessOf(
 }
 
 /** Picks the subscription that describes the person now: a live one first, then the newest. */
-export function currentSubscription(rows: SubscriptionRow[]): SubscriptionRow | undefined {
+export function currentSubscription<Row extends Pick<SubscriptionRow, 'status' | 'stripe_created'>>(rows: Row[]): Row | undefined {
   const rank = (s: string) => {
     const i = (LIVE_STATUSES as readonly string[]).indexOf(s);
     return i < 0 ? LIVE_STATUSES.length : i;
@@ -77,7 +77,7 @@ export function currentSubscription(rows: SubscriptionRow[]): SubscriptionRow | 
   return [...rows].sort((a, b) => rank(a.status) - rank(b.status) || Number(b.stripe_created) - Number(a.stripe_created))[0];
 }
 
-export function viewOf(row: SubscriptionRow | undefined, deps: Pick<BillingDeps, 'clock' | 'config' | 'plans'>): SubscriptionView {
+export function viewOf(row: SubscriptionViewRow | undefined, deps: Pick<BillingDeps, 'clock' | 'config' | 'plans'>): SubscriptionView {
   if (!row) return FREE_VIEW;
   if (row.status === 'canceled' || row.status === 'incomplete_expired') {
     return { ...FREE_VIEW, status: row.status === 'canceled' ? 'canceled' : 'inactive' };
@@ -107,6 +107,6 @@ export async function getSubscription(
   deps: Pick<BillingDeps, 'db' | 'clock' | 'config' | 'plans'>,
   user: Pick<User, 'id'>,
 ): Promise<SubscriptionView> {
-  const rows = await listUserSubscriptions(deps.db, user.id);
+  const rows = await listUserSubscriptionViews(deps.db, user.id);
   return viewOf(currentSubscription(rows), deps);
 }

@@ -6,6 +6,27 @@ export async function listUserSubscriptions(db: Executor, userId: string): Promi
   return db.selectFrom('subscriptions').selectAll().where('user_id', '=', userId).orderBy('stripe_created', 'desc').execute();
 }
 
+/** The columns a person's plan is shown from (the read on every page load: nothing more is parsed). */
+export const VIEW_COLUMNS = [
+  'stripe_subscription_id',
+  'plan_id',
+  'price_id',
+  'amount',
+  'currency',
+  'interval',
+  'status',
+  'current_period_start',
+  'current_period_end',
+  'cancel_at_period_end',
+  'cancel_at',
+  'stripe_created',
+] as const;
+export type SubscriptionViewRow = Pick<SubscriptionRow, (typeof VIEW_COLUMNS)[number]>;
+
+export async function listUserSubscriptionViews(db: Executor, userId: string): Promise<SubscriptionViewRow[]> {
+  return db.selectFrom('subscriptions').select(VIEW_COLUMNS).where('user_id', '=', userId).orderBy('stripe_created', 'desc').execute();
+}
+
 export async function findSubscription(db: Executor, id: string): Promise<SubscriptionRow | undefined> {
   return db.selectFrom('subscriptions').selectAll().where('stripe_subscription_id', '=', id).executeTakeFirst();
 }

@@ -35,14 +35,12 @@ export const billingRouter = router({
   plans: router({
     list: publicProcedure
       .meta({ openapi: { method: 'GET', path: '/billing/plans', tags, summary: 'The plans on sale', protect: false } })
-      .input(ZEmpty)
       .output(z.array(ZPlan))
       .query(async ({ ctx }) => (await ctx.deps.billing.plans.list()).map(({ price_id: _p, ...plan }) => plan)),
   }),
   subscription: router({
     get: protectedProcedure
       .meta({ openapi: { method: 'GET', path: '/billing/subscription', tags, summary: 'The current plan (free when none)' } })
-      .input(ZEmpty)
       .output(ZSubscription)
       .query(({ ctx }) => getSubscription(ctx.deps.billing, ctx.user)),
     change: billingActionProcedure
