@@ -1,5 +1,5 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpBatchStreamLink, httpLink, TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRouter } from '../src/root.ts';
 import { call, initDataFor, payOnHostedPage, startTestServer, type TestServer } from './helpers.ts';
@@ -115,6 +115,28 @@ describe('typed tRPC client', () => {
     expect(confirmed.subscription).toMatchObject({ tier: 'premium_monthly', status: 'active' });
     expect((await api.billing.invoices.list.query({ limit: 5 }))[0]?.status).toBe('paid');
     expect((await api.billing.portal.create.mutate({})).url).toContain('/portal/');
+  });
+
+  it('every link tRPC ships reads the same page load: batched, streamed (served by the official adapter) and one by one', async () => {
+    const login = await client().auth.telegram.mutate({ init_data: initDataFor({ id: 99_000_112, first_name: 'Links' }) });
+    const headers = () => ({ authorization: `Bearer ${login.access_token}` });
+    const url = `${t.base}/trpc`;
+    const pageLoad = (api: ReturnType<typeof client>) =>
+      Promise.all([api.billing.subscription.get.query(), api.billing.plans.list.query(), api.billing.invoices.list.query({ limit: 20 })]);
+    const one = await pageLoad(client(login.access_token));
+    const batched = await pageLoad(createTRPCClient<AppRouter>({ links: [httpBatchLink({ url, headers })] }));
+    const streamed = await pageLoad(createTRPCClient<AppRouter>({ links: [httpBatchStreamLink({ url, headers })] }));
+    expect(one[0].tier).toBe('free');
+    expect(one[1]).toHaveLength(3);
+    expect(batched).toEqual(one);
+    expect(streamed).toEqual(one);
+    // A failure inside a streamed batch has the same shape as anywhere else.
+    const denied = await createTRPCClient<AppRouter>({
+      links: [httpBatchStreamLink({ url, headers: () => ({ authorization: 'Bearer x' }) })],
+    })
+      .billing.subscription.get.query()
+      .catch((e: unknown) => e);
+    expect((denied as TRPCClientError<AppRouter>).data).toMatchObject({ code: 'UNAUTHORIZED', request_id: expect.any(String) });
   });
 
   it('errors carry the code and reason a caller branches on', async () => {
