@@ -24,9 +24,11 @@ const free: Subscription = {
   has_access: false,
   access_until: null,
   subscription_id: null,
+  rail: null,
 };
 const premium: Subscription = {
   ...free,
+  rail: 'stripe',
   tier: 'premium_monthly',
   status: 'active',
   plan_name: 'Premium',

@@ -9,7 +9,7 @@ import expressStaticGzip from 'express-static-gzip';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import type { ApiDeps } from './context.ts';
-import { readRawBody } from './http/body.ts';
+import { readJsonBody, readRawBody } from './http/body.ts';
 import { type Exchange, exchangeOf, observe } from './http/observe.ts';
 import { sendJson, sendRestError } from './http/respond.ts';
 import { serveRest } from './http/rest.ts';
@@ -181,6 +181,26 @@ export function createHandler(deps: ApiDeps, options: AppOptions = {}): (req: In
           const receipt = await receiveStripeWebhook(deps.billing, body, req.headers['stripe-signature']);
           if (receipt.outcome === 'queued') deps.wakeWorkers();
           sendJson(res, 200, { received: true, ...(receipt.outcome === 'duplicate' ? { duplicate: true } : {}) });
+        } catch (err) {
+          sendRestError(res, exchange, err);
+        }
+      },
+    ],
+    [
+      // The bot's webhook: the secret token checked in constant time before anything is read; each
+      // update handled once. Without the Stars rail there is no bot: 404.
+      EDGE_ROUTES.telegram,
+      async (req, res, exchange) => {
+        const bot = deps.bot;
+        if (!bot) return sendRestError(res, exchange, notFound());
+        if (!bot.authentic(req.headers['x-telegram-bot-api-secret-token']))
+          return sendRestError(res, exchange, new TRPCError({ code: 'UNAUTHORIZED', message: 'Missing or invalid secret token' }));
+        try {
+          const update = (await readJsonBody(req, res)) as { update_id?: unknown } | undefined;
+          if (!update || typeof update !== 'object' || !Number.isSafeInteger(update.update_id) || (update.update_id as number) < 0)
+            throw new TRPCError({ code: 'BAD_REQUEST', message: 'An update needs a non-negative integer update_id' });
+          const outcome = await bot.receive(update as Parameters<typeof bot.receive>[0]);
+          sendJson(res, 200, { ok: true, ...(outcome === 'duplicate' ? { duplicate: true } : {}) });
         } catch (err) {
           sendRestError(res, exchange, err);
         }

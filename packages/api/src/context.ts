@@ -4,6 +4,7 @@ import type { TokenService } from './auth/jwt.ts';
 import type { UserCache } from './auth/user-cache.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import type { BillingBot } from './telegram/bot.ts';
 
 /** The dependencies, built once at start-up (tests build them with real parts). */
 export interface ApiDeps {
@@ -19,6 +20,8 @@ export interface ApiDeps {
   billingActions: RateLimiterAbstract;
   /** Tells this process's event workers that a webhook was stored (other processes poll). */
   wakeWorkers(): void;
+  /** The bot (Telegram Stars rail, its webhook); absent when the rail is off. */
+  bot?: BillingBot | undefined;
 }
 
 /**

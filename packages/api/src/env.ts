@@ -1,4 +1,4 @@
-import { BillingError, DEFAULT_PRICE_MAP, parsePriceMap } from '@miniapp-billing/billing-core';
+import { BillingError, DEFAULT_PRICE_MAP, parsePriceMap, parseStarsPriceMap } from '@miniapp-billing/billing-core';
 import { z } from 'zod';
 
 /**
@@ -82,6 +82,15 @@ export const ZEnv = z.object({
     .string()
     .regex(/^[A-Za-z0-9_]{1,64}$/)
     .optional(),
+  // The Telegram Stars rail: prices per plan (Stars per 30 days), the bot's webhook secret, and the
+  // Bot API root (api.telegram.org when unset; the Telegram emulator's in the demo).
+  STARS_PRICE_MAP_JSON: z.string().optional(),
+  TELEGRAM_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{32,256}$/, 'must be 32-256 characters A-Z, a-z, 0-9, _ and -')
+    .optional(),
+  TELEGRAM_API_ROOT: z.url({ protocol: /^https?$/ }).optional(),
+  TELEGRAM_EMULATOR_PORT: port.default(12112),
   APP_URL: z.url({ protocol: /^https?$/ }).optional(),
   ALLOWED_REDIRECT_ORIGINS: z
     .string()
@@ -100,6 +109,8 @@ export const ZEnv = z.object({
 export type Env = z.infer<typeof ZEnv> & {
   /** plan id → Stripe price id, from `STRIPE_PRICE_MAP_JSON` (the demo's seeded prices when unset). */
   priceMap: Record<string, string>;
+  /** plan id → Stars per 30 days, from `STARS_PRICE_MAP_JSON` (the demo's when unset; none in production). */
+  starsPriceMap: Record<string, number> | undefined;
 };
 
 const isLive = (key: string | undefined) => !!key && /^(sk|rk)_live_/.test(key);
@@ -122,7 +133,13 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   } catch (err) {
     throw new ConfigError(`Invalid configuration:\n  ${err instanceof BillingError ? err.message : 'STRIPE_PRICE_MAP_JSON is invalid'}`);
   }
-  const env: Env = { ...parsed.data, priceMap };
+  let starsPriceMap: Record<string, number> | undefined;
+  try {
+    if (parsed.data.STARS_PRICE_MAP_JSON) starsPriceMap = parseStarsPriceMap(parsed.data.STARS_PRICE_MAP_JSON);
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration:\n  ${err instanceof BillingError ? err.message : 'STARS_PRICE_MAP_JSON is invalid'}`);
+  }
+  const env: Env = { ...parsed.data, priceMap, starsPriceMap };
   // A live key is production whatever NODE_ENV says: refuse to start it without the production checks.
   if (source.NODE_ENV === undefined && isLive(env.STRIPE_SECRET_KEY))
     throw new ConfigError('Invalid configuration:\n  NODE_ENV: must be set to production when STRIPE_SECRET_KEY is a live key');
@@ -145,6 +162,11 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     }
     need('TELEGRAM_BOT_TOKEN', !!env.TELEGRAM_BOT_TOKEN);
     need('TELEGRAM_AUTH_MAX_AGE_SECONDS', env.TELEGRAM_AUTH_MAX_AGE_SECONDS <= 7 * 86_400, 'must be at most 604800 (7 days) in production');
+    // The Stars rail is on when priced: then the bot's webhook must be authenticated.
+    if (env.STARS_PRICE_MAP_JSON)
+      need('TELEGRAM_WEBHOOK_SECRET', !!env.TELEGRAM_WEBHOOK_SECRET, 'is required when STARS_PRICE_MAP_JSON is set');
+    if (env.TELEGRAM_API_ROOT)
+      need('TELEGRAM_API_ROOT', env.TELEGRAM_API_ROOT.startsWith('https://'), 'must be an https:// URL in production');
     need('APP_URL', !!env.APP_URL);
     if (env.APP_URL)
       need('APP_URL', env.APP_URL.startsWith('https://'), 'must be an https:// URL in production (Telegram opens only https Mini Apps)');

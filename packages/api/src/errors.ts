@@ -26,6 +26,8 @@ const CODE_MAP: Record<BillingErrorCode, TRPC_ERROR_CODE_KEY> = {
   STRIPE_REQUEST_FAILED: 'BAD_GATEWAY',
   DATABASE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   CONFIGURATION: 'INTERNAL_SERVER_ERROR',
+  TELEGRAM_ACCOUNT_REQUIRED: 'FORBIDDEN',
+  TELEGRAM_UNAVAILABLE: 'BAD_GATEWAY',
 };
 
 /** Domain and infrastructure failures → TRPCError; anything unexpected stays internal (masked on the wire). */

@@ -13,6 +13,12 @@ export function createMetrics() {
       labelNames: ['plan'],
       registers: [registry],
     }),
+    starsInvoice: new Counter({
+      name: 'miniapp_stars_invoice_total',
+      help: 'Telegram Stars invoice links created, by plan',
+      labelNames: ['plan'],
+      registers: [registry],
+    }),
     portalOpen: new Counter({ name: 'miniapp_portal_open_total', help: 'Customer Portal sessions opened', registers: [registry] }),
     httpDuration: new Histogram({
       name: 'http_request_duration_seconds',

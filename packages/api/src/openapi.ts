@@ -47,6 +47,12 @@ const BY_PATH: Record<string, Record<string, string>> = {
   '/billing/checkout/cancel': { ...CALLS_STRIPE, '404': 'No such checkout session of yours' },
   '/billing/portal': { ...CALLS_STRIPE, ...BILLING_ACTION },
   '/billing/portal/return': { ...CALLS_STRIPE, ...BILLING_ACTION },
+  '/billing/stars/invoice': {
+    ...BILLING_ACTION,
+    '502': 'Telegram refused or failed the request',
+    '403': 'Signed in without Telegram: Stars are paid from a Telegram account',
+    '409': 'A live subscription exists on either rail',
+  },
   '/billing/subscription/change': { ...CALLS_STRIPE, ...BILLING_ACTION, '404': 'No live subscription', '409': 'Already on this plan' },
   '/billing/subscription/cancel': { ...CALLS_STRIPE, ...BILLING_ACTION, '404': 'No live subscription' },
   '/billing/subscription/resume': { ...CALLS_STRIPE, ...BILLING_ACTION, '404': 'No live subscription' },

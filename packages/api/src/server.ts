@@ -7,12 +7,14 @@ import { fileURLToPath } from 'node:url';
 import {
   createRateLimiter,
   type DatabaseHandle,
+  DEFAULT_STARS_PRICE_MAP,
   migrateToLatest,
   queueStats,
   type StripeEventWorker,
   startStripeEventWorker,
 } from '@miniapp-billing/billing-core';
 import type { RunningEmulator } from '@miniapp-billing/stripe-emulator';
+import type { RunningTelegramEmulator } from '@miniapp-billing/telegram-emulator';
 import { createHandler } from './app.ts';
 import { TokenService } from './auth/jwt.ts';
 import { UserCache } from './auth/user-cache.ts';
@@ -21,6 +23,7 @@ import type { ApiDeps } from './context.ts';
 import { ConfigError, type Env } from './env.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, observeQueue } from './metrics.ts';
+import { type BillingBot, createBillingBot } from './telegram/bot.ts';
 
 export interface RunningServer {
   url: string;
@@ -28,6 +31,8 @@ export interface RunningServer {
   deps: ApiDeps;
   database: DatabaseHandle;
   emulator: RunningEmulator | undefined;
+  /** The Telegram emulator the demo runs for the Stars rail (its Bot API and control API). */
+  telegram: RunningTelegramEmulator | undefined;
   demo: boolean;
   close(): Promise<void>;
 }
@@ -37,6 +42,9 @@ export interface ServerOptions {
   /** An already-open database (tests pass their own schema). */
   database?: DatabaseHandle;
 }
+
+/** The demo bot's token for the in-process Telegram emulator (no real bot has it). */
+const DEMO_BOT_TOKEN = '7000000001:AAEmulatorTokenForTheBillingDemoBot';
 
 const DEFAULT_MINIAPP_DIST = fileURLToPath(new URL('../../../apps/miniapp/dist', import.meta.url));
 
@@ -96,6 +104,24 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
     apiBase = emulator.url;
   }
 
+  // The Telegram Stars rail: on when plans have Stars prices and the bot has a token. The demo runs
+  // the Telegram emulator in-process (its own bot token unless one is configured) and sells in Stars.
+  let telegram: RunningTelegramEmulator | undefined;
+  const starsPriceMap = env.starsPriceMap ?? (demo ? DEFAULT_STARS_PRICE_MAP : undefined);
+  const botToken = env.TELEGRAM_BOT_TOKEN ?? (demo ? DEMO_BOT_TOKEN : undefined);
+  if (demo && starsPriceMap && botToken) {
+    const { startTelegramEmulator } = await import('@miniapp-billing/telegram-emulator');
+    telegram = await startTelegramEmulator({
+      port: env.TELEGRAM_EMULATOR_PORT,
+      host: '127.0.0.1',
+      token: botToken,
+      ...(env.TELEGRAM_BOT_USERNAME ? { botUsername: env.TELEGRAM_BOT_USERNAME } : {}),
+    });
+  }
+  const telegramSecret =
+    env.TELEGRAM_WEBHOOK_SECRET ??
+    (telegram ? keptSecret(env.DATA_DIR, 'telegram-webhook-secret', () => randomBytes(32).toString('base64url')) : undefined);
+
   const database = options.database ?? (await openDatabase(env));
   let server: Server | undefined;
   let worker: StripeEventWorker | undefined;
@@ -115,6 +141,21 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
     const appUrl = env.APP_URL ?? url;
 
     const billing = buildBillingDeps(env, { database, apiBase, webhookSecrets, appUrl, metrics, logger });
+    let bot: BillingBot | undefined;
+    if (starsPriceMap && botToken && telegramSecret) {
+      bot = createBillingBot(billing, logger, {
+        token: botToken,
+        secret: telegramSecret,
+        apiRoot: env.TELEGRAM_API_ROOT ?? telegram?.apiRoot,
+      });
+      billing.config.starsPriceMap = starsPriceMap;
+      billing.telegram = bot.api;
+      // The demo's clock is Telegram's: moving the emulator's clock (renewals, lapses) moves ours.
+      if (telegram) {
+        const tg = telegram;
+        billing.clock = { now: () => new Date(tg.state.now() * 1000) };
+      }
+    }
     observeQueue(metrics, () => queueStats(database.db));
     if (env.EVENT_WORKERS > 0) {
       worker = startStripeEventWorker(billing, {
@@ -137,6 +178,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
       demo,
       billingActions: createRateLimiter(database, { keyPrefix: 'billing-actions', points: env.BILLING_ACTIONS_PER_MINUTE, duration: 60 }),
       wakeWorkers: () => worker?.wake(),
+      bot,
     };
     listening.on(
       'request',
@@ -158,6 +200,10 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
       }),
     );
     if (emulator) emulator.setWebhook({ url: `${url}/api/v1/billing/webhooks/stripe`, secret: webhookSecrets[0] as string });
+    if (telegram && bot && telegramSecret) {
+      await bot.init();
+      await bot.api.setWebhook(`${url}/api/v1/telegram/webhook`, { secret_token: telegramSecret });
+    }
 
     try {
       await billing.plans.list();
@@ -172,6 +218,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
       deps,
       database,
       emulator,
+      telegram,
       demo,
       close: () => {
         closing ??= (async () => {
@@ -182,6 +229,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
           });
           await worker?.stop();
           await emulator?.close();
+          await telegram?.close();
           if (!options.database) await database.close();
         })();
         return closing;
@@ -191,6 +239,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
     server?.close();
     await worker?.stop();
     await emulator?.close();
+    await telegram?.close();
     if (!options.database) await database.close();
     throw err;
   }

@@ -50,6 +50,7 @@ export async function startTestServer(
   const env = parseEnv({
     PORT: '0',
     STRIPE_EMULATOR_PORT: '0',
+    TELEGRAM_EMULATOR_PORT: '0',
     DATA_DIR: mkdtempSync(path.join(tmpdir(), 'api-test-')),
     TELEGRAM_BOT_TOKEN: BOT_TOKEN,
     JWT_SECRET,

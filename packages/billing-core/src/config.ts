@@ -17,6 +17,8 @@ export interface BillingConfig {
   webhookToleranceSeconds: number;
   /** Whether our key is a live-mode key: events of the other mode are acknowledged and ignored. */
   livemode: boolean;
+  /** plan id → price in Telegram Stars per 30 days; a plan missing here is not sold in Stars. */
+  starsPriceMap?: Record<string, number> | undefined;
 }
 
 const ZPlanId = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'plan ids are lowercase letters, digits and _');
@@ -52,4 +54,31 @@ export const DEFAULT_PRICE_MAP: Record<string, string> = {
   premium_monthly: 'price_premium_monthly',
   vip_monthly: 'price_vip_monthly',
   enterprise_monthly: 'price_enterprise_monthly',
+};
+
+export const ZStarsPriceMap = z
+  .record(ZPlanId, z.number().int().min(1).max(10_000))
+  .refine((m) => Object.keys(m).length > 0, 'at least one plan is needed');
+
+/** Parses `STARS_PRICE_MAP_JSON` (plan id → Stars per 30 days, 1 to 10,000). */
+export function parseStarsPriceMap(json: string): Record<string, number> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw new BillingError('CONFIGURATION', 'STARS_PRICE_MAP_JSON is not valid JSON');
+  }
+  const parsed = ZStarsPriceMap.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? ` at "${issue.path.join('.')}"` : '';
+    throw new BillingError('CONFIGURATION', `STARS_PRICE_MAP_JSON is invalid${where}: ${issue?.message ?? 'unknown problem'}`);
+  }
+  return parsed.data;
+}
+
+export const DEFAULT_STARS_PRICE_MAP: Record<string, number> = {
+  premium_monthly: 1500,
+  vip_monthly: 5000,
+  enterprise_monthly: 10_000,
 };

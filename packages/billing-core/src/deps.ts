@@ -2,6 +2,7 @@ import type Stripe from 'stripe';
 import type { BillingConfig } from './config.ts';
 import type { Db } from './db/database.ts';
 import type { PlanCatalog } from './plans/plans.ts';
+import type { StarsBotApi } from './stars/stars.ts';
 
 export interface Clock {
   now(): Date;
@@ -40,4 +41,6 @@ export interface BillingDeps {
   config: BillingConfig;
   plans: PlanCatalog;
   observer?: BillingObserver | undefined;
+  /** The bot's Bot API, for the Telegram Stars rail (absent: the rail is off). */
+  telegram?: StarsBotApi | undefined;
 }

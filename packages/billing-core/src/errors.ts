@@ -21,7 +21,9 @@ export type BillingErrorCode =
   | 'STRIPE_RATE_LIMITED'
   | 'STRIPE_REQUEST_FAILED'
   | 'DATABASE_UNAVAILABLE'
-  | 'CONFIGURATION';
+  | 'CONFIGURATION'
+  | 'TELEGRAM_ACCOUNT_REQUIRED'
+  | 'TELEGRAM_UNAVAILABLE';
 
 export class BillingError extends Error {
   override readonly name = 'BillingError';

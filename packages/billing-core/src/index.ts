@@ -4,7 +4,7 @@
  */
 export { type ConfirmResult, cancelCheckout, confirmCheckout } from './checkout/confirm-checkout.ts';
 export { type CheckoutResult, type CreateCheckoutInput, createCheckout } from './checkout/create-checkout.ts';
-export { type BillingConfig, DEFAULT_PRICE_MAP, parsePriceMap } from './config.ts';
+export { type BillingConfig, DEFAULT_PRICE_MAP, DEFAULT_STARS_PRICE_MAP, parsePriceMap, parseStarsPriceMap } from './config.ts';
 export { findCustomerIdByUser } from './customers/customer.repository.ts';
 export { ensureCustomer } from './customers/ensure-customer.ts';
 export { isUserId } from './customers/resolve-owner.ts';
@@ -21,6 +21,20 @@ export { createPortal } from './portal/create-portal.ts';
 export { returnFromPortal } from './portal/portal-return.ts';
 export { type ReconcileReport, reconcile } from './reconcile/reconcile.ts';
 export { checkRedirect, normaliseOrigins } from './redirects/redirect-policy.ts';
+export {
+  applyStarsPayment,
+  applyStarsRefund,
+  checkPreCheckout,
+  createStarsInvoice,
+  hasLiveSubscription,
+  parseStarsPayload,
+  recordTelegramUpdate,
+  STARS_PERIOD_SECONDS,
+  type StarsBotApi,
+  type StarsOutcome,
+  starsPrice,
+  telegramUpdateSeen,
+} from './stars/stars.ts';
 export { createStripeClient, type StripeClientOptions } from './stripe/create-stripe-client.ts';
 export { inBackground, StripeBudget, type StripePriority } from './stripe/stripe-budget.ts';
 export { toBillingError } from './stripe/stripe-errors.ts';

@@ -11,7 +11,13 @@ let close: () => Promise<void>;
 beforeAll(async () => {
   const database = await createTestDatabase({ postgres: !!process.env.TEST_DATABASE_URL, url: process.env.TEST_DATABASE_URL });
   server = await startServer(
-    parseEnv({ PORT: '0', STRIPE_EMULATOR_PORT: '0', DATA_DIR: mkdtempSync(path.join(tmpdir(), 'client-test-')), LOG_LEVEL: 'silent' }),
+    parseEnv({
+      PORT: '0',
+      STRIPE_EMULATOR_PORT: '0',
+      TELEGRAM_EMULATOR_PORT: '0',
+      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'client-test-')),
+      LOG_LEVEL: 'silent',
+    }),
     { database },
   );
   close = async () => {

@@ -23,6 +23,7 @@ export const EDGE_ROUTES = {
   ready: 'GET /readyz',
   metrics: 'GET /metrics',
   webhook: `POST ${REST_BASE}/billing/webhooks/stripe`,
+  telegram: `POST ${REST_BASE}/telegram/webhook`,
   openapi: `GET ${REST_BASE}/openapi.json`,
   docs: `GET ${REST_BASE}/docs`,
   config: 'GET /config.json',

@@ -6,9 +6,9 @@ import type { BillingDeps } from '../deps.ts';
 import { BillingError } from '../errors.ts';
 import type { Plan } from '../plans/plans.ts';
 import { checkRedirect, normaliseOrigins } from '../redirects/redirect-policy.ts';
+import { hasLiveSubscription } from '../stars/stars.ts';
 import { stripeCall, toBillingError } from '../stripe/stripe-errors.ts';
-import { BLOCKING_STATUSES, isBlocking } from '../subscriptions/statuses.ts';
-import { countUserSubscriptionsIn } from '../subscriptions/subscription.repository.ts';
+import { isBlocking } from '../subscriptions/statuses.ts';
 import { applySubscription } from '../sync/apply.ts';
 import { findUserById, type User } from '../users/user.repository.ts';
 import {
@@ -120,7 +120,8 @@ export async function createCheckout(deps: BillingDeps, input: CreateCheckoutInp
   for (;;) {
     const replay = await recorded(deps, input.user, req);
     if (replay) return replay;
-    if ((await countUserSubscriptionsIn(deps.db, input.user.id, BLOCKING_STATUSES, 1)) > 0) throw subscriptionExists();
+    // One live subscription per person across both rails (a Stars one included).
+    if (await hasLiveSubscription(deps, input.user.id)) throw subscriptionExists();
     const attemptKey = await claimCheckoutCreation(deps.db, input.user.id, requestHash, randomUUID(), STALE_CLAIM_MS);
     if (attemptKey) {
       try {

@@ -143,6 +143,37 @@ export interface BillingNotificationTable {
   created_at: CreatedAt;
 }
 
+export interface StarSubscriptionTable {
+  payload: string;
+  user_id: string;
+  plan_id: string;
+  amount: number;
+  first_charge_id: string;
+  last_charge_id: string;
+  period_start: Date;
+  expires_at: Date;
+  canceled: ColumnType<boolean, boolean | undefined, boolean>;
+  refunded_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface StarPaymentTable {
+  telegram_payment_charge_id: string;
+  user_id: string;
+  payload: string;
+  plan_id: string;
+  amount: number;
+  recurring: boolean;
+  paid_at: Date;
+  refunded_at: Date | null;
+}
+
+export interface TelegramUpdateTable {
+  update_id: Int8;
+  received_at: CreatedAt;
+}
+
 export interface Database {
   users: UserTable;
   stripe_customers: StripeCustomerTable;
@@ -153,6 +184,9 @@ export interface Database {
   checkout_creations: CheckoutCreationTable;
   checkout_sessions: CheckoutSessionTable;
   billing_notifications: BillingNotificationTable;
+  star_subscriptions: StarSubscriptionTable;
+  star_payments: StarPaymentTable;
+  telegram_updates: TelegramUpdateTable;
 }
 
 export type UserRow = Selectable<UserTable>;

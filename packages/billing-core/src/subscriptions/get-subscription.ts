@@ -28,6 +28,8 @@ export interface SubscriptionView {
   /** Until when access lasts without another payment (period end, or the end of the past-due grace). */
   access_until: string | null;
   subscription_id: string | null;
+  /** How it is paid: Stripe (card) or Telegram Stars; null on free. */
+  rail: 'stripe' | 'telegram_stars' | null;
 }
 
 export const FREE_VIEW: SubscriptionView = {
@@ -45,6 +47,7 @@ export const FREE_VIEW: SubscriptionView = {
   has_access: false,
   access_until: null,
   subscription_id: null,
+  rail: null,
 };
 
 /**
@@ -84,6 +87,7 @@ export function viewOf(row: SubscriptionViewRow | undefined, deps: Pick<BillingD
   }
   const access = accessOf(row, deps.clock.now(), deps.config.pastDueGraceSeconds);
   const plan = row.plan_id ? deps.plans.cached()?.find((p) => p.plan_id === row.plan_id) : undefined;
+  const stars = row.rail === 'telegram_stars';
   return {
     tier: row.plan_id ?? row.price_id,
     status: row.status as SubscriptionStatus,
@@ -92,13 +96,15 @@ export function viewOf(row: SubscriptionViewRow | undefined, deps: Pick<BillingD
     current_period_end: row.current_period_end?.toISOString() ?? null,
     cancel_at_period_end: row.cancel_at_period_end,
     cancel_at: row.cancel_at?.toISOString() ?? null,
-    price_usd_monthly: monthlyWholeUnits(row.amount, row.interval),
+    // A Stars subscription shows its plan's card price for comparison; `amount` is in Stars.
+    price_usd_monthly: stars ? (plan?.price_usd_monthly ?? 0) : monthlyWholeUnits(row.amount, row.interval),
     amount: row.amount,
     currency: row.currency,
     interval: row.interval,
     has_access: access.hasAccess,
     access_until: access.until?.toISOString() ?? null,
     subscription_id: row.stripe_subscription_id,
+    rail: row.rail,
   };
 }
 
@@ -107,6 +113,12 @@ export async function getSubscription(
   deps: Pick<BillingDeps, 'db' | 'clock' | 'config' | 'plans'>,
   user: Pick<User, 'id'>,
 ): Promise<SubscriptionView> {
-  const rows = await listUserSubscriptionViews(deps.db, user.id);
+  const now = deps.clock.now().getTime();
+  // A Stars subscription whose paid period is over has lapsed: Telegram sends no word of it.
+  const rows = (await listUserSubscriptionViews(deps.db, user.id)).map((r) =>
+    r.rail === 'telegram_stars' && r.status === 'active' && (r.current_period_end?.getTime() ?? 0) <= now
+      ? { ...r, status: 'canceled' }
+      : r,
+  );
   return viewOf(currentSubscription(rows), deps);
 }

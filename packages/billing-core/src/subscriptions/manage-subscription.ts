@@ -3,6 +3,7 @@ import type Stripe from 'stripe';
 import { findCustomerIdByUser } from '../customers/customer.repository.ts';
 import type { BillingDeps } from '../deps.ts';
 import { BillingError } from '../errors.ts';
+import { setStarsRenewal } from '../stars/stars.ts';
 import { stripeCall } from '../stripe/stripe-errors.ts';
 import { applySubscription } from '../sync/apply.ts';
 import { syncCustomer, syncSubscriptionInvoices } from '../sync/sync.ts';
@@ -67,6 +68,8 @@ export async function changePlan(deps: BillingDeps, input: { user: User; planId:
 
 /** Keeps access until the period ends, then stops renewing. */
 export async function cancelAtPeriodEnd(deps: BillingDeps, input: { user: User }): Promise<SubscriptionView> {
+  // A Stars subscription: Telegram stops renewing it (editUserStarSubscription); access lasts the period.
+  if (await setStarsRenewal(deps, input.user, true)) return getSubscription(deps, input.user);
   const current = await liveSubscription(deps, input.user);
   if (current.cancel_at_period_end) return getSubscription(deps, input.user);
   return update(deps, input.user, current.stripe_subscription_id, { cancel_at_period_end: true }, false);
@@ -74,6 +77,7 @@ export async function cancelAtPeriodEnd(deps: BillingDeps, input: { user: User }
 
 /** Undoes a pending cancellation. */
 export async function resume(deps: BillingDeps, input: { user: User }): Promise<SubscriptionView> {
+  if (await setStarsRenewal(deps, input.user, false)) return getSubscription(deps, input.user);
   const current = await liveSubscription(deps, input.user);
   if (!current.cancel_at_period_end) return getSubscription(deps, input.user);
   return update(deps, input.user, current.stripe_subscription_id, { cancel_at_period_end: false }, false);

@@ -21,10 +21,26 @@ export const VIEW_COLUMNS = [
   'cancel_at',
   'stripe_created',
 ] as const;
-export type SubscriptionViewRow = Pick<SubscriptionRow, (typeof VIEW_COLUMNS)[number]>;
+export type Rail = 'stripe' | 'telegram_stars';
+/** A subscription on either rail, in the Stripe mirror's shape (a Stars one: its first charge id, XTR, 30 days). */
+export type SubscriptionViewRow = Pick<SubscriptionRow, (typeof VIEW_COLUMNS)[number]> & { rail: Rail };
 
+/**
+ * A person's subscriptions on both rails in one round trip: the Stripe mirror, and the Stars
+ * subscriptions in the same shape (refunded ones as canceled; a lapse is read from the clock).
+ */
 export async function listUserSubscriptionViews(db: Executor, userId: string): Promise<SubscriptionViewRow[]> {
-  return db.selectFrom('subscriptions').select(VIEW_COLUMNS).where('user_id', '=', userId).orderBy('stripe_created', 'desc').execute();
+  const { rows } = await sql<SubscriptionViewRow>`
+    select 'stripe' as rail, stripe_subscription_id, plan_id, price_id, amount, currency, interval, status,
+           current_period_start, current_period_end, cancel_at_period_end, cancel_at, stripe_created
+      from subscriptions where user_id = ${userId}
+    union all
+    select 'telegram_stars', first_charge_id, plan_id, '', amount, 'XTR', 'month',
+           case when refunded_at is null then 'active' else 'canceled' end,
+           period_start, expires_at, canceled, case when canceled then expires_at end,
+           extract(epoch from created_at)::bigint
+      from star_subscriptions where user_id = ${userId}`.execute(db);
+  return rows;
 }
 
 export async function findSubscription(db: Executor, id: string): Promise<SubscriptionRow | undefined> {

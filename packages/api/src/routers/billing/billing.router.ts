@@ -5,6 +5,7 @@ import {
   confirmCheckout,
   createCheckout,
   createPortal,
+  createStarsInvoice,
   getSubscription,
   listInvoices,
   resume,
@@ -25,6 +26,8 @@ import {
   ZPortalInput,
   ZPortalOutput,
   ZSessionInput,
+  ZStarsInvoiceInput,
+  ZStarsInvoiceOutput,
   ZSubscription,
 } from './billing.schemas.ts';
 
@@ -144,6 +147,31 @@ export const billingRouter = router({
       .input(ZEmpty)
       .output(ZSubscription)
       .mutation(({ ctx }) => returnFromPortal(ctx.deps.billing, { user: ctx.user })),
+  }),
+  stars: router({
+    invoice: billingActionProcedure
+      .meta({
+        openapi: {
+          method: 'POST',
+          path: '/billing/stars/invoice',
+          tags,
+          summary: 'A Telegram Stars invoice link for a plan (30-day renewals), to open with WebApp.openInvoice',
+          successDescription: 'Created',
+        },
+        status: 201,
+      })
+      .input(ZStarsInvoiceInput)
+      .output(ZStarsInvoiceOutput)
+      .mutation(async ({ ctx, input }) => {
+        const plan = (await ctx.deps.billing.plans.list()).find((p) => p.plan_id === input.plan_id);
+        const result = await createStarsInvoice(ctx.deps.billing, {
+          user: ctx.user,
+          planId: input.plan_id,
+          planName: plan?.name ?? input.plan_id,
+        });
+        ctx.deps.metrics.starsInvoice.inc({ plan: input.plan_id });
+        return result;
+      }),
   }),
   invoices: router({
     list: protectedProcedure

@@ -27,6 +27,7 @@ export const ZSubscription = z.object({
   has_access: z.boolean().describe('Whether paid features are on now (access policy)'),
   access_until: z.string().nullable(),
   subscription_id: z.string().nullable(),
+  rail: z.enum(['stripe', 'telegram_stars']).nullable().describe('How it is paid: Stripe (card) or Telegram Stars; null on free'),
 });
 
 export const ZInvoice = z.object({
@@ -79,3 +80,9 @@ export const ZInvoicesInput = z
 
 export const ZChangePlanInput = z.strictObject({ plan_id: ZPlanId });
 export const ZEmpty = z.strictObject({}).optional();
+
+export const ZStarsInvoiceInput = z.strictObject({ plan_id: ZPlanId });
+export const ZStarsInvoiceOutput = z.object({
+  invoice_link: z.string().describe('Open it with Telegram.WebApp.openInvoice'),
+  slug: z.string(),
+});
