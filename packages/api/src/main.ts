@@ -13,11 +13,12 @@ try {
       demo: server.demo,
       database: server.database.kind,
       stripe: server.emulator?.url ?? env.STRIPE_API_BASE ?? 'api.stripe.com',
+      telegram: server.telegram?.url ?? env.TELEGRAM_API_ROOT ?? (server.deps.bot ? 'api.telegram.org' : 'off'),
     },
     'listening',
   );
   console.log(
-    `\n  Mini App Billing is running at ${server.url}\n  API docs: ${server.url}/api/v1/docs${server.emulator ? `\n  Stripe emulator: ${server.emulator.url}` : ''}\n`,
+    `\n  Mini App Billing is running at ${server.url}\n  API docs: ${server.url}/api/v1/docs${server.emulator ? `\n  Stripe emulator: ${server.emulator.url}` : ''}${server.telegram ? `\n  Telegram emulator (Bot API, Stars): ${server.telegram.url}` : ''}\n`,
   );
   let stopping = false;
   const stop = async (signal: string) => {

@@ -74,6 +74,16 @@ describe('the Stars rail', () => {
     expect(renewed).toMatchObject({ status: 'active', rail: 'telegram_stars', has_access: true });
     expect(Date.parse(renewed.current_period_end) - Date.parse(first.current_period_end)).toBe(PERIOD * 1000);
     expect((await tg('GET', '/users/5000002')).body.stars).toBe(0);
+    // Both payments are in the history, newest first, in Stars, with no PDF; the cursor pages through them.
+    const history = await call('GET', `${t.api}/billing/invoices?limit=1`, { token: login.access_token });
+    expect(history.body).toEqual([
+      expect.objectContaining({ id: expect.stringMatching(/^stxn_/), currency: 'XTR', amount_paid: 1500, status: 'paid', pdf_url: null }),
+    ]);
+    expect(history.body[0].description).toMatch(/^Renewal in Telegram Stars/);
+    const older = await call('GET', `${t.api}/billing/invoices?limit=5&starting_after=${history.body[0].id}`, {
+      token: login.access_token,
+    });
+    expect(older.body.map((i: { description: string }) => i.description)).toEqual([expect.stringMatching(/^Telegram Stars subscription/)]);
     await tg('POST', '/clock/advance', { seconds: PERIOD });
     await settle();
     expect(await subscription(login.access_token)).toMatchObject({ tier: 'free', has_access: false });
@@ -101,6 +111,8 @@ describe('the Stars rail', () => {
     await t.server.deps.bot?.api.refundStarPayment(5_000_004, charge as string);
     await settle();
     expect(await subscription(login.access_token)).toMatchObject({ tier: 'free', has_access: false });
+    const history = await call('GET', `${t.api}/billing/invoices`, { token: login.access_token });
+    expect(history.body).toEqual([expect.objectContaining({ id: charge, stripe_status: 'refunded', status: 'canceled' })]);
   });
 
   it('the bot declines a payment from another Telegram account, or for a plan someone already has', async () => {

@@ -84,20 +84,54 @@ export const INVOICE_VIEW_COLUMNS = [
 ] as const;
 export type InvoiceViewRow = Pick<InvoiceRow, (typeof INVOICE_VIEW_COLUMNS)[number]>;
 
+/**
+ * One page of a person's payments on both rails, newest first, after a (created, id) cursor: Stripe
+ * invoices, and Telegram Stars payments in the same shape (XTR, no PDF, `refunded` when given back).
+ * Each side is read through its own index and limited before the two are merged.
+ */
 export async function listInvoicePage(
   db: Executor,
   userId: string,
   limit: number,
   after?: { created: number; id: string },
 ): Promise<InvoiceViewRow[]> {
-  let q = db.selectFrom('invoices').select(INVOICE_VIEW_COLUMNS).where('user_id', '=', userId);
-  if (after) {
-    q = q.where((eb) =>
-      eb.or([
-        eb('stripe_created', '<', after.created),
-        eb.and([eb('stripe_created', '=', after.created), eb('stripe_invoice_id', '<', after.id)]),
-      ]),
-    );
-  }
-  return q.orderBy('stripe_created', 'desc').orderBy('stripe_invoice_id', 'desc').limit(limit).execute();
+  const invoiceCursor = after
+    ? sql`and (stripe_created < ${after.created} or (stripe_created = ${after.created} and stripe_invoice_id < ${after.id}))`
+    : sql``;
+  const starsCreated = sql`extract(epoch from paid_at)::bigint`;
+  const starsCursor = after
+    ? sql`and (${starsCreated} < ${after.created} or (${starsCreated} = ${after.created} and telegram_payment_charge_id < ${after.id}))`
+    : sql``;
+  const { rows } = await sql<InvoiceViewRow>`
+    select * from (
+      (select stripe_invoice_id, number, amount_paid, amount_due, currency, stripe_status, due_date, attempt_count,
+              stripe_created, invoice_pdf, hosted_invoice_url, description
+         from invoices where user_id = ${userId} ${invoiceCursor}
+         order by stripe_created desc, stripe_invoice_id desc limit ${limit})
+      union all
+      (select telegram_payment_charge_id, null, amount, amount, 'XTR',
+              case when refunded_at is null then 'paid' else 'refunded' end, null::bigint, 0,
+              ${starsCreated}, null, null,
+              case when recurring then 'Renewal in Telegram Stars (' || plan_id || ')' else 'Telegram Stars subscription (' || plan_id || ')' end
+         from star_payments where user_id = ${userId} ${starsCursor}
+         order by paid_at desc, telegram_payment_charge_id desc limit ${limit})
+    ) page
+    order by stripe_created desc, stripe_invoice_id desc
+    limit ${limit}`.execute(db);
+  return rows;
+}
+
+/** A Stars payment of this person, as a history cursor. */
+export async function findStarPaymentCursor(
+  db: Executor,
+  userId: string,
+  chargeId: string,
+): Promise<{ created: number; id: string } | undefined> {
+  const row = await db
+    .selectFrom('star_payments')
+    .select(['telegram_payment_charge_id', sql<string>`extract(epoch from paid_at)::bigint`.as('created')])
+    .where('telegram_payment_charge_id', '=', chargeId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return row ? { created: Number(row.created), id: row.telegram_payment_charge_id } : undefined;
 }

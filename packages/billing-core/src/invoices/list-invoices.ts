@@ -2,7 +2,7 @@ import type { InvoiceRow } from '../db/schema.ts';
 import type { BillingDeps } from '../deps.ts';
 import { BillingError } from '../errors.ts';
 import type { User } from '../users/user.repository.ts';
-import { findInvoice, type InvoiceViewRow, listInvoicePage } from './invoice.repository.ts';
+import { findInvoice, findStarPaymentCursor, type InvoiceViewRow, listInvoicePage } from './invoice.repository.ts';
 
 export type InvoiceBadge = 'paid' | 'open' | 'past_due' | 'draft' | 'canceled' | 'uncollectible';
 
@@ -35,6 +35,7 @@ export function invoiceBadge(row: Pick<InvoiceRow, 'stripe_status' | 'due_date' 
     case 'draft':
       return 'draft';
     case 'void':
+    case 'refunded':
       return 'canceled';
     case 'uncollectible':
       return 'uncollectible';
@@ -73,7 +74,10 @@ export async function listInvoices(
 ): Promise<InvoiceView[]> {
   const limit = Math.min(Math.max(page.limit ?? 20, 1), MAX_INVOICE_PAGE);
   let after: { created: number; id: string } | undefined;
-  if (page.startingAfter) {
+  if (page.startingAfter?.startsWith('stxn_')) {
+    after = await findStarPaymentCursor(deps.db, user.id, page.startingAfter);
+    if (!after) throw new BillingError('NOT_FOUND', 'Unknown invoice cursor');
+  } else if (page.startingAfter) {
     const cursor = await findInvoice(deps.db, page.startingAfter);
     // Someone else's invoice id is as unknown as a made-up one.
     if (!cursor || cursor.user_id !== user.id) throw new BillingError('NOT_FOUND', 'Unknown invoice cursor');

@@ -73,7 +73,7 @@ export const ZInvoicesInput = z
     limit: z.coerce.number().int().min(1).max(100).optional(),
     starting_after: z
       .string()
-      .regex(/^in_[A-Za-z0-9_]{1,250}$/, 'must be an invoice id (in_…)')
+      .regex(/^(in|stxn)_[A-Za-z0-9_-]{1,250}$/, 'must be an invoice or Stars payment id (in_…, stxn_…)')
       .optional(),
   })
   .optional();
