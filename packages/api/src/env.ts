@@ -91,6 +91,9 @@ export const ZEnv = z.object({
     .optional(),
   TELEGRAM_API_ROOT: z.url({ protocol: /^https?$/ }).optional(),
   TELEGRAM_EMULATOR_PORT: port.default(12112),
+  // Billing notices through the bot (plan activated, payment failed, plan ended, refund): on in the
+  // demo, off elsewhere unless 1 (a bot token alone never makes this service message anyone).
+  BOT_NOTICES: z.enum(['0', '1']).optional(),
   APP_URL: z.url({ protocol: /^https?$/ }).optional(),
   ALLOWED_REDIRECT_ORIGINS: z
     .string()

@@ -9,8 +9,10 @@ import {
   type DatabaseHandle,
   DEFAULT_STARS_PRICE_MAP,
   migrateToLatest,
+  type NoticeSender,
   queueStats,
   type StripeEventWorker,
+  startNoticeSender,
   startStripeEventWorker,
 } from '@miniapp-billing/billing-core';
 import type { RunningEmulator } from '@miniapp-billing/stripe-emulator';
@@ -125,6 +127,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
   const database = options.database ?? (await openDatabase(env));
   let server: Server | undefined;
   let worker: StripeEventWorker | undefined;
+  let noticeSender: NoticeSender | undefined;
   try {
     await migrateToLatest(database.db, database.schema);
     const metrics = createMetrics();
@@ -141,20 +144,32 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
     const appUrl = env.APP_URL ?? url;
 
     const billing = buildBillingDeps(env, { database, apiBase, webhookSecrets, appUrl, metrics, logger });
+    // The bot: for the Stars rail (priced plans and a webhook secret), and for notices when they are on.
+    const starsRail = !!(starsPriceMap && telegramSecret);
+    const notices = env.BOT_NOTICES === '1' || (demo && env.BOT_NOTICES !== '0');
     let bot: BillingBot | undefined;
-    if (starsPriceMap && botToken && telegramSecret) {
+    if (botToken && (starsRail || notices)) {
       bot = createBillingBot(billing, logger, {
         token: botToken,
         secret: telegramSecret,
         apiRoot: env.TELEGRAM_API_ROOT ?? telegram?.apiRoot,
       });
+    }
+    if (bot && starsRail) {
       billing.config.starsPriceMap = starsPriceMap;
       billing.telegram = bot.api;
-      // The demo's clock is Telegram's: moving the emulator's clock (renewals, lapses) moves ours.
-      if (telegram) {
-        const tg = telegram;
-        billing.clock = { now: () => new Date(tg.state.now() * 1000) };
-      }
+    }
+    // The demo's clock is Telegram's: moving the emulator's clock (renewals, lapses) moves ours.
+    if (telegram) {
+      const tg = telegram;
+      billing.clock = { now: () => new Date(tg.state.now() * 1000) };
+    }
+    if (bot && notices && env.EVENT_WORKERS > 0) {
+      const sendNotice = bot.sendNotice;
+      noticeSender = startNoticeSender(billing.db, {
+        send: (notice) => sendNotice(notice, billing.config.appUrl, billing.plans.cached()),
+        onError: (err) => logger.error({ err: { name: (err as Error)?.name } }, 'notice sender error'),
+      });
     }
     observeQueue(metrics, () => queueStats(database.db));
     if (env.EVENT_WORKERS > 0) {
@@ -228,6 +243,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
             setTimeout(() => listening.closeAllConnections(), 2_000).unref();
           });
           await worker?.stop();
+          await noticeSender?.stop();
           await emulator?.close();
           await telegram?.close();
           if (!options.database) await database.close();
@@ -238,6 +254,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
   } catch (err) {
     server?.close();
     await worker?.stop();
+    await noticeSender?.stop();
     await emulator?.close();
     await telegram?.close();
     if (!options.database) await database.close();

@@ -1,12 +1,14 @@
-import { migrateToLatest, startStripeEventWorker } from '@miniapp-billing/billing-core';
+import { migrateToLatest, type NoticeSender, startNoticeSender, startStripeEventWorker } from '@miniapp-billing/billing-core';
 import { buildBillingDeps, openDatabase, workerOptions } from './composition.ts';
 import { parseEnvOrExit } from './env.ts';
 import { createLogger } from './logger.ts';
+import { createBillingBot } from './telegram/bot.ts';
 
 // `pnpm worker`: drains stored Stripe events, with no HTTP. Run as many as you like beside the API
 // processes (start those with EVENT_WORKERS=0): they share one PostgreSQL queue, each customer's
 // events are applied in order by one worker at a time, and a worker that dies is replaced when its
-// lease (EVENT_WORKER_LEASE_MS) runs out.
+// lease (EVENT_WORKER_LEASE_MS) runs out. With BOT_NOTICES=1 it also sends billing notices through
+// the bot, each once, shared with every other sender by lease.
 const env = parseEnvOrExit(process.env);
 const logger = createLogger(env.LOG_LEVEL);
 try {
@@ -26,10 +28,20 @@ try {
     keepAlive: true,
     onError: (err) => logger.error({ err: { name: (err as Error)?.name } }, 'stripe event worker error'),
   });
-  logger.info({ concurrency: Math.max(1, options.concurrency), database: database.kind }, 'worker started');
+  // Billing notices through the bot, when they are on (BOT_NOTICES=1 and a bot token).
+  let notices: NoticeSender | undefined;
+  if (env.BOT_NOTICES === '1' && env.TELEGRAM_BOT_TOKEN) {
+    const bot = createBillingBot(billing, logger, { token: env.TELEGRAM_BOT_TOKEN, secret: undefined, apiRoot: env.TELEGRAM_API_ROOT });
+    notices = startNoticeSender(billing.db, {
+      send: (notice) => bot.sendNotice(notice, billing.config.appUrl, billing.plans.cached()),
+      onError: (err) => logger.error({ err: { name: (err as Error)?.name } }, 'notice sender error'),
+    });
+  }
+  logger.info({ concurrency: Math.max(1, options.concurrency), database: database.kind, notices: !!notices }, 'worker started');
   const stop = async (signal: string) => {
     logger.info({ signal }, 'worker stopping');
     await worker.stop();
+    await notices?.stop();
     await database.close();
     process.exit(0);
   };

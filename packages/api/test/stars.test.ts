@@ -202,3 +202,59 @@ describe('the bot webhook', () => {
     }
   });
 });
+
+describe('billing messages from the bot', () => {
+  const messages = async (chat: number) =>
+    (await tg('GET', `/messages?chat_id=${chat}`)).body.messages as Array<{ text: string; reply_markup?: any }>;
+  const eventually = async <T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = await read();
+      if (ok(v) || Date.now() > end) return v;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  it('tells a person their plan is active, once, with a button into the Mini App', async () => {
+    const login = await subscriber(5_000_201, 1500);
+    await payStars(login.access_token, 5_000_201);
+    const sent = await eventually(
+      () => messages(5_000_201),
+      (m) => m.length > 0,
+    );
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.text).toBe('✅ <b>Premium</b> is active. Thank you for subscribing!');
+    expect(sent[0]?.reply_markup).toEqual({
+      inline_keyboard: [[{ text: 'Open billing', web_app: { url: 'https://app.example.com/billing' } }]],
+    });
+    // A replay of the payment writes no second notice.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await messages(5_000_201)).toHaveLength(1);
+  });
+
+  it('waits out a 429, then sends; stops for a person who blocked the bot', async () => {
+    const login = await subscriber(5_000_202, 1500);
+    await tg('POST', '/faults', { method: 'sendMessage', error_code: 429, retry_after: 1 });
+    const { telegram_payment_charge_id: charge } = await payStars(login.access_token, 5_000_202);
+    const sent = await eventually(
+      () => messages(5_000_202),
+      (m) => m.length > 0,
+    );
+    expect(sent.map((m) => m.text)).toEqual(['✅ <b>Premium</b> is active. Thank you for subscribing!']);
+    await tg('POST', '/users/5000202', { blocked: true });
+    await t.server.deps.bot?.api.refundStarPayment(5_000_202, charge as string);
+    await settle();
+    const notice = await eventually(
+      async () =>
+        await t.server.deps.billing.db
+          .selectFrom('billing_notifications')
+          .select(['status', 'last_error'])
+          .where('kind', '=', 'refunded')
+          .where('user_id', '=', login.user.id)
+          .executeTakeFirst(),
+      (n) => n?.status === 'skipped',
+    );
+    expect(notice).toEqual({ status: 'skipped', last_error: 'the person blocked the bot' });
+    expect(await messages(5_000_202)).toHaveLength(1);
+  });
+});

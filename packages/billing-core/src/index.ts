@@ -16,6 +16,7 @@ export { type BillingDeps, type BillingObserver, type Clock, type EventFailure, 
 export { BillingError, type BillingErrorCode } from './errors.ts';
 export { type InvoiceBadge, type InvoiceView, invoiceBadge, listInvoices, MAX_INVOICE_PAGE } from './invoices/list-invoices.ts';
 export { createRateLimiter, type LimitOptions, takePoint } from './limits/rate-limiter.ts';
+export { type Notice, type NoticeSender, type SendOutcome, startNoticeSender } from './notices/notice-sender.ts';
 export { type Plan, PlanCatalog } from './plans/plans.ts';
 export { createPortal } from './portal/create-portal.ts';
 export { returnFromPortal } from './portal/portal-return.ts';

@@ -2,12 +2,14 @@ import { type Kysely, type Migration, type MigrationProvider, type MigrationResu
 import * as initial from './migrations/2026-11-26T00-00-00_initial.ts';
 import * as eventQueue from './migrations/2026-11-27T00-00-00_event-queue.ts';
 import * as stars from './migrations/2026-11-28T00-00-00_stars.ts';
+import * as noticeDelivery from './migrations/2026-11-28T01-00-00_notice-delivery.ts';
 
 /** Every migration, by name; names sort by their timestamp prefix. Static so that bundles carry them. */
 const migrations: Record<string, Migration> = {
   '2026-11-26T00-00-00_initial': initial,
   '2026-11-27T00-00-00_event-queue': eventQueue,
   '2026-11-28T00-00-00_stars': stars,
+  '2026-11-28T01-00-00_notice-delivery': noticeDelivery,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -12,6 +12,8 @@ export interface UserTable {
   name: string;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  /** When the person blocked the bot (a 403 on sendMessage): no notices until they sign in through Telegram again. */
+  telegram_blocked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface StripeCustomerTable {
@@ -137,11 +139,20 @@ export interface CheckoutSessionTable {
 export interface BillingNotificationTable {
   id: Generated<number>;
   user_id: string;
-  kind: 'plan_activated' | 'plan_canceled' | 'payment_failed';
+  kind: 'plan_activated' | 'plan_canceled' | 'payment_failed' | 'refunded';
+  /** The subscription it is about: a Stripe subscription id, or a Stars subscription's payload. */
   stripe_subscription_id: string;
   dedupe_key: string;
   created_at: CreatedAt;
+  status: ColumnType<NoticeStatus, NoticeStatus | undefined, NoticeStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: ColumnType<Date, Date | undefined, Date>;
+  locked_until: Date | null;
+  sent_at: Date | null;
+  last_error: string | null;
 }
+
+export type NoticeStatus = 'pending' | 'sending' | 'sent' | 'skipped' | 'failed' | 'unconfirmed';
 
 export interface StarSubscriptionTable {
   payload: string;

@@ -251,7 +251,7 @@ export async function applyStarsRefund(
       .where('payload', '=', marked.payload)
       .where('refunded_at', 'is', null)
       .execute();
-    await notifyOnce(trx, payload.userId, 'plan_canceled', marked.payload, `stars:refunded:${refund.telegram_payment_charge_id}`);
+    await notifyOnce(trx, payload.userId, 'refunded', marked.payload, `stars:refunded:${refund.telegram_payment_charge_id}`);
     return 'applied';
   });
 }

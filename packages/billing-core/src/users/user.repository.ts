@@ -25,7 +25,10 @@ export async function upsertTelegramUser(db: Executor, input: { telegramId: numb
   const row = await db
     .insertInto('users')
     .values({ id: randomUUID(), telegram_id: input.telegramId, name: input.name })
-    .onConflict((oc) => oc.column('telegram_id').doUpdateSet({ name: (eb) => eb.ref('excluded.name'), updated_at: sql`now()` }))
+    .onConflict((oc) =>
+      // Signing in through Telegram again is writing to the bot again: notices may resume.
+      oc.column('telegram_id').doUpdateSet({ name: (eb) => eb.ref('excluded.name'), telegram_blocked_at: null, updated_at: sql`now()` }),
+    )
     .returningAll()
     .executeTakeFirstOrThrow();
   return toUser(row);
