@@ -632,7 +632,14 @@ async function timeStart(dataDir: string): Promise<number> {
   const started = performance.now();
   const proc = spawn('pnpm', ['start'], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), STRIPE_EMULATOR_PORT: String(port + 1), TELEGRAM_EMULATOR_PORT: String(port + 2), DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      STRIPE_EMULATOR_PORT: String(port + 1),
+      TELEGRAM_EMULATOR_PORT: String(port + 2),
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+    },
     stdio: 'ignore',
     detached: true,
   });

@@ -37,7 +37,14 @@ export async function startDemo(
 ): Promise<{ server: RunningServer; browser: Browser; close(): Promise<void> }> {
   const database = await createTestDatabase({ postgres: !!process.env.TEST_DATABASE_URL, url: process.env.TEST_DATABASE_URL });
   const server = await startServer(
-    parseEnv({ PORT: '0', STRIPE_EMULATOR_PORT: '0', TELEGRAM_EMULATOR_PORT: '0', DATA_DIR: mkdtempSync(path.join(tmpdir(), 'e2e-')), LOG_LEVEL: 'silent', ...env }),
+    parseEnv({
+      PORT: '0',
+      STRIPE_EMULATOR_PORT: '0',
+      TELEGRAM_EMULATOR_PORT: '0',
+      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'e2e-')),
+      LOG_LEVEL: 'silent',
+      ...env,
+    }),
     { database },
   );
   let browser: Browser;

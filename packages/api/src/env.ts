@@ -94,6 +94,9 @@ export const ZEnv = z.object({
   // Billing notices through the bot (plan activated, payment failed, plan ended, refund): on in the
   // demo, off elsewhere unless 1 (a bot token alone never makes this service message anyone).
   BOT_NOTICES: z.enum(['0', '1']).optional(),
+  // How long a Stars plan stays past its paid period, with no renewal, before "plan ended" is sent
+  // (a renewal may still be on its way). 600 s; the demo's 2 s.
+  STARS_LAPSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).optional(),
   APP_URL: z.url({ protocol: /^https?$/ }).optional(),
   ALLOWED_REDIRECT_ORIGINS: z
     .string()

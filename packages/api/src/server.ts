@@ -10,6 +10,7 @@ import {
   DEFAULT_STARS_PRICE_MAP,
   migrateToLatest,
   type NoticeSender,
+  noticeStarsLapses,
   queueStats,
   type StripeEventWorker,
   startNoticeSender,
@@ -166,8 +167,10 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
     }
     if (bot && notices && env.EVENT_WORKERS > 0) {
       const sendNotice = bot.sendNotice;
+      const graceMs = (env.STARS_LAPSE_GRACE_SECONDS ?? (demo ? 2 : 600)) * 1000;
       noticeSender = startNoticeSender(billing.db, {
         send: (notice) => sendNotice(notice, billing.config.appUrl, billing.plans.cached()),
+        ...(starsRail ? { beforeEachPass: () => noticeStarsLapses(billing, graceMs) } : {}),
         onError: (err) => logger.error({ err: { name: (err as Error)?.name } }, 'notice sender error'),
       });
     }

@@ -1,4 +1,10 @@
-import { migrateToLatest, type NoticeSender, startNoticeSender, startStripeEventWorker } from '@miniapp-billing/billing-core';
+import {
+  migrateToLatest,
+  type NoticeSender,
+  noticeStarsLapses,
+  startNoticeSender,
+  startStripeEventWorker,
+} from '@miniapp-billing/billing-core';
 import { buildBillingDeps, openDatabase, workerOptions } from './composition.ts';
 import { parseEnvOrExit } from './env.ts';
 import { createLogger } from './logger.ts';
@@ -32,8 +38,10 @@ try {
   let notices: NoticeSender | undefined;
   if (env.BOT_NOTICES === '1' && env.TELEGRAM_BOT_TOKEN) {
     const bot = createBillingBot(billing, logger, { token: env.TELEGRAM_BOT_TOKEN, secret: undefined, apiRoot: env.TELEGRAM_API_ROOT });
+    const graceMs = (env.STARS_LAPSE_GRACE_SECONDS ?? 600) * 1000;
     notices = startNoticeSender(billing.db, {
       send: (notice) => bot.sendNotice(notice, billing.config.appUrl, billing.plans.cached()),
+      ...(env.starsPriceMap ? { beforeEachPass: () => noticeStarsLapses(billing, graceMs) } : {}),
       onError: (err) => logger.error({ err: { name: (err as Error)?.name } }, 'notice sender error'),
     });
   }

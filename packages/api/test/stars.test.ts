@@ -87,6 +87,14 @@ describe('the Stars rail', () => {
     await tg('POST', '/clock/advance', { seconds: PERIOD });
     await settle();
     expect(await subscription(login.access_token)).toMatchObject({ tier: 'free', has_access: false });
+    // The bot said two things in all: the activation, then (after the lapse's grace) the end; the renewal was quiet.
+    const texts = async () => ((await tg('GET', '/messages?chat_id=5000002')).body.messages as Array<{ text: string }>).map((m) => m.text);
+    const end = Date.now() + 10_000;
+    while ((await texts()).length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    expect(await texts()).toEqual([
+      '✅ <b>Premium</b> is active. Thank you for subscribing!',
+      'Your <b>Premium</b> plan has ended. You can subscribe again at any time.',
+    ]);
   });
 
   it('cancels and resumes through the same procedures, telling Telegram', async () => {

@@ -28,6 +28,7 @@ export {
   checkPreCheckout,
   createStarsInvoice,
   hasLiveSubscription,
+  noticeStarsLapses,
   parseStarsPayload,
   recordTelegramUpdate,
   STARS_PERIOD_SECONDS,

@@ -71,13 +71,23 @@ describe('the notice sender', () => {
     const [id] = (await notices(1)) as [number];
     let calls = 0;
     const hung = startNoticeSender(database.db, {
-      send: () => (calls++, new Promise<SendOutcome>(() => undefined)),
+      send: () => {
+        calls += 1;
+        return new Promise<SendOutcome>(() => undefined);
+      },
       leaseMs: 100,
       pollMs: 10,
     });
     await until(async () => calls === 1);
     void hung.stop(); // never resolves its send: as good as dead
-    const other = startNoticeSender(database.db, { send: async () => ((calls += 100), { kind: 'sent' }), leaseMs: 100, pollMs: 20 });
+    const other = startNoticeSender(database.db, {
+      send: async () => {
+        calls += 100;
+        return { kind: 'sent' };
+      },
+      leaseMs: 100,
+      pollMs: 20,
+    });
     await until(async () => (await statusOf([id]))[id] === 'unconfirmed');
     await new Promise((r) => setTimeout(r, 100));
     await other.stop();

@@ -165,6 +165,8 @@ export interface StarSubscriptionTable {
   expires_at: Date;
   canceled: ColumnType<boolean, boolean | undefined, boolean>;
   refunded_at: Date | null;
+  lapse_seen_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  lapse_noticed: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }

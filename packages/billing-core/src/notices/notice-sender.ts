@@ -32,6 +32,8 @@ export interface NoticeSenderOptions {
   batch?: number;
   maxAttempts?: number;
   onError?: (err: unknown) => void;
+  /** Runs before each pass: writes notices that come from time passing (a Stars plan that lapsed). */
+  beforeEachPass?: () => Promise<unknown>;
 }
 
 export interface NoticeSender {
@@ -55,6 +57,7 @@ export function startNoticeSender(db: Db, options: NoticeSenderOptions): NoticeS
 
   const runOnce = async (): Promise<number> => {
     if (Date.now() < pauseUntil) return 0;
+    await options.beforeEachPass?.();
     // A claim that outlived its lease while sending: its fate is unknown, so it is never resent.
     await db
       .updateTable('billing_notifications')

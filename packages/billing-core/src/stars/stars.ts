@@ -213,6 +213,8 @@ export async function applyStarsPayment(
           last_charge_id: (eb) => eb.ref('excluded.last_charge_id'),
           period_start: (eb) => eb.ref('excluded.period_start'),
           expires_at: sql`greatest(star_subscriptions.expires_at, excluded.expires_at)`,
+          lapse_seen_at: null,
+          lapse_noticed: false,
           updated_at: sql`now()`,
         }),
       )
@@ -286,4 +288,40 @@ export async function recordTelegramUpdate(db: Executor, updateId: number): Prom
     .values({ update_id: updateId })
     .onConflict((oc) => oc.column('update_id').doNothing())
     .execute();
+}
+
+/**
+ * Stars subscriptions whose paid period is over end without a word from Telegram. Each pass marks
+ * the ones newly seen over (`lapse_seen_at`, real time); once one has stayed over for `graceMs` (a
+ * renewal may still be on its way: it clears the mark), a "plan ended" notice is written, once per
+ * paid period. Returns how many notices were written.
+ */
+export async function noticeStarsLapses(deps: Pick<BillingDeps, 'db' | 'clock'>, graceMs: number): Promise<number> {
+  const now = deps.clock.now();
+  const real = new Date();
+  await deps.db
+    .updateTable('star_subscriptions')
+    .set({ lapse_seen_at: real })
+    .where('expires_at', '<=', now)
+    .where('refunded_at', 'is', null)
+    .where('lapse_seen_at', 'is', null)
+    .execute();
+  const over = await deps.db
+    .selectFrom('star_subscriptions')
+    .select(['payload', 'user_id', 'expires_at'])
+    .where('expires_at', '<=', now)
+    .where('refunded_at', 'is', null)
+    .where('lapse_seen_at', '<=', new Date(real.getTime() - graceMs))
+    .where('lapse_noticed', '=', false)
+    .limit(100)
+    .execute();
+  let written = 0;
+  for (const row of over) {
+    await deps.db.transaction().execute(async (trx) => {
+      await notifyOnce(trx, row.user_id, 'plan_canceled', row.payload, `stars:ended:${row.payload}:${row.expires_at.getTime()}`);
+      await trx.updateTable('star_subscriptions').set({ lapse_noticed: true }).where('payload', '=', row.payload).execute();
+    });
+    written++;
+  }
+  return written;
 }

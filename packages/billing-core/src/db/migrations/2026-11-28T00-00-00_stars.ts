@@ -7,7 +7,8 @@ import { type Kysely, sql } from 'kysely';
 // `expires_at`, Telegram's `subscription_expiration_date`, so a lapse needs no message. Every
 // payment (first and renewals) is a row of `star_payments`, keyed by Telegram's charge id: the
 // invoice history and the once-only guard. `telegram_updates` remembers the update ids the bot has
-// taken, so a replayed update changes nothing.
+// taken, so a replayed update changes nothing. `lapse_seen_at` is when a paid period was first seen
+// over with no renewal: the "plan ended" notice waits a grace after it for a renewal still on its way.
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -22,6 +23,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
     .addColumn('canceled', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('refunded_at', 'timestamptz')
+    .addColumn('lapse_seen_at', 'timestamptz')
+    .addColumn('lapse_noticed', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
