@@ -81,4 +81,70 @@ describe('inside Telegram', () => {
     const link = page.getByRole('link', { name: 'Return to Telegram' });
     expect(await link.getAttribute('href')).toBe('https://t.me/billing_demo_bot/billing?startapp=paid-cs_test_external');
   });
+
+  it('pays a plan in Stars through Telegram’s invoice sheet, and records what the app asked of Telegram', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+    const page = await context.newPage();
+    const telegramId = 5550002;
+    const tg = server.telegram as { url: string };
+    await fetch(`${tg.url}/_telegram/users/${telegramId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"stars":2000}',
+    });
+    // Telegram's side of the WebView: every event the app posts is recorded; an invoice it opens is
+    // paid at the Telegram emulator by this person, then the sheet closes with the outcome.
+    const calls: string[] = [];
+    await page.exposeFunction('telegramPostEvent', async (type: string, data: string) => {
+      calls.push(type);
+      if (type !== 'web_app_open_invoice') return;
+      const { slug } = JSON.parse(data) as { slug: string };
+      const paid = await fetch(`${tg.url}/_telegram/invoices/${slug}/pay`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user_id: telegramId, outcome: 'paid' }),
+      }).then((r) => r.json() as Promise<{ status: string }>);
+      await page.evaluate(
+        ([s, status]) =>
+          (window as unknown as { Telegram: { WebView: { receiveEvent(t: string, d: unknown): void } } }).Telegram.WebView.receiveEvent(
+            'invoice_closed',
+            { slug: s, status },
+          ),
+        [slug, paid.status] as const,
+      );
+    });
+    await page.addInitScript(() => {
+      (window as unknown as { TelegramWebviewProxy: unknown }).TelegramWebviewProxy = {
+        postEvent: (type: string, data: string) =>
+          (window as unknown as { telegramPostEvent(t: string, d: string): void }).telegramPostEvent(type, data),
+      };
+    });
+    const user = JSON.stringify({ id: telegramId, first_name: 'Stella', last_name: 'Stars' });
+    const initData = signInitData({ auth_date: String(Math.floor(Date.now() / 1000)), query_id: 'AAE3', user }, BOT);
+    await page.goto(
+      launchUrl(server.url, initData, {
+        bg_color: '#ffffff',
+        text_color: '#000000',
+        button_color: '#2481cc',
+        button_text_color: '#ffffff',
+      }),
+    );
+    const premium = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Premium' }) });
+    await premium.getByText('or 1,500 Stars / 30 days').waitFor();
+    await page.screenshot({ path: path.join(artifactsDir('e2e'), 'telegram-03-stars-plans.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Subscribe to Premium for 1500 Telegram Stars' }).click();
+    const current = page.getByRole('region', { name: 'Current plan' });
+    await expect.poll(() => current.getByTestId('current-plan-name').textContent(), { timeout: 15_000 }).toBe('Premium');
+    expect(await current.textContent()).toContain('1,500 Stars');
+    await page.getByRole('region', { name: 'Invoices' }).getByText('1,500 Stars').first().waitFor();
+    // A Stars plan is not switched (Telegram keeps its price) and has no Stripe portal.
+    expect(await page.getByRole('button', { name: /Switch plan/ }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Manage payment' }).count()).toBe(0);
+    await page.screenshot({ path: path.join(artifactsDir('e2e'), 'telegram-04-stars-active.png'), fullPage: true });
+    expect(calls).toContain('web_app_open_invoice');
+    expect(calls.filter((c) => c === 'web_app_open_invoice')).toHaveLength(1);
+    const stars = await fetch(`${tg.url}/_telegram/users/${telegramId}`).then((r) => r.json() as Promise<{ stars: number }>);
+    expect(stars.stars).toBe(500);
+    await context.close();
+  });
 });

@@ -8,6 +8,8 @@ export interface AppConfig {
   app_url: string;
   telegram_bot_username: string | null;
   telegram_app_name: string | null;
+  /** The rails offered inside Telegram (`stars`, `stripe`); outside Telegram it is always Stripe. */
+  rails?: string[];
 }
 
 interface AuthState {

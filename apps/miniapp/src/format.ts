@@ -1,6 +1,7 @@
-/** Money in minor units with its currency: 2900 usd → "$29.00". */
+/** Money in minor units with its currency: 2900 usd → "$29.00"; Telegram Stars are whole: 1500 xtr → "1,500 Stars". */
 export function money(minor: number, currency: string | null | undefined): string {
   const code = (currency ?? 'usd').toUpperCase();
+  if (code === 'XTR') return stars(minor);
   try {
     return new Intl.NumberFormat('en-US', { style: 'currency', currency: code }).format(minor / 100);
   } catch {
@@ -18,3 +19,6 @@ export function day(value: string | number | null | undefined): string {
 
 export const perInterval = (interval: string | null | undefined) =>
   interval === 'year' ? 'year' : interval === 'week' ? 'week' : interval === 'day' ? 'day' : 'month';
+
+/** A number of Telegram Stars: 1500 → "1,500 Stars". */
+export const stars = (n: number) => `${n.toLocaleString('en-US')} ${n === 1 ? 'Star' : 'Stars'}`;

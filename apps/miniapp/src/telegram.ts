@@ -40,6 +40,13 @@ export const telegram = {
     WebApp.onEvent('themeChanged', handler);
     return () => WebApp.offEvent('themeChanged', handler);
   },
+  /**
+   * Telegram's invoice sheet for a Stars invoice link; resolves with how the person left it. The
+   * status is a hint for the screen: what was paid is what the bot was told.
+   */
+  openInvoice(link: string): Promise<'paid' | 'cancelled' | 'failed' | 'pending'> {
+    return new Promise((resolve) => WebApp.openInvoice(link, (status) => resolve(status as 'paid' | 'cancelled' | 'failed' | 'pending')));
+  },
   onActivated(handler: () => void): () => void {
     if (!this.inTelegram) return () => undefined;
     WebApp.onEvent('activated', handler);

@@ -43,8 +43,26 @@ const premium: Subscription = {
   subscription_id: 'sub_1',
 };
 const plans: Plan[] = [
-  { plan_id: 'premium_monthly', name: 'Premium', amount: 2900, currency: 'usd', interval: 'month', price_usd_monthly: 29, features: ['A'] },
-  { plan_id: 'vip_monthly', name: 'VIP', amount: 9900, currency: 'usd', interval: 'month', price_usd_monthly: 99, features: ['B'] },
+  {
+    plan_id: 'premium_monthly',
+    name: 'Premium',
+    amount: 2900,
+    currency: 'usd',
+    interval: 'month',
+    price_usd_monthly: 29,
+    features: ['A'],
+    stars_price: 1500,
+  },
+  {
+    plan_id: 'vip_monthly',
+    name: 'VIP',
+    amount: 9900,
+    currency: 'usd',
+    interval: 'month',
+    price_usd_monthly: 99,
+    features: ['B'],
+    stars_price: null,
+  },
 ];
 
 describe('Current plan', () => {
@@ -86,6 +104,19 @@ describe('Current plan', () => {
 });
 
 describe('Plans', () => {
+  it('inside Telegram, a plan sold in Stars is paid in Stars first, by card second', async () => {
+    const onStars = vi.fn();
+    const onUpgrade = vi.fn();
+    render(<Plans plans={plans} subscription={free} busyPlan={null} onUpgrade={onUpgrade} onSwitch={() => undefined} onStars={onStars} />);
+    expect(screen.getByText('or 1,500 Stars / 30 days')).toBeTruthy();
+    await userEvent.click(screen.getByRole('button', { name: 'Subscribe to Premium for 1500 Telegram Stars' }));
+    expect(onStars).toHaveBeenCalledWith('premium_monthly');
+    await userEvent.click(screen.getByRole('button', { name: 'Pay for Premium by card' }));
+    expect(onUpgrade).toHaveBeenCalledWith('premium_monthly');
+    // VIP is not sold in Stars: the card is its only way.
+    expect(screen.getByRole('button', { name: 'Upgrade to VIP' })).toBeTruthy();
+  });
+
   it('offers Upgrade on the free plan', async () => {
     const onUpgrade = vi.fn();
     render(<Plans plans={plans} subscription={free} busyPlan={null} onUpgrade={onUpgrade} onSwitch={() => undefined} />);

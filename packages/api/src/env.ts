@@ -94,6 +94,12 @@ export const ZEnv = z.object({
   // Billing notices through the bot (plan activated, payment failed, plan ended, refund): on in the
   // demo, off elsewhere unless 1 (a bot token alone never makes this service message anyone).
   BOT_NOTICES: z.enum(['0', '1']).optional(),
+  // Which rails the Mini App offers inside Telegram (outside Telegram it is always Stripe).
+  RAILS: z
+    .string()
+    .default('stars,stripe')
+    .transform(list)
+    .refine((r) => r.length > 0 && r.every((x) => x === 'stars' || x === 'stripe'), 'must list stars and/or stripe'),
   // How long a Stars plan stays past its paid period, with no renewal, before "plan ended" is sent
   // (a renewal may still be on its way). 600 s; the demo's 2 s.
   STARS_LAPSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).optional(),

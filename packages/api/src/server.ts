@@ -211,6 +211,8 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
         docs: env.API_DOCS === undefined ? env.NODE_ENV !== 'production' : env.API_DOCS === '1',
         publicConfig: {
           demo,
+          // The rails the Mini App offers inside Telegram: Stars only where the rail is on.
+          rails: env.RAILS.filter((r) => r === 'stripe' || (r === 'stars' && starsRail)),
           app_url: appUrl,
           telegram_bot_username: env.TELEGRAM_BOT_USERNAME ?? null,
           telegram_app_name: env.TELEGRAM_APP_NAME ?? null,

@@ -1,6 +1,6 @@
 import type { Plan, Subscription } from '@miniapp-billing/client';
 import { useState } from 'react';
-import { money, perInterval } from '../format.ts';
+import { money, perInterval, stars } from '../format.ts';
 
 interface Props {
   plans: Plan[];
@@ -8,12 +8,18 @@ interface Props {
   busyPlan: string | null;
   onUpgrade: (planId: string) => void;
   onSwitch: (planId: string) => void;
+  /** Inside Telegram with the Stars rail on: pay a plan sold in Stars through Telegram's invoice sheet. */
+  onStars?: ((planId: string) => void) | undefined;
+  /** Whether the card (Stripe) is offered beside Stars. */
+  card?: boolean;
 }
 
 /** Every plan on sale, with Upgrade (on free) or Switch plan (with a live subscription). */
-export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch }: Props) {
+export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, onStars, card = true }: Props) {
   const [confirming, setConfirming] = useState<string | null>(null);
   const subscribed = subscription.tier !== 'free' && ['active', 'trialing', 'past_due'].includes(subscription.status);
+  // A Stars subscription keeps its price for its life: another plan is bought after it ends.
+  const onStarsRail = subscribed && subscription.rail === 'telegram_stars';
   return (
     <ul className="plans">
       {plans.map((plan) => {
@@ -28,6 +34,7 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch }: Pr
                 <span className="muted"> / {perInterval(plan.interval)}</span>
               </span>
             </div>
+            {onStars && plan.stars_price !== null ? <p className="stars-price">or {stars(plan.stars_price)} / 30 days</p> : null}
             <ul className="features">
               {plan.features.map((f) => (
                 <li key={f}>{f}</li>
@@ -58,6 +65,31 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch }: Pr
                   </button>
                 </div>
               </fieldset>
+            ) : onStarsRail ? (
+              <p className="muted">Paid in Telegram Stars: to change plan, cancel this one and subscribe again when it ends.</p>
+            ) : !subscribed && onStars && plan.stars_price !== null ? (
+              <div className="row">
+                <button
+                  type="button"
+                  className="button"
+                  aria-label={`Subscribe to ${plan.name} for ${plan.stars_price} Telegram Stars`}
+                  disabled={busyPlan !== null}
+                  onClick={() => onStars(plan.plan_id)}
+                >
+                  {busyPlan === plan.plan_id ? 'Opening…' : `Subscribe for ${stars(plan.stars_price)}`}
+                </button>
+                {card ? (
+                  <button
+                    type="button"
+                    className="button secondary"
+                    aria-label={`Pay for ${plan.name} by card`}
+                    disabled={busyPlan !== null}
+                    onClick={() => onUpgrade(plan.plan_id)}
+                  >
+                    Pay by card
+                  </button>
+                ) : null}
+              </div>
             ) : (
               <button
                 type="button"

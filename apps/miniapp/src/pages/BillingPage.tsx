@@ -17,7 +17,7 @@ const newIdempotencyKey = () =>
 
 export function BillingPage() {
   const trpc = useTRPC();
-  const { client } = useAuth();
+  const { client, config } = useAuth();
   const queryClient = useQueryClient();
   const [notice, setNotice] = useState<{ tone: 'error' | 'info'; text: string } | null>(null);
   const [waitingForPayment, setWaitingForPayment] = useState(false);
@@ -27,8 +27,10 @@ export function BillingPage() {
 
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.billing.pathKey() });
   useEffect(() => {
-    if (waitingForPayment && subscription.data?.tier !== 'free') setWaitingForPayment(false);
-  }, [waitingForPayment, subscription.data?.tier]);
+    if (!waitingForPayment || !subscription.data || subscription.data.tier === 'free') return;
+    setWaitingForPayment(false);
+    setNotice({ tone: 'info', text: `You are now on ${subscription.data.plan_name}.` });
+  }, [waitingForPayment, subscription.data]);
 
   const fail = (err: unknown) => setNotice({ tone: 'error', text: billingErrorOf(err).message });
   // One Idempotency-Key per intent (a plan the person chose to buy), reused when the same intent is
@@ -97,6 +99,22 @@ export function BillingPage() {
       }),
     [syncFromPortal, queryClient, trpc],
   );
+  // Inside Telegram, plans sold in Stars are paid through Telegram's own invoice sheet.
+  const starsOffered = telegram.inTelegram && (config.rails ?? []).includes('stars');
+  const stars = useMutation({
+    mutationFn: async ({ plan_id }: { plan_id: string }) => {
+      const invoice = await client.billing.stars.invoice.mutate({ plan_id });
+      return telegram.openInvoice(invoice.invoice_link);
+    },
+    onSuccess: (status) => {
+      if (status === 'paid' || status === 'pending') {
+        setNotice({ tone: 'info', text: status === 'paid' ? 'Paid in Stars: activating your plan…' : 'Your payment is being processed…' });
+        setWaitingForPayment(true);
+        void refresh();
+      } else if (status === 'failed') setNotice({ tone: 'error', text: 'The payment did not go through. You were not charged.' });
+    },
+    onError: fail,
+  });
   const change = useMutation(
     trpc.billing.subscription.change.mutationOptions({
       onSuccess: (sub) => {
@@ -118,9 +136,11 @@ export function BillingPage() {
         title="Current plan"
         id="current-plan"
         actions={
-          <button type="button" className="button secondary small" disabled={portal.isPending} onClick={() => portal.mutate({})}>
-            {portal.isPending ? 'Opening…' : 'Manage payment'}
-          </button>
+          subscription.data?.rail === 'telegram_stars' ? null : (
+            <button type="button" className="button secondary small" disabled={portal.isPending} onClick={() => portal.mutate({})}>
+              {portal.isPending ? 'Opening…' : 'Manage payment'}
+            </button>
+          )
         }
       >
         {subscription.isPending ? (
@@ -146,8 +166,23 @@ export function BillingPage() {
             plans={plans.data}
             subscription={subscription.data}
             busyPlan={
-              checkout.isPending ? (checkout.variables?.plan_id ?? null) : change.isPending ? (change.variables?.plan_id ?? null) : null
+              checkout.isPending
+                ? (checkout.variables?.plan_id ?? null)
+                : stars.isPending
+                  ? (stars.variables?.plan_id ?? null)
+                  : change.isPending
+                    ? (change.variables?.plan_id ?? null)
+                    : null
             }
+            onStars={
+              starsOffered
+                ? (planId) => {
+                    setNotice(null);
+                    stars.mutate({ plan_id: planId });
+                  }
+                : undefined
+            }
+            card={!starsOffered || (config.rails ?? []).includes('stripe')}
             onUpgrade={(planId) => {
               setNotice(null);
               checkout.mutate({ plan_id: planId });

@@ -112,7 +112,7 @@ export async function listInvoicePage(
       (select telegram_payment_charge_id, null, amount, amount, 'XTR',
               case when refunded_at is null then 'paid' else 'refunded' end, null::bigint, 0,
               ${starsCreated}, null, null,
-              case when recurring then 'Renewal in Telegram Stars (' || plan_id || ')' else 'Telegram Stars subscription (' || plan_id || ')' end
+              'stars:' || case when recurring then 'renewal' else 'first' end || ':' || plan_id
          from star_payments where user_id = ${userId} ${starsCursor}
          order by paid_at desc, telegram_payment_charge_id desc limit ${limit})
     ) page

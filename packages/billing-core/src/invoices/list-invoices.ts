@@ -68,7 +68,7 @@ export const MAX_INVOICE_PAGE = 100;
 
 /** The user's invoices from the local mirror, newest first; `startingAfter` is the last id of the previous page. */
 export async function listInvoices(
-  deps: Pick<BillingDeps, 'db' | 'clock'>,
+  deps: Pick<BillingDeps, 'db' | 'clock'> & Partial<Pick<BillingDeps, 'plans'>>,
   user: Pick<User, 'id'>,
   page: { limit?: number | undefined; startingAfter?: string | undefined } = {},
 ): Promise<InvoiceView[]> {
@@ -85,5 +85,13 @@ export async function listInvoices(
   }
   const rows = await listInvoicePage(deps.db, user.id, limit, after);
   const now = deps.clock.now();
-  return rows.map((r) => invoiceView(r, now));
+  const plans = deps.plans?.cached();
+  return rows.map((r) => {
+    const view = invoiceView(r, now);
+    // A Stars payment says what it paid for in words: "Premium · 30 days in Telegram Stars".
+    const stars = /^stars:(first|renewal):(.+)$/.exec(r.description ?? '');
+    if (!stars) return view;
+    const name = plans?.find((p) => p.plan_id === stars[2])?.name ?? stars[2];
+    return { ...view, description: `${name} · ${stars[1] === 'renewal' ? 'renewal' : '30 days'} in Telegram Stars` };
+  });
 }

@@ -39,7 +39,13 @@ export const billingRouter = router({
     list: publicProcedure
       .meta({ openapi: { method: 'GET', path: '/billing/plans', tags, summary: 'The plans on sale', protect: false } })
       .output(z.array(ZPlan))
-      .query(async ({ ctx }) => (await ctx.deps.billing.plans.list()).map(({ price_id: _p, ...plan }) => plan)),
+      .query(async ({ ctx }) => {
+        const stars = ctx.deps.billing.config.starsPriceMap;
+        return (await ctx.deps.billing.plans.list()).map(({ price_id: _p, ...plan }) => ({
+          ...plan,
+          stars_price: stars?.[plan.plan_id] ?? null,
+        }));
+      }),
   }),
   subscription: router({
     get: protectedProcedure

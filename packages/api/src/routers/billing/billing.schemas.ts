@@ -10,6 +10,7 @@ export const ZPlan = z.object({
   interval: z.string(),
   price_usd_monthly: z.number().int().describe('Whole dollars per month, for display'),
   features: z.array(z.string()),
+  stars_price: z.number().int().nullable().describe('Telegram Stars per 30 days, when the plan is sold in Stars'),
 });
 
 export const ZSubscription = z.object({
