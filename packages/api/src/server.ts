@@ -47,7 +47,7 @@ export interface ServerOptions {
 }
 
 /** The demo bot's token for the in-process Telegram emulator (no real bot has it). */
-const DEMO_BOT_TOKEN = '7000000001:AAEmulatorTokenForTheBillingDemoBot';
+export const DEMO_BOT_TOKEN = '7000000001:AAEmulatorTokenForTheBillingDemoBot';
 
 const DEFAULT_MINIAPP_DIST = fileURLToPath(new URL('../../../apps/miniapp/dist', import.meta.url));
 

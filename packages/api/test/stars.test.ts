@@ -1,3 +1,4 @@
+import { reconcileStars } from '@miniapp-billing/billing-core';
 import { telegramControl } from '@miniapp-billing/telegram-emulator/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startTestServer, type TestServer, telegramLogin } from './helpers.ts';
@@ -121,6 +122,43 @@ describe('the Stars rail', () => {
     expect(await subscription(login.access_token)).toMatchObject({ tier: 'free', has_access: false });
     const history = await call('GET', `${t.api}/billing/invoices`, { token: login.access_token });
     expect(history.body).toEqual([expect.objectContaining({ id: charge, stripe_status: 'refunded', status: 'canceled' })]);
+  });
+
+  it('reconciliation reads the Star transactions and applies a payment and a refund the mirror missed, once', async () => {
+    const login = await subscriber(5_000_301, 1500);
+    const { telegram_payment_charge_id: charge } = await payStars(login.access_token, 5_000_301);
+    const db = t.server.deps.billing.db;
+    // As if the update had been lost for good: the mirror knows nothing of the payment.
+    await db
+      .deleteFrom('star_payments')
+      .where('telegram_payment_charge_id', '=', charge as string)
+      .execute();
+    await db
+      .deleteFrom('star_subscriptions')
+      .where('first_charge_id', '=', charge as string)
+      .execute();
+    expect(await subscription(login.access_token)).toMatchObject({ tier: 'free' });
+    const api = t.server.deps.bot?.api as Parameters<typeof reconcileStars>[1];
+    const first = await reconcileStars(t.server.deps.billing, api);
+    expect(first.paymentsRepaired).toBe(1);
+    expect(await subscription(login.access_token)).toMatchObject({ tier: 'premium_monthly', rail: 'telegram_stars', has_access: true });
+    expect((await reconcileStars(t.server.deps.billing, api)).paymentsRepaired).toBe(0);
+    // A refund whose update was lost: found the same way.
+    await t.server.deps.bot?.api.refundStarPayment(5_000_301, charge as string);
+    await settle();
+    await db
+      .updateTable('star_payments')
+      .set({ refunded_at: null })
+      .where('telegram_payment_charge_id', '=', charge as string)
+      .execute();
+    await db
+      .updateTable('star_subscriptions')
+      .set({ refunded_at: null })
+      .where('first_charge_id', '=', charge as string)
+      .execute();
+    expect((await subscription(login.access_token)).has_access).toBe(true);
+    expect((await reconcileStars(t.server.deps.billing, api)).refundsRepaired).toBe(1);
+    expect(await subscription(login.access_token)).toMatchObject({ tier: 'free', has_access: false });
   });
 
   it('the bot declines a payment from another Telegram account, or for a plan someone already has', async () => {

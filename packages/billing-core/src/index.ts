@@ -30,10 +30,13 @@ export {
   hasLiveSubscription,
   noticeStarsLapses,
   parseStarsPayload,
+  reconcileStars,
   recordTelegramUpdate,
   STARS_PERIOD_SECONDS,
   type StarsBotApi,
   type StarsOutcome,
+  type StarsReconcileReport,
+  type StarTransaction,
   starsPrice,
   telegramUpdateSeen,
 } from './stars/stars.ts';

@@ -1,10 +1,14 @@
-import { migrateToLatest, reconcile } from '@miniapp-billing/billing-core';
+import { migrateToLatest, reconcile, reconcileStars } from '@miniapp-billing/billing-core';
+import { Api } from 'grammy';
 import { buildBillingDeps, openDatabase } from '../composition.ts';
 import { ConfigError, parseEnv } from '../env.ts';
+import { DEMO_BOT_TOKEN } from '../server.ts';
 
 // `pnpm billing:reconcile`: pages through Stripe's subscriptions and invoices (rate-limited),
 // repairs the local mirror and prints the drift it found. Without STRIPE_SECRET_KEY it talks to the
 // demo's emulator (STRIPE_API_BASE, or 127.0.0.1:STRIPE_EMULATOR_PORT while `pnpm start` runs).
+// With the Stars rail (STARS_PRICE_MAP_JSON and a bot token, or the demo) it also reads the bot's
+// Star transactions (getStarTransactions) and applies any payment or refund the mirror missed.
 try {
   const env = parseEnv(process.env);
   const database = await openDatabase(env, 'miniapp-billing-reconcile');
@@ -18,7 +22,18 @@ try {
   });
   const started = Date.now();
   const report = await reconcile(deps, { requestsPerSecond: 20 });
-  console.log(JSON.stringify({ ...report, seconds: (Date.now() - started) / 1000 }));
+  const demo = !env.STRIPE_SECRET_KEY;
+  const token = env.TELEGRAM_BOT_TOKEN ?? (demo ? DEMO_BOT_TOKEN : undefined);
+  const stars =
+    token && (env.starsPriceMap || demo)
+      ? await reconcileStars(
+          deps,
+          new Api(token, {
+            apiRoot: env.TELEGRAM_API_ROOT ?? (demo ? `http://127.0.0.1:${env.TELEGRAM_EMULATOR_PORT}` : 'https://api.telegram.org'),
+          }),
+        )
+      : undefined;
+  console.log(JSON.stringify({ ...report, ...(stars ? { stars } : {}), seconds: (Date.now() - started) / 1000 }));
   await database.close();
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : `reconciliation failed: ${(err as Error).message}`);

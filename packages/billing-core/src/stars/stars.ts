@@ -174,11 +174,13 @@ export async function applyStarsPayment(
   deps: Pick<BillingDeps, 'db' | 'clock'>,
   from: { id: number },
   payment: SuccessfulStarsPayment,
+  /** When it was paid, if not now (a payment found by reconciliation). */
+  paidAt?: Date,
 ): Promise<StarsOutcome> {
   if (payment.currency !== 'XTR' || !payment.subscription_expiration_date) return 'ignored';
   const payload = await payer(deps.db, from.id, payment.invoice_payload);
   if (!payload) return 'ignored';
-  const now = deps.clock.now();
+  const now = paidAt ?? deps.clock.now();
   const expiresAt = new Date(payment.subscription_expiration_date * 1000);
   return deps.db.transaction().execute(async (trx) => {
     const recorded = await trx
@@ -324,4 +326,71 @@ export async function noticeStarsLapses(deps: Pick<BillingDeps, 'db' | 'clock'>,
     written++;
   }
   return written;
+}
+
+/** A Star transaction as `getStarTransactions` lists it (the fields reconciliation reads). */
+export interface StarTransaction {
+  id: string;
+  amount: number;
+  date: number;
+  source?: { type: string; user?: { id: number }; invoice_payload?: string; subscription_period?: number };
+  receiver?: { type: string; user?: { id: number } };
+}
+
+export interface StarsReconcileReport {
+  transactions: number;
+  paymentsRepaired: number;
+  refundsRepaired: number;
+}
+
+/**
+ * Reads the bot's Star transactions (`getStarTransactions`, 100 at a time) and applies any payment
+ * or refund the mirror missed (a webhook lost for good), as the update would have: each by its
+ * charge id, so running it again changes nothing.
+ */
+export async function reconcileStars(
+  deps: Pick<BillingDeps, 'db' | 'clock'>,
+  api: { getStarTransactions(other?: { offset?: number; limit?: number }): Promise<{ transactions: StarTransaction[] }> },
+): Promise<StarsReconcileReport> {
+  const report: StarsReconcileReport = { transactions: 0, paymentsRepaired: 0, refundsRepaired: 0 };
+  for (let offset = 0; ; offset += 100) {
+    const { transactions } = await telegramCall(() => api.getStarTransactions({ offset, limit: 100 }));
+    report.transactions += transactions.length;
+    for (const t of transactions) {
+      const known = await deps.db
+        .selectFrom('star_payments')
+        .select(['payload', 'refunded_at'])
+        .where('telegram_payment_charge_id', '=', t.id)
+        .executeTakeFirst();
+      const payer = t.source?.type === 'user' ? t.source.user : undefined;
+      if (payer && t.source?.invoice_payload && !known) {
+        const first = !(await deps.db
+          .selectFrom('star_subscriptions')
+          .select('payload')
+          .where('payload', '=', t.source.invoice_payload)
+          .executeTakeFirst());
+        const outcome = await applyStarsPayment(
+          deps,
+          payer,
+          {
+            currency: 'XTR',
+            total_amount: t.amount,
+            invoice_payload: t.source.invoice_payload,
+            telegram_payment_charge_id: t.id,
+            ...(t.source.subscription_period ? { subscription_expiration_date: t.date + t.source.subscription_period } : {}),
+            is_recurring: true,
+            ...(first ? { is_first_recurring: true } : {}),
+          },
+          new Date(t.date * 1000),
+        );
+        if (outcome === 'applied') report.paymentsRepaired += 1;
+      }
+      const refunded = t.receiver?.type === 'user' ? t.receiver.user : undefined;
+      if (refunded && known && known.refunded_at === null) {
+        const outcome = await applyStarsRefund(deps, refunded, { invoice_payload: known.payload, telegram_payment_charge_id: t.id });
+        if (outcome === 'applied') report.refundsRepaired += 1;
+      }
+    }
+    if (transactions.length < 100) return report;
+  }
 }
