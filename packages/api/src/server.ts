@@ -11,6 +11,7 @@ import {
   migrateToLatest,
   type NoticeSender,
   noticeStarsLapses,
+  noticeStarsRenewals,
   queueStats,
   type StripeEventWorker,
   startNoticeSender,
@@ -170,7 +171,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
       const graceMs = (env.STARS_LAPSE_GRACE_SECONDS ?? (demo ? 2 : 600)) * 1000;
       noticeSender = startNoticeSender(billing.db, {
         send: (notice) => sendNotice(notice, billing.config.appUrl, billing.plans.cached()),
-        ...(starsRail ? { beforeEachPass: () => noticeStarsLapses(billing, graceMs) } : {}),
+        ...(starsRail ? { beforeEachPass: () => Promise.all([noticeStarsLapses(billing, graceMs), noticeStarsRenewals(billing)]) } : {}),
         onError: (err) => logger.error({ err: { name: (err as Error)?.name } }, 'notice sender error'),
       });
     }

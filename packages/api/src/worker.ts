@@ -2,6 +2,7 @@ import {
   migrateToLatest,
   type NoticeSender,
   noticeStarsLapses,
+  noticeStarsRenewals,
   startNoticeSender,
   startStripeEventWorker,
 } from '@miniapp-billing/billing-core';
@@ -41,7 +42,9 @@ try {
     const graceMs = (env.STARS_LAPSE_GRACE_SECONDS ?? 600) * 1000;
     notices = startNoticeSender(billing.db, {
       send: (notice) => bot.sendNotice(notice, billing.config.appUrl, billing.plans.cached()),
-      ...(env.starsPriceMap ? { beforeEachPass: () => noticeStarsLapses(billing, graceMs) } : {}),
+      ...(env.starsPriceMap
+        ? { beforeEachPass: () => Promise.all([noticeStarsLapses(billing, graceMs), noticeStarsRenewals(billing)]) }
+        : {}),
       onError: (err) => logger.error({ err: { name: (err as Error)?.name } }, 'notice sender error'),
     });
   }

@@ -278,6 +278,24 @@ describe('billing messages from the bot', () => {
     expect(await messages(5_000_201)).toHaveLength(1);
   });
 
+  it('reminds a Stars subscriber to have the Stars three days before renewal, once per period', async () => {
+    const login = await subscriber(5_000_203, 1500);
+    await payStars(login.access_token, 5_000_203);
+    await eventually(
+      () => messages(5_000_203),
+      (m) => m.length === 1,
+    );
+    await tg('POST', '/clock/advance', { seconds: PERIOD - 3 * 86_400 + 3600 });
+    const sent = await eventually(
+      () => messages(5_000_203),
+      (m) => m.length === 2,
+    );
+    expect(sent[1]?.text).toBe('⏰ Your <b>Premium</b> plan renews in 3 days. Make sure you have enough Telegram Stars to keep it.');
+    await tg('POST', '/clock/advance', { seconds: 3600 });
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await messages(5_000_203)).toHaveLength(2);
+  });
+
   it('waits out a 429, then sends; stops for a person who blocked the bot', async () => {
     const login = await subscriber(5_000_202, 1500);
     await tg('POST', '/faults', { method: 'sendMessage', error_code: 429, retry_after: 1 });

@@ -29,6 +29,7 @@ export {
   createStarsInvoice,
   hasLiveSubscription,
   noticeStarsLapses,
+  noticeStarsRenewals,
   parseStarsPayload,
   reconcileStars,
   recordTelegramUpdate,

@@ -46,6 +46,11 @@ export function noticeMessage(notice: Pick<Notice, 'kind'>, planName: string, ap
         text: `Your ${plan} plan has ended. You can subscribe again at any time.`,
         button: { text: 'See plans', url: `${app}/billing` },
       };
+    case 'renewal_reminder':
+      return {
+        text: `⏰ Your ${plan} plan renews in 3 days. Make sure you have enough Telegram Stars to keep it.`,
+        button: { text: 'Open billing', url: `${app}/billing` },
+      };
     case 'refunded':
       return {
         text: `↩️ Your payment for ${plan} was refunded, and the plan has ended.`,

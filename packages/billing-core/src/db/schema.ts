@@ -139,7 +139,7 @@ export interface CheckoutSessionTable {
 export interface BillingNotificationTable {
   id: Generated<number>;
   user_id: string;
-  kind: 'plan_activated' | 'plan_canceled' | 'payment_failed' | 'refunded';
+  kind: 'plan_activated' | 'plan_canceled' | 'payment_failed' | 'refunded' | 'renewal_reminder';
   /** The subscription it is about: a Stripe subscription id, or a Stars subscription's payload. */
   stripe_subscription_id: string;
   dedupe_key: string;
@@ -167,6 +167,7 @@ export interface StarSubscriptionTable {
   refunded_at: Date | null;
   lapse_seen_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   lapse_noticed: ColumnType<boolean, boolean | undefined, boolean>;
+  reminded_for: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }

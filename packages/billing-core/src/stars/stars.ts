@@ -394,3 +394,32 @@ export async function reconcileStars(
     if (transactions.length < 100) return report;
   }
 }
+
+/** How long before a Stars renewal its reminder is written. */
+export const STARS_REMINDER_SECONDS = 3 * 86_400;
+
+/**
+ * Three days before a Stars plan renews, a reminder to have the Stars: Telegram renews only when
+ * the person has them, and the Bot API cannot tell a bot anyone's balance, so every renewing
+ * (not cancelled, not refunded) subscription gets it, once per paid period.
+ */
+export async function noticeStarsRenewals(deps: Pick<BillingDeps, 'db' | 'clock'>): Promise<number> {
+  const now = deps.clock.now();
+  const due = await deps.db
+    .selectFrom('star_subscriptions')
+    .select(['payload', 'user_id', 'expires_at'])
+    .where('expires_at', '>', now)
+    .where('expires_at', '<=', new Date(now.getTime() + STARS_REMINDER_SECONDS * 1000))
+    .where('canceled', '=', false)
+    .where('refunded_at', 'is', null)
+    .where((eb) => eb.or([eb('reminded_for', 'is', null), eb('reminded_for', '<', eb.ref('expires_at'))]))
+    .limit(100)
+    .execute();
+  for (const row of due) {
+    await deps.db.transaction().execute(async (trx) => {
+      await notifyOnce(trx, row.user_id, 'renewal_reminder', row.payload, `stars:reminder:${row.payload}:${row.expires_at.getTime()}`);
+      await trx.updateTable('star_subscriptions').set({ reminded_for: row.expires_at }).where('payload', '=', row.payload).execute();
+    });
+  }
+  return due.length;
+}

@@ -9,6 +9,7 @@ import { type Kysely, sql } from 'kysely';
 // invoice history and the once-only guard. `telegram_updates` remembers the update ids the bot has
 // taken, so a replayed update changes nothing. `lapse_seen_at` is when a paid period was first seen
 // over with no renewal: the "plan ended" notice waits a grace after it for a renewal still on its way.
+// `reminded_for` is the expiration the "renews in 3 days" reminder was written for.
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -25,6 +26,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('refunded_at', 'timestamptz')
     .addColumn('lapse_seen_at', 'timestamptz')
     .addColumn('lapse_noticed', 'boolean', (c) => c.notNull().defaultTo(false))
+    .addColumn('reminded_for', 'timestamptz')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
