@@ -232,6 +232,11 @@ export function createHandler(deps: ApiDeps, options: AppOptions = {}): (req: In
       exchange.route = key;
       return serveRest(deps, operation, operation.rest.status, req, res, exchange, search);
     }
+    const templated = routes.matchTemplate(req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET'), pathname);
+    if (templated?.route.rest) {
+      exchange.route = templated.key;
+      return serveRest(deps, templated.route, templated.route.rest.status, req, res, exchange, search, templated.params);
+    }
     const fixed = edge.get(key);
     if (fixed) {
       exchange.route = key;

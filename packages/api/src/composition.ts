@@ -60,6 +60,7 @@ export function buildBillingDeps(env: Env, parts: BillingParts): BillingDeps {
     webhookSecrets: parts.webhookSecrets,
     webhookToleranceSeconds: 300,
     livemode: isLiveKey(env.STRIPE_SECRET_KEY),
+    entitlements: env.entitlements,
   };
   const { metrics, logger } = parts;
   const budget = new StripeBudget(

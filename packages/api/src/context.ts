@@ -22,6 +22,22 @@ export interface ApiDeps {
   wakeWorkers(): void;
   /** The bot (Telegram Stars rail, its webhook); absent when the rail is off. */
   bot?: BillingBot | undefined;
+  /** Other services' tokens, by the SHA-256 of the token (never the token itself). */
+  serviceTokens?: ServiceToken[] | undefined;
+}
+
+export interface ServiceToken {
+  name: string;
+  scope: 'read' | 'admin';
+  hash: Buffer;
+}
+
+/** `SERVICE_TOKENS` entries (name:scope:sha256-hex) as the API keeps them. */
+export function parseServiceTokens(entries: string[]): ServiceToken[] {
+  return entries.map((e) => {
+    const [name, scope, hex] = e.split(':') as [string, 'read' | 'admin', string];
+    return { name, scope, hash: Buffer.from(hex, 'hex') };
+  });
 }
 
 /**

@@ -1,4 +1,11 @@
-import { BillingError, DEFAULT_PRICE_MAP, parsePriceMap, parseStarsPriceMap } from '@miniapp-billing/billing-core';
+import {
+  BillingError,
+  DEFAULT_PRICE_MAP,
+  type EntitlementCatalog,
+  parseEntitlementCatalog,
+  parsePriceMap,
+  parseStarsPriceMap,
+} from '@miniapp-billing/billing-core';
 import { z } from 'zod';
 
 /**
@@ -85,6 +92,18 @@ export const ZEnv = z.object({
   // The Telegram Stars rail: prices per plan (Stars per 30 days), the bot's webhook secret, and the
   // Bot API root (api.telegram.org when unset; the Telegram emulator's in the demo).
   STARS_PRICE_MAP_JSON: z.string().optional(),
+  // What each plan (and `free`) lets a person do: {"free":{"features":{…},"limits":{…}},"premium_monthly":…}.
+  PLAN_CATALOG_JSON: z.string().optional(),
+  // Other services' tokens, kept hashed: name:scope:sha256-hex of the token, comma-separated
+  // (scope read, or admin which includes read). `pnpm service-token <name> <scope>` makes one.
+  SERVICE_TOKENS: z
+    .string()
+    .optional()
+    .transform(list)
+    .refine(
+      (l) => l.every((t) => /^[a-z][a-z0-9_-]{0,62}:(read|admin):[0-9a-f]{64}$/.test(t)),
+      'each must be name:read|admin:<sha256 hex of the token>',
+    ),
   TELEGRAM_WEBHOOK_SECRET: z
     .string()
     .regex(/^[A-Za-z0-9_-]{32,256}$/, 'must be 32-256 characters A-Z, a-z, 0-9, _ and -')
@@ -123,6 +142,8 @@ export type Env = z.infer<typeof ZEnv> & {
   priceMap: Record<string, string>;
   /** plan id → Stars per 30 days, from `STARS_PRICE_MAP_JSON` (the demo's when unset; none in production). */
   starsPriceMap: Record<string, number> | undefined;
+  /** Features and limits per plan, from `PLAN_CATALOG_JSON` (the demo's catalog when unset). */
+  entitlements: EntitlementCatalog | undefined;
 };
 
 const isLive = (key: string | undefined) => !!key && /^(sk|rk)_live_/.test(key);
@@ -151,7 +172,13 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   } catch (err) {
     throw new ConfigError(`Invalid configuration:\n  ${err instanceof BillingError ? err.message : 'STARS_PRICE_MAP_JSON is invalid'}`);
   }
-  const env: Env = { ...parsed.data, priceMap, starsPriceMap };
+  let entitlements: EntitlementCatalog | undefined;
+  try {
+    if (parsed.data.PLAN_CATALOG_JSON) entitlements = parseEntitlementCatalog(parsed.data.PLAN_CATALOG_JSON, Object.keys(priceMap));
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration:\n  ${err instanceof BillingError ? err.message : 'PLAN_CATALOG_JSON is invalid'}`);
+  }
+  const env: Env = { ...parsed.data, priceMap, starsPriceMap, entitlements };
   // A live key is production whatever NODE_ENV says: refuse to start it without the production checks.
   if (source.NODE_ENV === undefined && isLive(env.STRIPE_SECRET_KEY))
     throw new ConfigError('Invalid configuration:\n  NODE_ENV: must be set to production when STRIPE_SECRET_KEY is a live key');

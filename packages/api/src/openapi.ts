@@ -47,6 +47,7 @@ const BY_PATH: Record<string, Record<string, string>> = {
   '/billing/checkout/cancel': { ...CALLS_STRIPE, '404': 'No such checkout session of yours' },
   '/billing/portal': { ...CALLS_STRIPE, ...BILLING_ACTION },
   '/billing/portal/return': { ...CALLS_STRIPE, ...BILLING_ACTION },
+  '/users/{user_id}/entitlements': { '401': 'No service token', '403': 'The token may not read', '404': 'No such user' },
   '/billing/stars/invoice': {
     ...BILLING_ACTION,
     '502': 'Telegram refused or failed the request',

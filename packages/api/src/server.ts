@@ -23,7 +23,7 @@ import { createHandler } from './app.ts';
 import { TokenService } from './auth/jwt.ts';
 import { UserCache } from './auth/user-cache.ts';
 import { buildBillingDeps, openDatabase, workerOptions } from './composition.ts';
-import type { ApiDeps } from './context.ts';
+import { type ApiDeps, parseServiceTokens } from './context.ts';
 import { ConfigError, type Env } from './env.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, observeQueue } from './metrics.ts';
@@ -198,6 +198,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
       billingActions: createRateLimiter(database, { keyPrefix: 'billing-actions', points: env.BILLING_ACTIONS_PER_MINUTE, duration: 60 }),
       wakeWorkers: () => worker?.wake(),
       bot,
+      serviceTokens: parseServiceTokens(env.SERVICE_TOKENS),
     };
     listening.on(
       'request',

@@ -1,8 +1,9 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { isUserId, takePoint, type User } from '@miniapp-billing/billing-core';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { bearerToken } from './auth/jwt.ts';
-import type { Context } from './context.ts';
+import type { Context, ServiceToken } from './context.ts';
 import { toTRPCError, trpcErrorShape, wireError } from './errors.ts';
 
 /** Our procedures' meta: the REST operation (trpc-to-openapi's), and 201 where it creates something. */
@@ -57,3 +58,25 @@ export const billingActionProcedure = protectedProcedure.use(async ({ ctx, next 
   }
   return next();
 });
+
+/** The service a bearer token belongs to: its SHA-256 compared in constant time with each configured one. */
+function serviceOf(ctx: Context): ServiceToken | undefined {
+  const token = /^Bearer (svc_[A-Za-z0-9_-]{16,256})$/.exec(ctx.authorization?.trim() ?? '')?.[1];
+  if (!token) return undefined;
+  const hash = createHash('sha256').update(token).digest();
+  let found: ServiceToken | undefined;
+  for (const candidate of ctx.deps.serviceTokens ?? []) if (timingSafeEqual(candidate.hash, hash)) found = candidate;
+  return found;
+}
+
+/**
+ * Calls from other services, with a token from `SERVICE_TOKENS` (a person's token is not one): 401
+ * without a service token, 403 when its scope is short (`admin` includes `read`).
+ */
+export const serviceProcedure = (scope: 'read' | 'admin') =>
+  publicProcedure.use(async ({ ctx, next }) => {
+    const service = serviceOf(ctx);
+    if (!service) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'A service token is required' });
+    if (scope === 'admin' && service.scope !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'This token may only read' });
+    return next({ ctx: { service: service.name } });
+  });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { EntitlementCatalog } from './entitlements/entitlements.ts';
 import { BillingError } from './errors.ts';
 
 /** What billing-core needs to know; built once by the composition root from the environment. */
@@ -19,6 +20,8 @@ export interface BillingConfig {
   livemode: boolean;
   /** plan id → price in Telegram Stars per 30 days; a plan missing here is not sold in Stars. */
   starsPriceMap?: Record<string, number> | undefined;
+  /** What each plan (and `free`) lets a person do; the demo's catalog when unset. */
+  entitlements?: EntitlementCatalog | undefined;
 }
 
 const ZPlanId = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'plan ids are lowercase letters, digits and _');

@@ -13,6 +13,13 @@ export { isDatabaseUnavailable } from './db/database-errors.ts';
 export { migrateToLatest, migrationsApplied } from './db/migrate.ts';
 export type { Database } from './db/schema.ts';
 export { type BillingDeps, type BillingObserver, type Clock, type EventFailure, systemClock, type WebhookOutcome } from './deps.ts';
+export {
+  DEFAULT_ENTITLEMENT_CATALOG,
+  type EntitlementCatalog,
+  type Entitlements,
+  entitlementsOf,
+  parseEntitlementCatalog,
+} from './entitlements/entitlements.ts';
 export { BillingError, type BillingErrorCode } from './errors.ts';
 export { type InvoiceBadge, type InvoiceView, invoiceBadge, listInvoices, MAX_INVOICE_PAGE } from './invoices/list-invoices.ts';
 export { createRateLimiter, type LimitOptions, takePoint } from './limits/rate-limiter.ts';

@@ -10,6 +10,20 @@ export type Plan = RouterOutputs['billing']['plans']['list'][number];
 export type Subscription = RouterOutputs['billing']['subscription']['get'];
 export type Invoice = RouterOutputs['billing']['invoices']['list'][number];
 export type AuthResponse = RouterOutputs['auth']['telegram'];
+export type Entitlements = RouterOutputs['billing']['entitlements']['get'];
+
+/** Whether a person's entitlements include a feature (an unknown feature is off). */
+export const hasFeature = (e: Pick<Entitlements, 'features'>, feature: string): boolean => e.features[feature] === true;
+
+/**
+ * A person's limit on something: a number, `Infinity` when the plan sets no limit, 0 for a limit
+ * the catalog does not know (fail closed).
+ */
+export function limit(e: Pick<Entitlements, 'limits'>, name: string): number {
+  if (!(name in e.limits)) return 0;
+  const value = e.limits[name];
+  return value === null || value === undefined ? Number.POSITIVE_INFINITY : value;
+}
 
 export interface BillingClientOptions {
   /** The service's base URL, e.g. `https://billing.example.com` (tRPC lives at `/trpc`). */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseEnv, type RunningServer, startServer } from '@miniapp-billing/api';
 import { createTestDatabase } from '@miniapp-billing/billing-core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { billingErrorOf, createBillingClient, isUnauthorized } from '../src/index.ts';
+import { billingErrorOf, createBillingClient, hasFeature, isUnauthorized, limit } from '../src/index.ts';
 
 let server: RunningServer;
 let close: () => Promise<void>;
@@ -44,6 +44,15 @@ describe('createBillingClient against a running server', () => {
     });
     const confirmed = await client.billing.checkout.confirm.mutate({ session_id: checkout.session_id });
     expect(confirmed.subscription).toMatchObject({ tier: 'vip_monthly', status: 'active' });
+    // What the paid plan lets this person do, with the typed helpers.
+    const entitlements = await client.billing.entitlements.get.query();
+    expect(entitlements).toMatchObject({ plan_id: 'vip_monthly', has_access: true, rail: 'stripe' });
+    expect(hasFeature(entitlements, 'export_pdf')).toBe(true);
+    expect(hasFeature(entitlements, 'sso')).toBe(false);
+    expect(hasFeature(entitlements, 'time_travel')).toBe(false);
+    expect(limit(entitlements, 'seats')).toBe(5);
+    expect(limit(entitlements, 'projects')).toBe(Number.POSITIVE_INFINITY);
+    expect(limit(entitlements, 'unknown')).toBe(0);
   });
 
   it('gives callers the codes they branch on', async () => {

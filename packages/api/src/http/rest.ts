@@ -18,13 +18,15 @@ function queryInput(search: string): Record<string, string | string[]> | undefin
   return input;
 }
 
-/** A REST operation's input: the query of a GET, the JSON body of the rest (none is an empty input). */
-async function restInput(req: IncomingMessage, res: ServerResponse, search: string): Promise<unknown> {
-  if (req.method === 'GET' || req.method === 'DELETE') return queryInput(search);
-  if (!hasBody(req)) return undefined;
+/** A REST operation's input: the query of a GET, the JSON body of the rest (none is an empty input); path parameters over both. */
+async function restInput(req: IncomingMessage, res: ServerResponse, search: string, pathParams?: Record<string, string>): Promise<unknown> {
+  const withPath = (input: unknown) =>
+    pathParams ? { ...(input && typeof input === 'object' && !Array.isArray(input) ? input : {}), ...pathParams } : input;
+  if (req.method === 'GET' || req.method === 'DELETE') return withPath(queryInput(search));
+  if (!hasBody(req)) return withPath(undefined);
   if (!isJson(req.headers['content-type']))
     throw new TRPCError({ code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the body as application/json' });
-  return readJsonBody(req, res);
+  return withPath(await readJsonBody(req, res));
 }
 
 /**
@@ -40,9 +42,10 @@ export async function serveRest(
   res: ServerResponse,
   exchange: Exchange,
   search: string,
+  pathParams?: Record<string, string>,
 ): Promise<void> {
   try {
-    const input = await restInput(req, res, search);
+    const input = await restInput(req, res, search, pathParams);
     const data = await callTRPCProcedure({
       router: appRouter,
       path: route.procedure,

@@ -42,6 +42,8 @@ export class RouteTable {
   readonly rest = new Map<string, ProcedureRoute>();
   /** REST paths (any method), to tell 405 from 404. */
   private readonly restPaths = new Set<string>();
+  /** Operations with path parameters (`/users/{user_id}/…`), matched by pattern; labelled by template. */
+  private readonly templates: Array<{ method: string; pattern: RegExp; names: string[]; key: string; route: ProcedureRoute }> = [];
 
   constructor(router: AnyRouter) {
     for (const [procedure, proc] of Object.entries(router._def.procedures as Record<string, { _def: { type: string; meta?: ApiMeta } }>)) {
@@ -50,8 +52,15 @@ export class RouteTable {
       const route: ProcedureRoute = { procedure, type };
       if (meta?.openapi) {
         route.rest = { method: meta.openapi.method, path: `${REST_BASE}${meta.openapi.path}`, status: meta.status ?? 200 };
-        this.rest.set(`${route.rest.method} ${route.rest.path}`, route);
-        this.restPaths.add(route.rest.path);
+        const key = `${route.rest.method} ${route.rest.path}`;
+        const names = [...route.rest.path.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1] as string);
+        if (names.length === 0) {
+          this.rest.set(key, route);
+          this.restPaths.add(route.rest.path);
+        } else {
+          const pattern = new RegExp(`^${route.rest.path.replace(/\{[a-z_]+\}/g, '([^/]{1,200})')}$`);
+          this.templates.push({ method: route.rest.method, pattern, names, key, route });
+        }
       }
       this.procedures.set(procedure, route);
     }
@@ -59,7 +68,24 @@ export class RouteTable {
 
   /** Whether some operation lives at this REST path under another method. */
   hasRestPath(pathname: string): boolean {
-    return this.restPaths.has(pathname);
+    return this.restPaths.has(pathname) || this.templates.some((t) => t.pattern.test(pathname));
+  }
+
+  /** The operation a templated path names, its label (the template) and its path parameters. */
+  matchTemplate(method: string, pathname: string): { key: string; route: ProcedureRoute; params: Record<string, string> } | undefined {
+    for (const t of this.templates) {
+      if (t.method !== method) continue;
+      const m = t.pattern.exec(pathname);
+      if (!m) continue;
+      let params: Record<string, string>;
+      try {
+        params = Object.fromEntries(t.names.map((name, i) => [name, decodeURIComponent(m[i + 1] as string)]));
+      } catch {
+        continue;
+      }
+      return { key: t.key, route: t.route, params };
+    }
+    return undefined;
   }
 
   /** The label of a tRPC call: one known procedure by name, an all-known batch by its size class. */

@@ -6,6 +6,7 @@ import {
   createCheckout,
   createPortal,
   createStarsInvoice,
+  entitlementsOf,
   getSubscription,
   listInvoices,
   resume,
@@ -19,6 +20,7 @@ import {
   ZCheckoutOutput,
   ZConfirmOutput,
   ZEmpty,
+  ZEntitlements,
   ZInvoice,
   ZInvoicesInput,
   ZMessage,
@@ -153,6 +155,19 @@ export const billingRouter = router({
       .input(ZEmpty)
       .output(ZSubscription)
       .mutation(({ ctx }) => returnFromPortal(ctx.deps.billing, { user: ctx.user })),
+  }),
+  entitlements: router({
+    get: protectedProcedure
+      .meta({
+        openapi: {
+          method: 'GET',
+          path: '/billing/entitlements',
+          tags,
+          summary: 'What the caller may do now: the features and limits of the plan that gives access (free otherwise)',
+        },
+      })
+      .output(ZEntitlements)
+      .query(({ ctx }) => entitlementsOf(ctx.deps.billing, ctx.user)),
   }),
   stars: router({
     invoice: billingActionProcedure

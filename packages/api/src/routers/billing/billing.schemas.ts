@@ -87,3 +87,14 @@ export const ZStarsInvoiceOutput = z.object({
   invoice_link: z.string().describe('Open it with Telegram.WebApp.openInvoice'),
   slug: z.string(),
 });
+
+export const ZEntitlements = z.object({
+  user_id: z.string(),
+  plan_id: z.string().describe('The plan whose entitlements apply now (free when no subscription gives access)'),
+  has_access: z.boolean(),
+  status: z.string(),
+  rail: z.enum(['stripe', 'telegram_stars']).nullable(),
+  access_until: z.string().nullable(),
+  features: z.record(z.string(), z.boolean()),
+  limits: z.record(z.string(), z.number().int().nullable()).describe('null: no limit'),
+});
