@@ -326,6 +326,13 @@ async function main() {
       table(pageTargets);
       log("\nTargets: REST read ≥ 0.7×, page load ≥ 0.6×, p99 of both ≤ 1.5× the baseline's.");
 
+      // 1b. Entitlements, as another service or the Mini App asks them (the same read).
+      const ent = await load(ours, '/api/v1/billing/entitlements', tokens);
+      log(`\n## 1b. GET /api/v1/billing/entitlements, ${USERS} rotating paid users, ${CONNECTIONS} connections\n`);
+      log('| req/s | p50 ms | p99 ms | errors | non-2xx |\n|---|---|---|---|---|');
+      log(`| ${ent.rps} | ${ent.p50} | ${ent.p99} | ${ent.errors} | ${ent.non2xx} |`);
+      log('\nTarget: p99 ≤ 10 ms at 50 connections.');
+
       // 2. Invoice history cost is flat in history size.
       const inv10 = await load(ours, '/api/v1/billing/invoices?limit=20', [tokenFor(few.id)], { duration: DURATION / 2, connections: 10 });
       const inv10k = await load(ours, '/api/v1/billing/invoices?limit=20', [tokenFor(many.id)], {

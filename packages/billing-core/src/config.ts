@@ -29,28 +29,36 @@ const ZPriceId = z.string().regex(/^price_[A-Za-z0-9_]+$/, 'price ids start with
 export const ZPriceMap = z.record(ZPlanId, ZPriceId).refine((m) => Object.keys(m).length > 0, 'at least one plan is needed');
 
 /**
- * Parses `STRIPE_PRICE_MAP_JSON`. Throws a `CONFIGURATION` error whose message names the problem
- * (not JSON, a bad plan id, a bad price id, a plan named `free`, a price used twice).
+ * One JSON setting read against its schema: a `CONFIGURATION` error naming the variable and the
+ * problem (not JSON, or where the value breaks the schema) when it does not fit.
  */
-export function parsePriceMap(json: string): Record<string, string> {
+export function parseJsonSetting<T extends z.ZodType>(name: string, json: string, schema: T): z.infer<T> {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
   } catch {
-    throw new BillingError('CONFIGURATION', 'STRIPE_PRICE_MAP_JSON is not valid JSON');
+    throw new BillingError('CONFIGURATION', `${name} is not valid JSON`);
   }
-  const parsed = ZPriceMap.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.length ? ` at "${issue.path.join('.')}"` : '';
-    throw new BillingError('CONFIGURATION', `STRIPE_PRICE_MAP_JSON is invalid${where}: ${issue?.message ?? 'unknown problem'}`);
+    throw new BillingError('CONFIGURATION', `${name} is invalid${where}: ${issue?.message ?? 'unknown problem'}`);
   }
-  if ('free' in parsed.data)
-    throw new BillingError('CONFIGURATION', 'STRIPE_PRICE_MAP_JSON must not define "free": it is the implicit plan');
-  const prices = Object.values(parsed.data);
+  return parsed.data;
+}
+
+/**
+ * Parses `STRIPE_PRICE_MAP_JSON`. Throws a `CONFIGURATION` error whose message names the problem
+ * (not JSON, a bad plan id, a bad price id, a plan named `free`, a price used twice).
+ */
+export function parsePriceMap(json: string): Record<string, string> {
+  const map = parseJsonSetting('STRIPE_PRICE_MAP_JSON', json, ZPriceMap);
+  if ('free' in map) throw new BillingError('CONFIGURATION', 'STRIPE_PRICE_MAP_JSON must not define "free": it is the implicit plan');
+  const prices = Object.values(map);
   if (new Set(prices).size !== prices.length)
     throw new BillingError('CONFIGURATION', 'STRIPE_PRICE_MAP_JSON maps two plans to the same price');
-  return parsed.data;
+  return map;
 }
 
 export const DEFAULT_PRICE_MAP: Record<string, string> = {
@@ -65,19 +73,7 @@ export const ZStarsPriceMap = z
 
 /** Parses `STARS_PRICE_MAP_JSON` (plan id → Stars per 30 days, 1 to 10,000). */
 export function parseStarsPriceMap(json: string): Record<string, number> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch {
-    throw new BillingError('CONFIGURATION', 'STARS_PRICE_MAP_JSON is not valid JSON');
-  }
-  const parsed = ZStarsPriceMap.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? ` at "${issue.path.join('.')}"` : '';
-    throw new BillingError('CONFIGURATION', `STARS_PRICE_MAP_JSON is invalid${where}: ${issue?.message ?? 'unknown problem'}`);
-  }
-  return parsed.data;
+  return parseJsonSetting('STARS_PRICE_MAP_JSON', json, ZStarsPriceMap);
 }
 
 export const DEFAULT_STARS_PRICE_MAP: Record<string, number> = {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseJsonSetting } from '../config.ts';
 import type { BillingDeps } from '../deps.ts';
 import { BillingError } from '../errors.ts';
 import { getSubscription } from '../subscriptions/get-subscription.ts';
@@ -26,19 +27,7 @@ const ZCatalog = z.record(ZKey, ZPlanEntitlements).refine((c) => 'free' in c, 't
  * names the problem.
  */
 export function parseEntitlementCatalog(json: string, planIds: string[]): EntitlementCatalog {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch {
-    throw new BillingError('CONFIGURATION', 'PLAN_CATALOG_JSON is not valid JSON');
-  }
-  const parsed = ZCatalog.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? ` at "${issue.path.join('.')}"` : '';
-    throw new BillingError('CONFIGURATION', `PLAN_CATALOG_JSON is invalid${where}: ${issue?.message ?? 'unknown problem'}`);
-  }
-  const catalog = parsed.data as EntitlementCatalog;
+  const catalog = parseJsonSetting('PLAN_CATALOG_JSON', json, ZCatalog) as EntitlementCatalog;
   const free = catalog.free as PlanEntitlements;
   const keys = (e: PlanEntitlements) =>
     [...Object.keys(e.features).map((k) => `features.${k}`), ...Object.keys(e.limits).map((k) => `limits.${k}`)].sort().join(',');
