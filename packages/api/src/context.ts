@@ -1,6 +1,7 @@
 import type { BillingDeps, User } from '@miniapp-billing/billing-core';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { TokenService } from './auth/jwt.ts';
+import type { PlatformTokens } from './auth/platform.ts';
 import type { UserCache } from './auth/user-cache.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -24,6 +25,8 @@ export interface ApiDeps {
   bot?: BillingBot | undefined;
   /** Other services' tokens, by the SHA-256 of the token (never the token itself). */
   serviceTokens?: ServiceToken[] | undefined;
+  /** The platform's own tokens, accepted beside ours when configured. */
+  platformTokens?: PlatformTokens | undefined;
 }
 
 export interface ServiceToken {

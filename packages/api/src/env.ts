@@ -76,6 +76,22 @@ export const ZEnv = z.object({
     .min(60)
     .max(30 * 86_400)
     .default(3600),
+  // The platform's own tokens, accepted beside ours: its issuer and audience, and either its HS256
+  // secret or its JWKS (RS256/ES256). Claims that carry a person's Telegram id and email, if any.
+  PLATFORM_JWT_ISSUER: z.string().min(1).optional(),
+  PLATFORM_JWT_AUDIENCE: z.string().min(1).optional(),
+  PLATFORM_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  PLATFORM_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  PLATFORM_JWT_MAX_LIFETIME_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86_400)
+    .default(86_400),
+  PLATFORM_JWT_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
+  PLATFORM_JWKS_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  PLATFORM_CLAIM_TELEGRAM_ID: z.string().min(1).optional(),
+  PLATFORM_CLAIM_EMAIL: z.string().min(1).optional(),
   TELEGRAM_BOT_TOKEN: z
     .string()
     .regex(/^\d+:[A-Za-z0-9_-]{20,}$/, 'must look like 123456:ABC… (from @BotFather)')
@@ -179,6 +195,16 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     throw new ConfigError(`Invalid configuration:\n  ${err instanceof BillingError ? err.message : 'PLAN_CATALOG_JSON is invalid'}`);
   }
   const env: Env = { ...parsed.data, priceMap, starsPriceMap, entitlements };
+  // The platform's tokens: one way to check them (a secret or a JWKS, never both), its own issuer.
+  if (env.PLATFORM_JWT_SECRET || env.PLATFORM_JWKS_URL) {
+    const problems: string[] = [];
+    if (env.PLATFORM_JWT_SECRET && env.PLATFORM_JWKS_URL)
+      problems.push('PLATFORM_JWKS_URL: set PLATFORM_JWT_SECRET (HS256) or PLATFORM_JWKS_URL (RS256/ES256), not both');
+    if (!env.PLATFORM_JWT_ISSUER) problems.push('PLATFORM_JWT_ISSUER: is required with platform tokens');
+    else if (env.PLATFORM_JWT_ISSUER === env.JWT_ISSUER) problems.push('PLATFORM_JWT_ISSUER: must differ from JWT_ISSUER');
+    if (!env.PLATFORM_JWT_AUDIENCE) problems.push('PLATFORM_JWT_AUDIENCE: is required with platform tokens');
+    if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
   // A live key is production whatever NODE_ENV says: refuse to start it without the production checks.
   if (source.NODE_ENV === undefined && isLive(env.STRIPE_SECRET_KEY))
     throw new ConfigError('Invalid configuration:\n  NODE_ENV: must be set to production when STRIPE_SECRET_KEY is a live key');
@@ -206,6 +232,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
       need('TELEGRAM_WEBHOOK_SECRET', !!env.TELEGRAM_WEBHOOK_SECRET, 'is required when STARS_PRICE_MAP_JSON is set');
     if (env.TELEGRAM_API_ROOT)
       need('TELEGRAM_API_ROOT', env.TELEGRAM_API_ROOT.startsWith('https://'), 'must be an https:// URL in production');
+    if (env.PLATFORM_JWKS_URL)
+      need('PLATFORM_JWKS_URL', env.PLATFORM_JWKS_URL.startsWith('https://'), 'must be an https:// URL in production');
     need('APP_URL', !!env.APP_URL);
     if (env.APP_URL)
       need('APP_URL', env.APP_URL.startsWith('https://'), 'must be an https:// URL in production (Telegram opens only https Mini Apps)');

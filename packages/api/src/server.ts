@@ -21,6 +21,7 @@ import type { RunningEmulator } from '@miniapp-billing/stripe-emulator';
 import type { RunningTelegramEmulator } from '@miniapp-billing/telegram-emulator';
 import { createHandler } from './app.ts';
 import { TokenService } from './auth/jwt.ts';
+import { PlatformTokens } from './auth/platform.ts';
 import { UserCache } from './auth/user-cache.ts';
 import { buildBillingDeps, openDatabase, workerOptions } from './composition.ts';
 import { type ApiDeps, parseServiceTokens } from './context.ts';
@@ -199,6 +200,20 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
       wakeWorkers: () => worker?.wake(),
       bot,
       serviceTokens: parseServiceTokens(env.SERVICE_TOKENS),
+      platformTokens:
+        env.PLATFORM_JWT_ISSUER && env.PLATFORM_JWT_AUDIENCE && (env.PLATFORM_JWT_SECRET || env.PLATFORM_JWKS_URL)
+          ? new PlatformTokens(database.db, {
+              issuer: env.PLATFORM_JWT_ISSUER,
+              audience: env.PLATFORM_JWT_AUDIENCE,
+              secret: env.PLATFORM_JWT_SECRET,
+              jwksUrl: env.PLATFORM_JWKS_URL,
+              maxLifetimeSeconds: env.PLATFORM_JWT_MAX_LIFETIME_SECONDS,
+              clockSkewSeconds: env.PLATFORM_JWT_CLOCK_SKEW_SECONDS,
+              jwksCooldownSeconds: env.PLATFORM_JWKS_COOLDOWN_SECONDS,
+              telegramIdClaim: env.PLATFORM_CLAIM_TELEGRAM_ID,
+              emailClaim: env.PLATFORM_CLAIM_EMAIL,
+            })
+          : undefined,
     };
     listening.on(
       'request',

@@ -28,7 +28,10 @@ export const publicProcedure = t.procedure;
 /** Who the bearer token names: the JWT verified (HS256; exp, iss, aud, sub), then the user row. */
 async function principalOf(ctx: Context): Promise<User | undefined> {
   const token = bearerToken(ctx.authorization);
-  const userId = token ? ctx.deps.tokens.verify(token) : null;
+  if (!token) return undefined;
+  // A token the platform issued (by its issuer) is verified by the platform's rules, never ours.
+  const platform = ctx.deps.platformTokens;
+  const userId = platform?.claims(token) ? await platform.verify(token) : ctx.deps.tokens.verify(token);
   return isUserId(userId) ? ctx.deps.users.get(userId) : undefined;
 }
 

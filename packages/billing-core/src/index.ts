@@ -54,7 +54,7 @@ export { toBillingError } from './stripe/stripe-errors.ts';
 export { accessOf, FREE_VIEW, getSubscription, type SubscriptionStatus, type SubscriptionView } from './subscriptions/get-subscription.ts';
 export { cancelAtPeriodEnd, changePlan, resume } from './subscriptions/manage-subscription.ts';
 export { type SyncCounts, syncCustomer } from './sync/sync.ts';
-export { createUser, findUserById, type User, upsertTelegramUser } from './users/user.repository.ts';
+export { createUser, findUserById, type User, upsertPlatformUser, upsertTelegramUser } from './users/user.repository.ts';
 export {
   findEvent,
   listEvents,

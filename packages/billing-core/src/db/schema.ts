@@ -14,6 +14,8 @@ export interface UserTable {
   updated_at: UpdatedAt;
   /** When the person blocked the bot (a 403 on sendMessage): no notices until they sign in through Telegram again. */
   telegram_blocked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** The platform token's `sub`, for a person who arrived with the platform's own token. */
+  platform_subject: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface StripeCustomerTable {

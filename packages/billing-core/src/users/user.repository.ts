@@ -42,3 +42,49 @@ export async function createUser(db: Executor, input: { name: string; email?: st
     .executeTakeFirstOrThrow();
   return toUser(row);
 }
+
+/**
+ * The user a platform token names, created the first time its subject is seen. When the token says
+ * which Telegram account the person has (or their email), and a user of ours already has it, that
+ * user is the same person: the subject is attached to them (never moved from another subject).
+ */
+export async function upsertPlatformUser(
+  db: Executor,
+  input: { subject: string; telegramId?: number | undefined; email?: string | undefined; name?: string | undefined },
+): Promise<User | undefined> {
+  const known = await db.selectFrom('users').selectAll().where('platform_subject', '=', input.subject).executeTakeFirst();
+  if (known) return toUser(known);
+  const match =
+    input.telegramId !== undefined
+      ? await db.selectFrom('users').selectAll().where('telegram_id', '=', input.telegramId).executeTakeFirst()
+      : input.email
+        ? await db.selectFrom('users').selectAll().where('email', '=', input.email).where('platform_subject', 'is', null).executeTakeFirst()
+        : undefined;
+  if (match) {
+    if (match.platform_subject !== null && match.platform_subject !== input.subject) return undefined;
+    const linked = await db
+      .updateTable('users')
+      .set({ platform_subject: input.subject, updated_at: new Date() })
+      .where('id', '=', match.id)
+      .where('platform_subject', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    if (linked) return toUser(linked);
+  }
+  const created = await db
+    .insertInto('users')
+    .values({
+      id: randomUUID(),
+      platform_subject: input.subject,
+      name: (input.name ?? 'Platform user').slice(0, 128),
+      telegram_id: input.telegramId ?? null,
+      email: input.email ?? null,
+    })
+    .onConflict((oc) => oc.column('platform_subject').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (created) return toUser(created);
+  // Another request created it at the same moment.
+  const raced = await db.selectFrom('users').selectAll().where('platform_subject', '=', input.subject).executeTakeFirst();
+  return raced ? toUser(raced) : undefined;
+}
