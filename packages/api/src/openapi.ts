@@ -116,5 +116,29 @@ export function openApiDocument(baseUrl: string, routes: RouteTable): OpenAPIObj
       },
     },
   };
+  (doc.paths as Record<string, unknown>)['/telegram/webhook'] = {
+    post: {
+      operationId: 'telegram-webhook',
+      summary: "The bot's webhook: Telegram's updates (pre-checkout queries, Stars payments and refunds)",
+      tags: ['webhooks'],
+      parameters: [{ name: 'x-telegram-bot-api-secret-token', in: 'header', required: true, schema: { type: 'string' } }],
+      requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+      responses: {
+        '200': {
+          description: 'Taken (or already taken: duplicate)',
+          content: {
+            'application/json': { schema: { type: 'object', properties: { ok: { type: 'boolean' }, duplicate: { type: 'boolean' } } } },
+          },
+        },
+        '400': errorResponse('Not an update (no integer update_id) or not JSON'),
+        '401': errorResponse('Missing or wrong secret token'),
+        '404': errorResponse('No bot: the Stars rail and notices are off'),
+        '413': errorResponse('Body over 64 kB'),
+        '422': errorResponse('Body nested too deeply'),
+        '500': errorResponse('Unexpected error; Telegram retries'),
+        '503': errorResponse('The database is unavailable; Telegram retries'),
+      },
+    },
+  };
   return doc;
 }
