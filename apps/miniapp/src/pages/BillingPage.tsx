@@ -30,7 +30,9 @@ export function BillingPage() {
     if (!waitingForPayment || !subscription.data || subscription.data.tier === 'free') return;
     setWaitingForPayment(false);
     setNotice({ tone: 'info', text: `You are now on ${subscription.data.plan_name}.` });
-  }, [waitingForPayment, subscription.data]);
+    // The payment that brought the plan belongs in the history too (it may have been read before it landed).
+    void queryClient.invalidateQueries({ queryKey: trpc.billing.invoices.pathKey() });
+  }, [waitingForPayment, subscription.data, queryClient, trpc]);
 
   const fail = (err: unknown) => setNotice({ tone: 'error', text: billingErrorOf(err).message });
   // One Idempotency-Key per intent (a plan the person chose to buy), reused when the same intent is
