@@ -7,14 +7,19 @@ import {
   createStripeClient,
   type DatabaseHandle,
   eventTypeLabel,
+  type NoticeSender,
+  noticeStarsLapses,
+  noticeStarsRenewals,
   PlanCatalog,
   StripeBudget,
   type StripeEventWorkerOptions,
+  startNoticeSender,
   systemClock,
 } from '@miniapp-billing/billing-core';
 import type { Env } from './env.ts';
 import type { Logger } from './logger.ts';
 import { instrumentStripe, type Metrics } from './metrics.ts';
+import type { BillingBot } from './telegram/bot.ts';
 
 /**
  * The composition root's parts, shared by the server, the worker and every CLI: one way to open the
@@ -113,4 +118,27 @@ export function workerOptions(env: Env): StripeEventWorkerOptions & { concurrenc
     leaseMs: env.EVENT_WORKER_LEASE_MS,
     maxAttempts: env.EVENT_MAX_ATTEMPTS,
   };
+}
+
+/** The demo bot's token for the in-process Telegram emulator (no real bot has it). */
+export const DEMO_BOT_TOKEN = '7000000001:AAEmulatorTokenForTheBillingDemoBot';
+
+/**
+ * The sender of billing notices through the bot, for the server and `pnpm worker` alike; with the
+ * Stars rail it also writes the notices time brings (a lapse after its grace, a renewal reminder).
+ */
+export function startBillingNotices(
+  billing: BillingDeps,
+  bot: BillingBot,
+  logger: Logger,
+  options: { starsRail: boolean; lapseGraceSeconds: number },
+): NoticeSender {
+  const graceMs = options.lapseGraceSeconds * 1000;
+  return startNoticeSender(billing.db, {
+    send: (notice) => bot.sendNotice(notice, billing.config.appUrl, billing.plans.cached()),
+    ...(options.starsRail
+      ? { beforeEachPass: () => Promise.all([noticeStarsLapses(billing, graceMs), noticeStarsRenewals(billing)]) }
+      : {}),
+    onError: (err) => logger.error({ err: { name: (err as Error)?.name } }, 'notice sender error'),
+  });
 }

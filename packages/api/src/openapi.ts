@@ -97,48 +97,59 @@ export function openApiDocument(baseUrl: string, routes: RouteTable): OpenAPIObj
       }
     }
   }
-  (doc.paths as Record<string, unknown>)['/billing/webhooks/stripe'] = {
-    post: {
-      operationId: 'billing-webhooks-stripe',
-      summary: 'Stripe webhook endpoint (raw body, Stripe-Signature header)',
-      tags: ['webhooks'],
-      parameters: [{ name: 'stripe-signature', in: 'header', required: true, schema: { type: 'string' } }],
-      requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
-      responses: {
-        '200': {
-          description: 'Received',
-          content: { 'application/json': { schema: { type: 'object', properties: { received: { type: 'boolean' } } } } },
-        },
-        '400': errorResponse('Bad signature or payload'),
-        '413': errorResponse('Payload over 1 MB'),
-        '500': errorResponse('Unexpected error; Stripe retries'),
-        '503': errorResponse('The event could not be stored (database unavailable); Stripe retries'),
-      },
+  const paths = doc.paths as Record<string, unknown>;
+  paths['/billing/webhooks/stripe'] = webhookOperation({
+    operationId: 'billing-webhooks-stripe',
+    summary: 'Stripe webhook endpoint (raw body, Stripe-Signature header)',
+    header: 'stripe-signature',
+    ok: { description: 'Received', properties: { received: { type: 'boolean' } } },
+    errors: {
+      '400': 'Bad signature or payload',
+      '413': 'Payload over 1 MB',
+      '500': 'Unexpected error; Stripe retries',
+      '503': 'The event could not be stored (database unavailable); Stripe retries',
     },
-  };
-  (doc.paths as Record<string, unknown>)['/telegram/webhook'] = {
-    post: {
-      operationId: 'telegram-webhook',
-      summary: "The bot's webhook: Telegram's updates (pre-checkout queries, Stars payments and refunds)",
-      tags: ['webhooks'],
-      parameters: [{ name: 'x-telegram-bot-api-secret-token', in: 'header', required: true, schema: { type: 'string' } }],
-      requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
-      responses: {
-        '200': {
-          description: 'Taken (or already taken: duplicate)',
-          content: {
-            'application/json': { schema: { type: 'object', properties: { ok: { type: 'boolean' }, duplicate: { type: 'boolean' } } } },
-          },
-        },
-        '400': errorResponse('Not an update (no integer update_id) or not JSON'),
-        '401': errorResponse('Missing or wrong secret token'),
-        '404': errorResponse('No bot: the Stars rail and notices are off'),
-        '413': errorResponse('Body over 64 kB'),
-        '422': errorResponse('Body nested too deeply'),
-        '500': errorResponse('Unexpected error; Telegram retries'),
-        '503': errorResponse('The database is unavailable; Telegram retries'),
-      },
+  });
+  paths['/telegram/webhook'] = webhookOperation({
+    operationId: 'telegram-webhook',
+    summary: "The bot's webhook: Telegram's updates (pre-checkout queries, Stars payments and refunds)",
+    header: 'x-telegram-bot-api-secret-token',
+    ok: { description: 'Taken (or already taken: duplicate)', properties: { ok: { type: 'boolean' }, duplicate: { type: 'boolean' } } },
+    errors: {
+      '400': 'Not an update (no integer update_id) or not JSON',
+      '401': 'Missing or wrong secret token',
+      '404': 'No bot: the Stars rail and notices are off',
+      '413': 'Body over 64 kB',
+      '422': 'Body nested too deeply',
+      '500': 'Unexpected error; Telegram retries',
+      '503': 'The database is unavailable; Telegram retries',
     },
-  };
+  });
   return doc;
+}
+
+/** A webhook the edge answers itself (not a procedure): its authenticating header, its 200 and its errors. */
+function webhookOperation(w: {
+  operationId: string;
+  summary: string;
+  header: string;
+  ok: { description: string; properties: Record<string, unknown> };
+  errors: Record<string, string>;
+}) {
+  return {
+    post: {
+      operationId: w.operationId,
+      summary: w.summary,
+      tags: ['webhooks'],
+      parameters: [{ name: w.header, in: 'header', required: true, schema: { type: 'string' } }],
+      requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+      responses: {
+        '200': {
+          description: w.ok.description,
+          content: { 'application/json': { schema: { type: 'object', properties: w.ok.properties } } },
+        },
+        ...Object.fromEntries(Object.entries(w.errors).map(([status, description]) => [status, errorResponse(description)])),
+      },
+    },
+  };
 }

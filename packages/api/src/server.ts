@@ -10,11 +10,8 @@ import {
   DEFAULT_STARS_PRICE_MAP,
   migrateToLatest,
   type NoticeSender,
-  noticeStarsLapses,
-  noticeStarsRenewals,
   queueStats,
   type StripeEventWorker,
-  startNoticeSender,
   startStripeEventWorker,
 } from '@miniapp-billing/billing-core';
 import type { RunningEmulator } from '@miniapp-billing/stripe-emulator';
@@ -23,7 +20,7 @@ import { createHandler } from './app.ts';
 import { TokenService } from './auth/jwt.ts';
 import { PlatformTokens } from './auth/platform.ts';
 import { UserCache } from './auth/user-cache.ts';
-import { buildBillingDeps, openDatabase, workerOptions } from './composition.ts';
+import { buildBillingDeps, DEMO_BOT_TOKEN, openDatabase, startBillingNotices, workerOptions } from './composition.ts';
 import { type ApiDeps, parseServiceTokens } from './context.ts';
 import { ConfigError, type Env } from './env.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -47,9 +44,6 @@ export interface ServerOptions {
   /** An already-open database (tests pass their own schema). */
   database?: DatabaseHandle;
 }
-
-/** The demo bot's token for the in-process Telegram emulator (no real bot has it). */
-export const DEMO_BOT_TOKEN = '7000000001:AAEmulatorTokenForTheBillingDemoBot';
 
 const DEFAULT_MINIAPP_DIST = fileURLToPath(new URL('../../../apps/miniapp/dist', import.meta.url));
 
@@ -167,15 +161,11 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
       const tg = telegram;
       billing.clock = { now: () => new Date(tg.state.now() * 1000) };
     }
-    if (bot && notices && env.EVENT_WORKERS > 0) {
-      const sendNotice = bot.sendNotice;
-      const graceMs = (env.STARS_LAPSE_GRACE_SECONDS ?? (demo ? 2 : 600)) * 1000;
-      noticeSender = startNoticeSender(billing.db, {
-        send: (notice) => sendNotice(notice, billing.config.appUrl, billing.plans.cached()),
-        ...(starsRail ? { beforeEachPass: () => Promise.all([noticeStarsLapses(billing, graceMs), noticeStarsRenewals(billing)]) } : {}),
-        onError: (err) => logger.error({ err: { name: (err as Error)?.name } }, 'notice sender error'),
+    if (bot && notices && env.EVENT_WORKERS > 0)
+      noticeSender = startBillingNotices(billing, bot, logger, {
+        starsRail,
+        lapseGraceSeconds: env.STARS_LAPSE_GRACE_SECONDS ?? (demo ? 2 : 600),
       });
-    }
     observeQueue(metrics, () => queueStats(database.db));
     if (env.EVENT_WORKERS > 0) {
       worker = startStripeEventWorker(billing, {

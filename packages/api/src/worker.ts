@@ -1,12 +1,5 @@
-import {
-  migrateToLatest,
-  type NoticeSender,
-  noticeStarsLapses,
-  noticeStarsRenewals,
-  startNoticeSender,
-  startStripeEventWorker,
-} from '@miniapp-billing/billing-core';
-import { buildBillingDeps, openDatabase, workerOptions } from './composition.ts';
+import { migrateToLatest, type NoticeSender, startStripeEventWorker } from '@miniapp-billing/billing-core';
+import { buildBillingDeps, openDatabase, startBillingNotices, workerOptions } from './composition.ts';
 import { parseEnvOrExit } from './env.ts';
 import { createLogger } from './logger.ts';
 import { createBillingBot } from './telegram/bot.ts';
@@ -39,13 +32,9 @@ try {
   let notices: NoticeSender | undefined;
   if (env.BOT_NOTICES === '1' && env.TELEGRAM_BOT_TOKEN) {
     const bot = createBillingBot(billing, logger, { token: env.TELEGRAM_BOT_TOKEN, secret: undefined, apiRoot: env.TELEGRAM_API_ROOT });
-    const graceMs = (env.STARS_LAPSE_GRACE_SECONDS ?? 600) * 1000;
-    notices = startNoticeSender(billing.db, {
-      send: (notice) => bot.sendNotice(notice, billing.config.appUrl, billing.plans.cached()),
-      ...(env.starsPriceMap
-        ? { beforeEachPass: () => Promise.all([noticeStarsLapses(billing, graceMs), noticeStarsRenewals(billing)]) }
-        : {}),
-      onError: (err) => logger.error({ err: { name: (err as Error)?.name } }, 'notice sender error'),
+    notices = startBillingNotices(billing, bot, logger, {
+      starsRail: !!env.starsPriceMap,
+      lapseGraceSeconds: env.STARS_LAPSE_GRACE_SECONDS ?? 600,
     });
   }
   logger.info({ concurrency: Math.max(1, options.concurrency), database: database.kind, notices: !!notices }, 'worker started');

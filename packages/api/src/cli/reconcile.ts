@@ -1,8 +1,7 @@
 import { migrateToLatest, reconcile, reconcileStars } from '@miniapp-billing/billing-core';
 import { Api } from 'grammy';
-import { buildBillingDeps, openDatabase } from '../composition.ts';
+import { buildBillingDeps, DEMO_BOT_TOKEN, openDatabase } from '../composition.ts';
 import { ConfigError, parseEnv } from '../env.ts';
-import { DEMO_BOT_TOKEN } from '../server.ts';
 
 // `pnpm billing:reconcile`: pages through Stripe's subscriptions and invoices (rate-limited),
 // repairs the local mirror and prints the drift it found. Without STRIPE_SECRET_KEY it talks to the

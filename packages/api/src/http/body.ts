@@ -49,11 +49,16 @@ export function readJsonBody(req: IncomingMessage, res: ServerResponse): Promise
   return hasBody(req) ? parseWith(jsonParser, req, res) : Promise.resolve(undefined);
 }
 
+const rawParsers = new Map<number, Middleware>();
+
 /** The raw bytes of a body (the webhook's, whose signature covers them), refused over `limit`. */
 export function readRawBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer> {
-  return parseWith(express.raw({ type: () => true, limit }) as Middleware, req, res).then((body) =>
-    Buffer.isBuffer(body) ? body : Buffer.alloc(0),
-  );
+  let parser = rawParsers.get(limit);
+  if (!parser) {
+    parser = express.raw({ type: () => true, limit }) as Middleware;
+    rawParsers.set(limit, parser);
+  }
+  return parseWith(parser, req, res).then((body) => (Buffer.isBuffer(body) ? body : Buffer.alloc(0)));
 }
 
 /** JSON from a query string parameter (tRPC's GET input), with the same depth bound as bodies. */

@@ -82,7 +82,11 @@ export const INVOICE_VIEW_COLUMNS = [
   'hosted_invoice_url',
   'description',
 ] as const;
-export type InvoiceViewRow = Pick<InvoiceRow, (typeof INVOICE_VIEW_COLUMNS)[number]>;
+export type InvoiceViewRow = Pick<InvoiceRow, (typeof INVOICE_VIEW_COLUMNS)[number]> & {
+  /** For a Telegram Stars payment: the plan it paid for, and whether it was a renewal (null for Stripe invoices). */
+  stars_plan_id?: string | null;
+  stars_recurring?: boolean | null;
+};
 
 /**
  * One page of a person's payments on both rails, newest first, after a (created, id) cursor: Stripe
@@ -105,14 +109,14 @@ export async function listInvoicePage(
   const { rows } = await sql<InvoiceViewRow>`
     select * from (
       (select stripe_invoice_id, number, amount_paid, amount_due, currency, stripe_status, due_date, attempt_count,
-              stripe_created, invoice_pdf, hosted_invoice_url, description
+              stripe_created, invoice_pdf, hosted_invoice_url, description, null::text as stars_plan_id, null::boolean as stars_recurring
          from invoices where user_id = ${userId} ${invoiceCursor}
          order by stripe_created desc, stripe_invoice_id desc limit ${limit})
       union all
       (select telegram_payment_charge_id, null, amount, amount, 'XTR',
               case when refunded_at is null then 'paid' else 'refunded' end, null::bigint, 0,
               ${starsCreated}, null, null,
-              'stars:' || case when recurring then 'renewal' else 'first' end || ':' || plan_id
+              null, plan_id, recurring
          from star_payments where user_id = ${userId} ${starsCursor}
          order by paid_at desc, telegram_payment_charge_id desc limit ${limit})
     ) page

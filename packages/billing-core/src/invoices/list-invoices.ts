@@ -88,10 +88,9 @@ export async function listInvoices(
   const plans = deps.plans?.cached();
   return rows.map((r) => {
     const view = invoiceView(r, now);
+    if (!r.stars_plan_id) return view;
     // A Stars payment says what it paid for in words: "Premium · 30 days in Telegram Stars".
-    const stars = /^stars:(first|renewal):(.+)$/.exec(r.description ?? '');
-    if (!stars) return view;
-    const name = plans?.find((p) => p.plan_id === stars[2])?.name ?? stars[2];
-    return { ...view, description: `${name} · ${stars[1] === 'renewal' ? 'renewal' : '30 days'} in Telegram Stars` };
+    const name = plans?.find((p) => p.plan_id === r.stars_plan_id)?.name ?? r.stars_plan_id;
+    return { ...view, description: `${name} · ${r.stars_recurring ? 'renewal' : '30 days'} in Telegram Stars` };
   });
 }

@@ -117,6 +117,14 @@ export async function createStarsInvoice(
   return { invoice_link: link, slug: link.slice(link.lastIndexOf('$') + 1) };
 }
 
+/** The person behind a payment: the payload's user, when the Telegram account paying is theirs. */
+async function payer(db: Executor, fromId: number, payloadText: string) {
+  const payload = parseStarsPayload(payloadText);
+  if (!payload) return undefined;
+  const user = await db.selectFrom('users').select(['id', 'telegram_id']).where('id', '=', payload.userId).executeTakeFirst();
+  return user && user.telegram_id !== null && Number(user.telegram_id) === fromId ? payload : undefined;
+}
+
 export interface PreCheckoutQuery {
   from: { id: number };
   currency: string;
@@ -133,11 +141,10 @@ export async function checkPreCheckout(
   deps: Pick<BillingDeps, 'db' | 'clock' | 'config'>,
   query: PreCheckoutQuery,
 ): Promise<{ ok: true } | { ok: false; error_message: string }> {
-  const payload = parseStarsPayload(query.invoice_payload);
-  if (!payload) return { ok: false, error_message: 'This invoice is not ours; reopen the app and try again.' };
-  const user = await deps.db.selectFrom('users').select(['id', 'telegram_id']).where('id', '=', payload.userId).executeTakeFirst();
-  if (!user || user.telegram_id === null || Number(user.telegram_id) !== query.from.id)
-    return { ok: false, error_message: 'This invoice was made for another account.' };
+  if (!parseStarsPayload(query.invoice_payload))
+    return { ok: false, error_message: 'This invoice is not ours; reopen the app and try again.' };
+  const payload = await payer(deps.db, query.from.id, query.invoice_payload);
+  if (!payload) return { ok: false, error_message: 'This invoice was made for another account.' };
   const price = starsPrice(deps, payload.planId);
   if (query.currency !== 'XTR' || price === undefined || price !== query.total_amount)
     return { ok: false, error_message: 'The price of this plan has changed; reopen the app to see the new one.' };
@@ -156,14 +163,6 @@ export interface SuccessfulStarsPayment {
 }
 
 export type StarsOutcome = 'applied' | 'duplicate' | 'ignored';
-
-/** The person behind a payment: the payload's user, when the Telegram account paying is theirs. */
-async function payer(db: Executor, fromId: number, payloadText: string) {
-  const payload = parseStarsPayload(payloadText);
-  if (!payload) return undefined;
-  const user = await db.selectFrom('users').select(['id', 'telegram_id']).where('id', '=', payload.userId).executeTakeFirst();
-  return user && user.telegram_id !== null && Number(user.telegram_id) === fromId ? payload : undefined;
-}
 
 /**
  * A first payment or a renewal (keyed by Telegram's charge id, so a replay changes nothing): the

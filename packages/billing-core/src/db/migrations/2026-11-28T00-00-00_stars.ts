@@ -31,6 +31,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
   await db.schema.createIndex('star_subscriptions_user_idx').on('star_subscriptions').columns(['user_id', 'expires_at']).execute();
+  // The sender's passes look for plans near or past their expiration (reminders, lapses).
+  await db.schema.createIndex('star_subscriptions_expires_idx').on('star_subscriptions').column('expires_at').execute();
 
   await db.schema
     .createTable('star_payments')
