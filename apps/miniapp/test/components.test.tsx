@@ -52,6 +52,8 @@ const plans: Plan[] = [
     price_usd_monthly: 29,
     features: ['A'],
     stars_price: 1500,
+    trial_days: null,
+    highlighted: false,
   },
   {
     plan_id: 'vip_monthly',
@@ -62,6 +64,20 @@ const plans: Plan[] = [
     price_usd_monthly: 99,
     features: ['B'],
     stars_price: null,
+    trial_days: null,
+    highlighted: true,
+  },
+];
+const yearly: Plan[] = [
+  ...plans,
+  {
+    ...(plans[0] as Plan),
+    plan_id: 'premium_yearly',
+    amount: 29_000,
+    interval: 'year',
+    price_usd_monthly: 24,
+    stars_price: null,
+    trial_days: 14,
   },
 ];
 
@@ -115,6 +131,20 @@ describe('Plans', () => {
     expect(onUpgrade).toHaveBeenCalledWith('premium_monthly');
     // VIP is not sold in Stars: the card is its only way.
     expect(screen.getByRole('button', { name: 'Upgrade to VIP' })).toBeTruthy();
+  });
+
+  it('with monthly and yearly prices, shows one period at a time, the trial and the recommended plan', async () => {
+    const onUpgrade = vi.fn();
+    render(<Plans plans={yearly} subscription={free} busyPlan={null} onUpgrade={onUpgrade} onSwitch={() => undefined} />);
+    expect(screen.getByRole('button', { name: 'Monthly' }).getAttribute('aria-pressed')).toBe('true');
+    expect(screen.getAllByRole('heading').map((h) => h.textContent)).toEqual(['Premium', 'VIP']);
+    expect(within(screen.getByRole('listitem', { name: 'VIP' })).getByText('Recommended')).toBeTruthy();
+    await userEvent.click(screen.getByRole('button', { name: 'Yearly' }));
+    expect(screen.getAllByRole('heading').map((h) => h.textContent)).toEqual(['Premium']);
+    expect(screen.getByText(/\$290\.00/)).toBeTruthy();
+    expect(screen.getByText('14-day free trial · no charge until it ends')).toBeTruthy();
+    await userEvent.click(screen.getByRole('button', { name: 'Upgrade to Premium' }));
+    expect(onUpgrade).toHaveBeenCalledWith('premium_yearly');
   });
 
   it('offers Upgrade on the free plan', async () => {

@@ -56,16 +56,15 @@ export interface BillingParts {
 
 /** billing-core's dependencies: the config, the Stripe client inside the shared budget, the plans, the observer. */
 export function buildBillingDeps(env: Env, parts: BillingParts): BillingDeps {
-  const { priceMap } = env;
   const config: BillingConfig = {
-    priceMap,
+    catalog: env.catalog,
     appUrl: parts.appUrl,
     allowedRedirectOrigins: env.ALLOWED_REDIRECT_ORIGINS,
     pastDueGraceSeconds: Math.round(env.PAST_DUE_GRACE_DAYS * 86_400),
     webhookSecrets: parts.webhookSecrets,
     webhookToleranceSeconds: 300,
     livemode: isLiveKey(env.STRIPE_SECRET_KEY),
-    entitlements: env.entitlements,
+    automaticTax: env.STRIPE_AUTOMATIC_TAX === '1',
   };
   const { metrics, logger } = parts;
   const budget = new StripeBudget(
@@ -84,7 +83,7 @@ export function buildBillingDeps(env: Env, parts: BillingParts): BillingDeps {
     stripe,
     clock: systemClock,
     config,
-    plans: new PlanCatalog(stripe, priceMap),
+    plans: new PlanCatalog(stripe, env.catalog),
     observer: {
       webhook: ({ type, outcome, lagSeconds }) => {
         metrics?.webhookEvents.inc({ type: eventTypeLabel(type), outcome });

@@ -1,11 +1,4 @@
-import {
-  BillingError,
-  DEFAULT_PRICE_MAP,
-  type EntitlementCatalog,
-  parseEntitlementCatalog,
-  parsePriceMap,
-  parseStarsPriceMap,
-} from '@miniapp-billing/billing-core';
+import { BillingError, type Catalog, DEFAULT_CATALOG, parseCatalog, sellsInStars } from '@miniapp-billing/billing-core';
 import { z } from 'zod';
 
 /**
@@ -47,7 +40,8 @@ export const ZEnv = z.object({
     .optional()
     .transform(list)
     .refine((s) => s.every((x) => /^whsec_[A-Za-z0-9_+/=]{8,}$/.test(x)), 'every secret must look like whsec_…'),
-  STRIPE_PRICE_MAP_JSON: z.string().optional(),
+  // Stripe Tax on every Checkout: the customer's address is collected and tax added where due.
+  STRIPE_AUTOMATIC_TAX: z.enum(['0', '1']).default('0'),
   STRIPE_EMULATOR_PORT: port.default(12111),
   // The demo's emulator answers like Stripe (150 ms median, test-mode rate limit, unordered webhooks);
   // see packages/stripe-emulator/src/realism.ts. `off` turns each off.
@@ -105,10 +99,8 @@ export const ZEnv = z.object({
     .string()
     .regex(/^[A-Za-z0-9_]{1,64}$/)
     .optional(),
-  // The Telegram Stars rail: prices per plan (Stars per 30 days), the bot's webhook secret, and the
-  // Bot API root (api.telegram.org when unset; the Telegram emulator's in the demo).
-  STARS_PRICE_MAP_JSON: z.string().optional(),
-  // What each plan (and `free`) lets a person do: {"free":{"features":{…},"limits":{…}},"premium_monthly":…}.
+  // The one catalog: every plan on sale with its Stripe price, Stars price (per 30 days), trial,
+  // features and limits, and `free`: {"free":{"features":{…},"limits":{…}},"premium_monthly":{"price":"price_…",…}}.
   PLAN_CATALOG_JSON: z.string().optional(),
   // Other services' tokens, kept hashed: name:scope:sha256-hex of the token, comma-separated
   // (scope read, or admin which includes read). `pnpm service-token <name> <scope>` makes one.
@@ -154,13 +146,15 @@ export const ZEnv = z.object({
 
 /** The parsed environment, with the settings that need more than a schema finished here too. */
 export type Env = z.infer<typeof ZEnv> & {
-  /** plan id → Stripe price id, from `STRIPE_PRICE_MAP_JSON` (the demo's seeded prices when unset). */
-  priceMap: Record<string, string>;
-  /** plan id → Stars per 30 days, from `STARS_PRICE_MAP_JSON` (the demo's when unset; none in production). */
-  starsPriceMap: Record<string, number> | undefined;
-  /** Features and limits per plan, from `PLAN_CATALOG_JSON` (the demo's catalog when unset). */
-  entitlements: EntitlementCatalog | undefined;
+  /** The plans on sale and `free`, from `PLAN_CATALOG_JSON` (the demo's catalog when unset). */
+  catalog: Catalog;
 };
+
+/** Settings folded into `PLAN_CATALOG_JSON`: refused by name, so an old deployment learns where they went. */
+const RETIRED = {
+  STRIPE_PRICE_MAP_JSON: 'is replaced by PLAN_CATALOG_JSON (each plan\'s "price")',
+  STARS_PRICE_MAP_JSON: 'is replaced by PLAN_CATALOG_JSON (each plan\'s "stars")',
+} as const;
 
 const isLive = (key: string | undefined) => !!key && /^(sk|rk)_live_/.test(key);
 
@@ -176,25 +170,15 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
-  let priceMap = DEFAULT_PRICE_MAP;
+  const retired = Object.entries(RETIRED).filter(([name]) => cleaned[name] !== undefined);
+  if (retired.length) throw new ConfigError(`Invalid configuration:\n  ${retired.map(([n, why]) => `${n}: ${why}`).join('\n  ')}`);
+  let catalog = DEFAULT_CATALOG;
   try {
-    if (parsed.data.STRIPE_PRICE_MAP_JSON) priceMap = parsePriceMap(parsed.data.STRIPE_PRICE_MAP_JSON);
-  } catch (err) {
-    throw new ConfigError(`Invalid configuration:\n  ${err instanceof BillingError ? err.message : 'STRIPE_PRICE_MAP_JSON is invalid'}`);
-  }
-  let starsPriceMap: Record<string, number> | undefined;
-  try {
-    if (parsed.data.STARS_PRICE_MAP_JSON) starsPriceMap = parseStarsPriceMap(parsed.data.STARS_PRICE_MAP_JSON);
-  } catch (err) {
-    throw new ConfigError(`Invalid configuration:\n  ${err instanceof BillingError ? err.message : 'STARS_PRICE_MAP_JSON is invalid'}`);
-  }
-  let entitlements: EntitlementCatalog | undefined;
-  try {
-    if (parsed.data.PLAN_CATALOG_JSON) entitlements = parseEntitlementCatalog(parsed.data.PLAN_CATALOG_JSON, Object.keys(priceMap));
+    if (parsed.data.PLAN_CATALOG_JSON) catalog = parseCatalog(parsed.data.PLAN_CATALOG_JSON);
   } catch (err) {
     throw new ConfigError(`Invalid configuration:\n  ${err instanceof BillingError ? err.message : 'PLAN_CATALOG_JSON is invalid'}`);
   }
-  const env: Env = { ...parsed.data, priceMap, starsPriceMap, entitlements };
+  const env: Env = { ...parsed.data, catalog };
   // The platform's tokens: one way to check them (a secret or a JWKS, never both), its own issuer.
   if (env.PLATFORM_JWT_SECRET || env.PLATFORM_JWKS_URL) {
     const problems: string[] = [];
@@ -219,7 +203,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
       need('STRIPE_SECRET_KEY', isLive(env.STRIPE_SECRET_KEY), 'must be a live key (sk_live_… or rk_live_…) in production');
     if (env.STRIPE_API_BASE) need('STRIPE_API_BASE', env.STRIPE_API_BASE.startsWith('https://'), 'must be an https:// URL in production');
     need('STRIPE_WEBHOOK_SECRET', env.STRIPE_WEBHOOK_SECRET.length > 0);
-    need('STRIPE_PRICE_MAP_JSON', !!env.STRIPE_PRICE_MAP_JSON);
+    need('PLAN_CATALOG_JSON', !!env.PLAN_CATALOG_JSON);
     need('JWT_SECRET', !!env.JWT_SECRET);
     if (env.JWT_SECRET) {
       need('JWT_SECRET', Buffer.byteLength(env.JWT_SECRET) >= 32, 'must be at least 32 bytes');
@@ -228,8 +212,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     need('TELEGRAM_BOT_TOKEN', !!env.TELEGRAM_BOT_TOKEN);
     need('TELEGRAM_AUTH_MAX_AGE_SECONDS', env.TELEGRAM_AUTH_MAX_AGE_SECONDS <= 7 * 86_400, 'must be at most 604800 (7 days) in production');
     // The Stars rail is on when priced: then the bot's webhook must be authenticated.
-    if (env.STARS_PRICE_MAP_JSON)
-      need('TELEGRAM_WEBHOOK_SECRET', !!env.TELEGRAM_WEBHOOK_SECRET, 'is required when STARS_PRICE_MAP_JSON is set');
+    if (env.PLAN_CATALOG_JSON && sellsInStars(env.catalog))
+      need('TELEGRAM_WEBHOOK_SECRET', !!env.TELEGRAM_WEBHOOK_SECRET, 'is required when PLAN_CATALOG_JSON sells in Stars');
     if (env.TELEGRAM_API_ROOT)
       need('TELEGRAM_API_ROOT', env.TELEGRAM_API_ROOT.startsWith('https://'), 'must be an https:// URL in production');
     if (env.PLATFORM_JWKS_URL)

@@ -8,6 +8,8 @@ import { ZodError } from 'zod';
 /** The one table from domain error codes to transport codes (and so HTTP statuses). */
 const CODE_MAP: Record<BillingErrorCode, TRPC_ERROR_CODE_KEY> = {
   UNKNOWN_PLAN: 'BAD_REQUEST',
+  PROMOTION_CODE_INVALID: 'UNPROCESSABLE_CONTENT',
+  NOTHING_TO_REFUND: 'CONFLICT',
   INVALID_REDIRECT: 'BAD_REQUEST',
   SUBSCRIPTION_EXISTS: 'CONFLICT',
   NO_SUBSCRIPTION: 'NOT_FOUND',

@@ -7,11 +7,11 @@ import { fileURLToPath } from 'node:url';
 import {
   createRateLimiter,
   type DatabaseHandle,
-  DEFAULT_STARS_PRICE_MAP,
   migrateToLatest,
   type NoticeSender,
   queueStats,
   type StripeEventWorker,
+  sellsInStars,
   startStripeEventWorker,
 } from '@miniapp-billing/billing-core';
 import type { RunningEmulator } from '@miniapp-billing/stripe-emulator';
@@ -106,9 +106,9 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
   // The Telegram Stars rail: on when plans have Stars prices and the bot has a token. The demo runs
   // the Telegram emulator in-process (its own bot token unless one is configured) and sells in Stars.
   let telegram: RunningTelegramEmulator | undefined;
-  const starsPriceMap = env.starsPriceMap ?? (demo ? DEFAULT_STARS_PRICE_MAP : undefined);
+  const sellsStars = sellsInStars(env.catalog);
   const botToken = env.TELEGRAM_BOT_TOKEN ?? (demo ? DEMO_BOT_TOKEN : undefined);
-  if (demo && starsPriceMap && botToken) {
+  if (demo && sellsStars && botToken) {
     const { startTelegramEmulator } = await import('@miniapp-billing/telegram-emulator');
     telegram = await startTelegramEmulator({
       port: env.TELEGRAM_EMULATOR_PORT,
@@ -142,7 +142,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
 
     const billing = buildBillingDeps(env, { database, apiBase, webhookSecrets, appUrl, metrics, logger });
     // The bot: for the Stars rail (priced plans and a webhook secret), and for notices when they are on.
-    const starsRail = !!(starsPriceMap && telegramSecret);
+    const starsRail = sellsStars && !!telegramSecret;
     const notices = env.BOT_NOTICES === '1' || (demo && env.BOT_NOTICES !== '0');
     let bot: BillingBot | undefined;
     if (botToken && (starsRail || notices)) {
@@ -153,7 +153,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
       });
     }
     if (bot && starsRail) {
-      billing.config.starsPriceMap = starsPriceMap;
+      billing.config.starsRail = true;
       billing.telegram = bot.api;
     }
     // The demo's clock is Telegram's: moving the emulator's clock (renewals, lapses) moves ours.

@@ -1,4 +1,4 @@
-import { migrateToLatest, type NoticeSender, startStripeEventWorker } from '@miniapp-billing/billing-core';
+import { migrateToLatest, type NoticeSender, sellsInStars, startStripeEventWorker } from '@miniapp-billing/billing-core';
 import { buildBillingDeps, openDatabase, startBillingNotices, workerOptions } from './composition.ts';
 import { parseEnvOrExit } from './env.ts';
 import { createLogger } from './logger.ts';
@@ -33,7 +33,7 @@ try {
   if (env.BOT_NOTICES === '1' && env.TELEGRAM_BOT_TOKEN) {
     const bot = createBillingBot(billing, logger, { token: env.TELEGRAM_BOT_TOKEN, secret: undefined, apiRoot: env.TELEGRAM_API_ROOT });
     notices = startBillingNotices(billing, bot, logger, {
-      starsRail: !!env.starsPriceMap,
+      starsRail: sellsInStars(env.catalog),
       lapseGraceSeconds: env.STARS_LAPSE_GRACE_SECONDS ?? 600,
     });
   }

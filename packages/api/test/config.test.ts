@@ -6,7 +6,10 @@ const production = {
   DATABASE_URL: 'postgres://u@db/billing',
   STRIPE_SECRET_KEY: 'sk_live_abcdefghijklmnop',
   STRIPE_WEBHOOK_SECRET: 'whsec_abcdefghijklmnop',
-  STRIPE_PRICE_MAP_JSON: '{"premium_monthly":"price_123"}',
+  PLAN_CATALOG_JSON: JSON.stringify({
+    free: { features: { pdf: false } },
+    premium_monthly: { price: 'price_123', features: { pdf: true } },
+  }),
   JWT_SECRET: 'q7Vb2mX9sLk4Rz8Wc1Ny6Tf3Hd5Gp0Ja',
   TELEGRAM_BOT_TOKEN: '123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ',
   APP_URL: 'https://app.example.com',
@@ -27,7 +30,7 @@ describe('configuration', () => {
     'DATABASE_URL',
     'STRIPE_SECRET_KEY',
     'STRIPE_WEBHOOK_SECRET',
-    'STRIPE_PRICE_MAP_JSON',
+    'PLAN_CATALOG_JSON',
     'JWT_SECRET',
     'TELEGRAM_BOT_TOKEN',
     'APP_URL',
@@ -59,12 +62,29 @@ describe('configuration', () => {
     expect(parseEnv({ STRIPE_SECRET_KEY: 'sk_test_abcdefghijklmnop' }).NODE_ENV).toBe('development');
   });
 
-  it('a malformed price map stops start-up with the problem named', () => {
-    expect(() => parseEnv({ ...production, STRIPE_PRICE_MAP_JSON: '{"Premium":1}' } as never)).toThrow(
-      /STRIPE_PRICE_MAP_JSON is invalid at "Premium"/,
+  it('a malformed catalog stops start-up with the problem named', () => {
+    expect(() => parseEnv({ ...production, PLAN_CATALOG_JSON: '{"free":{},"Premium":1}' })).toThrow(
+      /PLAN_CATALOG_JSON is invalid at "Premium"/,
     );
-    expect(() => parseEnv({ NODE_ENV: 'development', STRIPE_PRICE_MAP_JSON: 'not json' })).toThrow(
-      'STRIPE_PRICE_MAP_JSON is not valid JSON',
+    expect(() => parseEnv({ NODE_ENV: 'development', PLAN_CATALOG_JSON: 'not json' })).toThrow('PLAN_CATALOG_JSON is not valid JSON');
+  });
+
+  it('the price maps folded into the catalog are refused by name, saying where they went', () => {
+    expect(() => parseEnv({ ...production, STRIPE_PRICE_MAP_JSON: '{"premium_monthly":"price_123"}' })).toThrow(
+      /STRIPE_PRICE_MAP_JSON: is replaced by PLAN_CATALOG_JSON/,
     );
+    expect(() => parseEnv({ STARS_PRICE_MAP_JSON: '{"premium_monthly":100}' })).toThrow(
+      /STARS_PRICE_MAP_JSON: is replaced by PLAN_CATALOG_JSON/,
+    );
+  });
+
+  it('a catalog that sells in Stars needs the bot webhook secret in production', () => {
+    const stars = JSON.stringify({ free: {}, premium_monthly: { price: 'price_123', stars: 100 } });
+    expect(() => parseEnv({ ...production, PLAN_CATALOG_JSON: stars })).toThrow(
+      /TELEGRAM_WEBHOOK_SECRET: is required when PLAN_CATALOG_JSON sells in Stars/,
+    );
+    expect(
+      parseEnv({ ...production, PLAN_CATALOG_JSON: stars, TELEGRAM_WEBHOOK_SECRET: 'a'.repeat(32) }).catalog.plans.premium_monthly?.stars,
+    ).toBe(100);
   });
 });

@@ -59,4 +59,49 @@ describe('entitlements', () => {
     expect(metrics.body).toContain('route="GET /api/v1/users/{user_id}/entitlements"');
     expect(metrics.body).not.toContain(login.user.id);
   });
+
+  it('admin routes take an admin service token only: the operator’s view and a refund that ends access', async () => {
+    const login = await telegramLogin(t);
+    const view = (token?: string, id = login.user.id) =>
+      call('GET', `${t.api}/admin/users/${encodeURIComponent(id)}`, token ? { token } : {});
+    expect((await view()).status).toBe(401);
+    expect((await view(login.access_token)).status).toBe(401);
+    const readOnly = await view(READER);
+    expect(readOnly.status).toBe(403);
+    expect(readOnly.body).toMatchObject({ code: 'FORBIDDEN' });
+    const refundAs = (token: string) => call('POST', `${t.api}/admin/users/${login.user.id}/refunds`, { token, body: {} });
+    expect((await refundAs(READER)).status).toBe(403);
+    expect((await refundAs(ADMIN)).status).toBe(409);
+
+    const checkout = await call('POST', `${t.api}/billing/checkout`, {
+      token: login.access_token,
+      body: { plan_id: 'vip_monthly', user_email: 'ops-view@example.com' },
+    });
+    await payOnHostedPage(t, checkout.body.url);
+    await call('POST', `${t.api}/billing/checkout/success`, { token: login.access_token, body: { session_id: checkout.body.session_id } });
+    const state = await view(ADMIN);
+    expect(state.status).toBe(200);
+    expect(state.body).toMatchObject({
+      user: { id: login.user.id, email: 'ops-view@example.com' },
+      now: { subscription: { tier: 'vip_monthly', has_access: true }, entitlements: { flags: [] } },
+      differences: [],
+    });
+    // The same person by their Telegram id, their email and their Stripe customer.
+    for (const id of [String(state.body.user.telegram_id), 'ops-view@example.com', state.body.stripe_customer_id])
+      expect((await view(ADMIN, id)).body.user.id).toBe(login.user.id);
+    expect((await view(ADMIN, 'nobody@example.com')).status).toBe(404);
+
+    const refund = await refundAs(ADMIN);
+    expect(refund.status).toBe(201);
+    expect(refund.body).toMatchObject({
+      rail: 'stripe',
+      amount: 9900,
+      currency: 'usd',
+      access_ended: true,
+      subscription: { has_access: false },
+    });
+    expect((await entitlementsFor(login.user.id, READER)).body).toMatchObject({ plan_id: 'free', has_access: false });
+    const bad = await call('POST', `${t.api}/admin/users/${login.user.id}/refunds`, { token: ADMIN, body: { amount: -1 } });
+    expect(bad.status).toBe(422);
+  });
 });

@@ -108,7 +108,7 @@ describe('typed tRPC client', () => {
     const login = await anon.auth.telegram.mutate({ init_data: initDataFor({ id: 99_000_111, first_name: 'Rpc' }) });
     const api = client(login.access_token);
     expect((await api.billing.subscription.get.query()).tier).toBe('free');
-    expect((await api.billing.plans.list.query()).length).toBe(3);
+    expect((await api.billing.plans.list.query()).length).toBe(5);
     const checkout = await api.billing.checkout.create.mutate({ plan_id: 'premium_monthly' });
     await payOnHostedPage(t, checkout.url);
     const confirmed = await api.billing.checkout.confirm.mutate({ session_id: checkout.session_id });
@@ -127,7 +127,7 @@ describe('typed tRPC client', () => {
     const batched = await pageLoad(createTRPCClient<AppRouter>({ links: [httpBatchLink({ url, headers })] }));
     const streamed = await pageLoad(createTRPCClient<AppRouter>({ links: [httpBatchStreamLink({ url, headers })] }));
     expect(one[0].tier).toBe('free');
-    expect(one[1]).toHaveLength(3);
+    expect(one[1]).toHaveLength(5);
     expect(batched).toEqual(one);
     expect(streamed).toEqual(one);
     // A failure inside a streamed batch has the same shape as anywhere else.

@@ -59,6 +59,8 @@ describe('REST /api/v1', () => {
       ['premium_monthly', 29],
       ['vip_monthly', 99],
       ['enterprise_monthly', 299],
+      ['premium_yearly', 24],
+      ['vip_yearly', 83],
     ]);
     expect(res.body[0]).toMatchObject({ name: 'Premium', amount: 2900, currency: 'usd', interval: 'month', features: expect.any(Array) });
   });

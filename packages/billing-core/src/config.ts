@@ -1,11 +1,11 @@
-import { z } from 'zod';
-import type { EntitlementCatalog } from './entitlements/entitlements.ts';
+import type { z } from 'zod';
 import { BillingError } from './errors.ts';
+import type { Catalog } from './plans/catalog.ts';
 
 /** What billing-core needs to know; built once by the composition root from the environment. */
 export interface BillingConfig {
-  /** plan id → Stripe price id. */
-  priceMap: Record<string, string>;
+  /** The plans on sale (Stripe and Stars prices, trials, features and limits) and `free`. */
+  catalog: Catalog;
   /** The Mini App's public URL: default success, cancel and return URLs. */
   appUrl: string;
   /** Extra origins allowed in success/cancel/return URLs (besides appUrl's). */
@@ -18,15 +18,11 @@ export interface BillingConfig {
   webhookToleranceSeconds: number;
   /** Whether our key is a live-mode key: events of the other mode are acknowledged and ignored. */
   livemode: boolean;
-  /** plan id → price in Telegram Stars per 30 days; a plan missing here is not sold in Stars. */
-  starsPriceMap?: Record<string, number> | undefined;
-  /** What each plan (and `free`) lets a person do; the demo's catalog when unset. */
-  entitlements?: EntitlementCatalog | undefined;
+  /** Whether the Telegram Stars rail is on (a bot to sell with): the catalog's Stars prices apply only then. */
+  starsRail?: boolean | undefined;
+  /** Stripe Tax on every Checkout (`STRIPE_AUTOMATIC_TAX=1`). */
+  automaticTax?: boolean | undefined;
 }
-
-const ZPlanId = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'plan ids are lowercase letters, digits and _');
-const ZPriceId = z.string().regex(/^price_[A-Za-z0-9_]+$/, 'price ids start with price_');
-export const ZPriceMap = z.record(ZPlanId, ZPriceId).refine((m) => Object.keys(m).length > 0, 'at least one plan is needed');
 
 /**
  * One JSON setting read against its schema: a `CONFIGURATION` error naming the variable and the
@@ -47,37 +43,3 @@ export function parseJsonSetting<T extends z.ZodType>(name: string, json: string
   }
   return parsed.data;
 }
-
-/**
- * Parses `STRIPE_PRICE_MAP_JSON`. Throws a `CONFIGURATION` error whose message names the problem
- * (not JSON, a bad plan id, a bad price id, a plan named `free`, a price used twice).
- */
-export function parsePriceMap(json: string): Record<string, string> {
-  const map = parseJsonSetting('STRIPE_PRICE_MAP_JSON', json, ZPriceMap);
-  if ('free' in map) throw new BillingError('CONFIGURATION', 'STRIPE_PRICE_MAP_JSON must not define "free": it is the implicit plan');
-  const prices = Object.values(map);
-  if (new Set(prices).size !== prices.length)
-    throw new BillingError('CONFIGURATION', 'STRIPE_PRICE_MAP_JSON maps two plans to the same price');
-  return map;
-}
-
-export const DEFAULT_PRICE_MAP: Record<string, string> = {
-  premium_monthly: 'price_premium_monthly',
-  vip_monthly: 'price_vip_monthly',
-  enterprise_monthly: 'price_enterprise_monthly',
-};
-
-export const ZStarsPriceMap = z
-  .record(ZPlanId, z.number().int().min(1).max(10_000))
-  .refine((m) => Object.keys(m).length > 0, 'at least one plan is needed');
-
-/** Parses `STARS_PRICE_MAP_JSON` (plan id → Stars per 30 days, 1 to 10,000). */
-export function parseStarsPriceMap(json: string): Record<string, number> {
-  return parseJsonSetting('STARS_PRICE_MAP_JSON', json, ZStarsPriceMap);
-}
-
-export const DEFAULT_STARS_PRICE_MAP: Record<string, number> = {
-  premium_monthly: 1500,
-  vip_monthly: 5000,
-  enterprise_monthly: 10_000,
-};

@@ -4,6 +4,8 @@
  */
 export type BillingErrorCode =
   | 'UNKNOWN_PLAN'
+  | 'PROMOTION_CODE_INVALID'
+  | 'NOTHING_TO_REFUND'
   | 'INVALID_REDIRECT'
   | 'SUBSCRIPTION_EXISTS'
   | 'NO_SUBSCRIPTION'

@@ -4,7 +4,7 @@
  */
 export { type ConfirmResult, cancelCheckout, confirmCheckout } from './checkout/confirm-checkout.ts';
 export { type CheckoutResult, type CreateCheckoutInput, createCheckout } from './checkout/create-checkout.ts';
-export { type BillingConfig, DEFAULT_PRICE_MAP, DEFAULT_STARS_PRICE_MAP, parsePriceMap, parseStarsPriceMap } from './config.ts';
+export type { BillingConfig } from './config.ts';
 export { findCustomerIdByUser } from './customers/customer.repository.ts';
 export { ensureCustomer } from './customers/ensure-customer.ts';
 export { isUserId } from './customers/resolve-owner.ts';
@@ -13,17 +13,22 @@ export { isDatabaseUnavailable } from './db/database-errors.ts';
 export { migrateToLatest, migrationsApplied } from './db/migrate.ts';
 export type { Database } from './db/schema.ts';
 export { type BillingDeps, type BillingObserver, type Clock, type EventFailure, systemClock, type WebhookOutcome } from './deps.ts';
-export {
-  DEFAULT_ENTITLEMENT_CATALOG,
-  type EntitlementCatalog,
-  type Entitlements,
-  entitlementsOf,
-  parseEntitlementCatalog,
-} from './entitlements/entitlements.ts';
+export { type Entitlements, entitlementsOf } from './entitlements/entitlements.ts';
 export { BillingError, type BillingErrorCode } from './errors.ts';
 export { type InvoiceBadge, type InvoiceView, invoiceBadge, listInvoices, MAX_INVOICE_PAGE } from './invoices/list-invoices.ts';
 export { createRateLimiter, type LimitOptions, takePoint } from './limits/rate-limiter.ts';
+export { type MoneyBackFlag, type RefundResult, refundLastPayment } from './money-back/money-back.ts';
 export { type Notice, type NoticeSender, type SendOutcome, startNoticeSender } from './notices/notice-sender.ts';
+export { type BillingState, billingState, findUserForOperator } from './operator/billing-state.ts';
+export {
+  type Catalog,
+  type CatalogPlan,
+  DEFAULT_CATALOG,
+  type PlanEntitlements,
+  parseCatalog,
+  priceMapOf,
+  sellsInStars,
+} from './plans/catalog.ts';
 export { type Plan, PlanCatalog } from './plans/plans.ts';
 export { createPortal } from './portal/create-portal.ts';
 export { returnFromPortal } from './portal/portal-return.ts';

@@ -8,7 +8,7 @@ import {
   type BillingDeps,
   createUser,
   type DatabaseHandle,
-  DEFAULT_PRICE_MAP,
+  DEFAULT_CATALOG,
   PlanCatalog,
   receiveStripeWebhook,
   runStripeEventJobs,
@@ -27,7 +27,7 @@ export function testDatabase(): Promise<DatabaseHandle> {
 
 export function testConfig(overrides: Partial<BillingConfig> = {}): BillingConfig {
   return {
-    priceMap: DEFAULT_PRICE_MAP,
+    catalog: DEFAULT_CATALOG,
     appUrl: 'https://app.example.com',
     allowedRedirectOrigins: ['http://localhost:5173'],
     pastDueGraceSeconds: 3 * 86_400,
@@ -93,7 +93,7 @@ export async function harness(
   });
   const stripe = stripeFor(emulator, options.stripe);
   const config = testConfig(options.config);
-  const plans = new PlanCatalog(stripe, config.priceMap);
+  const plans = new PlanCatalog(stripe, config.catalog);
   await plans.list();
   const deps: BillingDeps = { db: database.db, stripe, clock: { now: () => new Date() }, config, plans };
   depsRef = deps;

@@ -443,6 +443,7 @@ export const routes: Array<[string, string, Handler]> = [
         const url = str(params, key);
         if (url !== undefined && !isWebUrl(url)) throw invalid('Not a valid URL', key);
       }
+      const customerUpdate = obj(params, 'customer_update');
       const clientReference = str(params, 'client_reference_id');
       if (clientReference !== undefined && clientReference.length > 200)
         throw invalid('client_reference_id must be at most 200 characters.', 'client_reference_id');
@@ -464,6 +465,8 @@ export const routes: Array<[string, string, Handler]> = [
           allow_promotion_codes: bool(params, 'allow_promotion_codes'),
           discounts: discountRequests(params),
           locale: str(params, 'locale'),
+          automatic_tax: bool(obj(params, 'automatic_tax') ?? {}, 'enabled'),
+          customer_update: customerUpdate ? { address: str(customerUpdate, 'address'), name: str(customerUpdate, 'name') } : undefined,
         },
         request,
       );
@@ -564,6 +567,7 @@ export const routes: Array<[string, string, Handler]> = [
           trial_end: params.trial_end === 'now' ? 'now' : int(params, 'trial_end'),
           payment_behavior: str(params, 'payment_behavior') as PaymentBehavior | undefined,
           discounts: discountRequests(params),
+          automatic_tax: bool(obj(params, 'automatic_tax') ?? {}, 'enabled'),
         },
         request,
       );
@@ -873,8 +877,16 @@ export const routes: Array<[string, string, Handler]> = [
     '/v1/invoice_payments',
     ({ state, params }) => {
       const invoice = str(params, 'invoice');
+      const payment = obj(params, 'payment');
+      const paymentIntent = payment ? str(payment, 'payment_intent') : undefined;
+      if (payment && str(payment, 'type') === 'payment_intent' && !paymentIntent)
+        throw invalid('Missing required param: payment[payment_intent].', 'payment[payment_intent]');
       const all = invoice ? invoicePayments(state, invoice) : [...state.invoiceCharges.keys()].flatMap((i) => invoicePayments(state, i));
-      return paginate(all, params, '/v1/invoice_payments');
+      return paginate(
+        all.filter((p) => !payment || p.payment.payment_intent === paymentIntent),
+        params,
+        '/v1/invoice_payments',
+      );
     },
   ],
   [

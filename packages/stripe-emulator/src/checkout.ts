@@ -17,6 +17,7 @@ export class CheckoutDesk {
     this.lines.clear();
     this.subscriptionMetadata.clear();
     this.trials.clear();
+    this.automaticTax.clear();
   }
 
   create(
@@ -35,6 +36,8 @@ export class CheckoutDesk {
       allow_promotion_codes?: boolean | undefined;
       discounts?: DiscountRequest[] | undefined;
       locale?: string | undefined;
+      automatic_tax?: boolean | undefined;
+      customer_update?: { address?: string | undefined; name?: string | undefined } | undefined;
     },
     // Creating a session emits no event in Stripe; the request is accepted for symmetry only.
     _request: RequestRef,
@@ -42,7 +45,15 @@ export class CheckoutDesk {
     if (input.mode !== 'subscription') {
       throw invalid('This emulator supports `mode=subscription` checkout sessions only.', 'mode');
     }
-    if (input.customer) this.state.getCustomer(input.customer, 'customer');
+    const known = input.customer ? this.state.getCustomer(input.customer, 'customer') : undefined;
+    if (input.customer_update && !known) throw invalid('customer_update can only be used with customer.', 'customer_update');
+    // Stripe Tax needs the customer's address: one on file, or the one entered in Checkout saved to it.
+    if (input.automatic_tax && known && !known.address && input.customer_update?.address !== 'auto') {
+      throw invalid(
+        "Automatic tax calculation in Checkout requires a valid address on the Customer. Add a valid address to the Customer or set either `customer_update[address]` to 'auto' or `customer_update[shipping]` to 'auto' to save the address entered in Checkout.",
+        'customer_update[address]',
+      );
+    }
     if (input.line_items.length === 0) {
       throw invalid('You must provide at least one recurring price in `subscription` mode when using prices.', 'line_items');
     }
@@ -93,10 +104,13 @@ export class CheckoutDesk {
     this.lines.set(id, input.line_items);
     this.subscriptionMetadata.set(id, input.subscription_metadata ?? {});
     if (trialing) this.trials.set(id, trial);
+    if (input.automatic_tax) this.automaticTax.add(id);
     return session;
   }
 
   readonly lines = new Map<string, Array<{ price: string; quantity: number }>>();
+  /** Sessions whose subscription is created with Stripe Tax on. */
+  readonly automaticTax = new Set<string>();
   readonly subscriptionMetadata = new Map<string, Metadata>();
   readonly trials = new Map<string, { trial_period_days?: number | undefined; trial_end?: number | undefined }>();
 
@@ -200,6 +214,7 @@ export class CheckoutDesk {
           ...this.trialFor(id),
           discounts: session.discounts.map((d) => (d.promotion_code ? { promotion_code: d.promotion_code } : { coupon: d.coupon ?? '' })),
           checkout_session: id,
+          automatic_tax: this.automaticTax.has(id),
         },
         AUTOMATIC,
       );

@@ -159,7 +159,7 @@ export interface Subscription {
   object: 'subscription';
   application: null;
   application_fee_percent: null;
-  automatic_tax: { disabled_reason: null; enabled: false; liability: null };
+  automatic_tax: { disabled_reason: null; enabled: boolean; liability: { type: 'self' } | null };
   billing_cycle_anchor: number;
   billing_cycle_anchor_config: null;
   billing_mode: { type: 'classic' };
@@ -353,7 +353,7 @@ export interface CheckoutSession {
   allowed_payment_method_types: null;
   amount_subtotal: number;
   amount_total: number;
-  automatic_tax: { enabled: false; liability: null; provider: null; status: null };
+  automatic_tax: { enabled: boolean; liability: { type: 'self' } | null; provider: 'stripe' | null; status: 'complete' | null };
   billing_address_collection: null;
   cancel_url: string | null;
   client_reference_id: string | null;
@@ -840,7 +840,14 @@ export function subscriptionItemObject(subscription: string, price: Price, quant
 /** A new subscription (status `incomplete` until its first invoice is settled). */
 export function subscriptionObject(
   id: string,
-  input: { customer: string; currency: string; items: SubscriptionItem[]; metadata: Metadata; trialEnd: number | null },
+  input: {
+    customer: string;
+    currency: string;
+    items: SubscriptionItem[];
+    metadata: Metadata;
+    trialEnd: number | null;
+    automaticTax?: boolean | undefined;
+  },
   now: number,
 ): Subscription {
   const { items, trialEnd } = input;
@@ -849,7 +856,7 @@ export function subscriptionObject(
     object: 'subscription',
     application: null,
     application_fee_percent: null,
-    automatic_tax: { disabled_reason: null, enabled: false, liability: null },
+    automatic_tax: { disabled_reason: null, enabled: !!input.automaticTax, liability: input.automaticTax ? { type: 'self' } : null },
     billing_cycle_anchor: now,
     billing_cycle_anchor_config: null,
     billing_mode: { type: 'classic' },
@@ -907,6 +914,7 @@ export function checkoutSessionObject(
     client_reference_id?: string | undefined;
     metadata?: Metadata | undefined;
     allow_promotion_codes?: boolean | undefined;
+    automatic_tax?: boolean | undefined;
     locale?: string | undefined;
     expires_at: number;
   },
@@ -930,7 +938,9 @@ export function checkoutSessionObject(
     allowed_payment_method_types: null,
     amount_subtotal: trialing ? 0 : subtotal,
     amount_total: amount,
-    automatic_tax: { enabled: false, liability: null, provider: null, status: null },
+    automatic_tax: input.automatic_tax
+      ? { enabled: true, liability: { type: 'self' }, provider: 'stripe', status: 'complete' }
+      : { enabled: false, liability: null, provider: null, status: null },
     billing_address_collection: null,
     cancel_url: input.cancel_url ?? null,
     client_reference_id: input.client_reference_id ?? null,

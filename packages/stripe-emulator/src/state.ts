@@ -51,27 +51,28 @@ export interface SeedPrice {
   features?: string[];
 }
 
+const PREMIUM = ['Unlimited projects', 'Priority support', 'Export to PDF'];
+const VIP = ['Everything in Premium', 'Dedicated manager', 'Early access to new features'];
+
+/** The demo's prices: a product per plan, each with a monthly price and, for two, a yearly one. */
 export const DEFAULT_CATALOG: SeedPrice[] = [
+  { id: 'price_premium_monthly', lookup_key: 'premium_monthly', product_name: 'Premium', unit_amount: 2900, features: PREMIUM },
   {
-    id: 'price_premium_monthly',
-    lookup_key: 'premium_monthly',
+    id: 'price_premium_yearly',
+    lookup_key: 'premium_yearly',
     product_name: 'Premium',
-    unit_amount: 2900,
-    features: ['Unlimited projects', 'Priority support'],
+    unit_amount: 29_000,
+    interval: 'year',
+    features: PREMIUM,
   },
-  {
-    id: 'price_vip_monthly',
-    lookup_key: 'vip_monthly',
-    product_name: 'VIP',
-    unit_amount: 9900,
-    features: ['Everything in Premium', 'Dedicated manager'],
-  },
+  { id: 'price_vip_monthly', lookup_key: 'vip_monthly', product_name: 'VIP', unit_amount: 9900, features: VIP },
+  { id: 'price_vip_yearly', lookup_key: 'vip_yearly', product_name: 'VIP', unit_amount: 99_000, interval: 'year', features: VIP },
   {
     id: 'price_enterprise_monthly',
     lookup_key: 'enterprise_monthly',
     product_name: 'Enterprise',
     unit_amount: 29900,
-    features: ['Everything in VIP', 'SLA and invoicing'],
+    features: ['Everything in VIP', 'SLA and invoicing', 'Single sign-on'],
   },
 ];
 
@@ -201,8 +202,12 @@ export class StripeState {
 
   private seedCatalog(): void {
     const created = this.now();
+    // Prices of one product name (monthly and yearly) share the product; the first is its default price.
+    const products = new Map<string, ReturnType<StripeState['createProduct']>>();
     for (const seed of this.catalog) {
-      const product = this.createProduct({ name: seed.product_name, features: seed.features ?? [] }, created);
+      const known = products.get(seed.product_name);
+      const product = known ?? this.createProduct({ name: seed.product_name, features: seed.features ?? [] }, created);
+      products.set(seed.product_name, product);
       const price = this.createPrice(
         {
           id: seed.id,
@@ -215,7 +220,7 @@ export class StripeState {
         },
         created,
       );
-      product.default_price = price.id;
+      if (!known) product.default_price = price.id;
     }
   }
 
@@ -392,6 +397,8 @@ export class StripeState {
       /** Coupons or promotion codes to redeem on the subscription. */
       discounts?: DiscountRequest[] | undefined;
       checkout_session?: string | undefined;
+      /** Stripe Tax on its invoices (no tax registrations here: the tax computed is 0). */
+      automatic_tax?: boolean | undefined;
     },
     request: RequestRef,
   ): Subscription {
@@ -413,7 +420,14 @@ export class StripeState {
     const items = prices.map((price, i) => subscriptionItemObject(id, price, input.items[i]?.quantity ?? 1, now, end));
     const sub = subscriptionObject(
       id,
-      { customer: customer.id, currency: first.currency, items, metadata: input.metadata ?? {}, trialEnd },
+      {
+        customer: customer.id,
+        currency: first.currency,
+        items,
+        metadata: input.metadata ?? {},
+        trialEnd,
+        automaticTax: input.automatic_tax,
+      },
       now,
     );
     this.subscriptions.set(id, sub);
@@ -1061,6 +1075,7 @@ export class StripeState {
       sessionLines: [...this.checkout.lines.entries()],
       sessionSubscriptionMetadata: [...this.checkout.subscriptionMetadata.entries()],
       sessionTrials: [...this.checkout.trials.entries()],
+      sessionAutomaticTax: [...this.checkout.automaticTax],
       portalSessions: [...this.portalSessions.values()],
       subscriptions: [...this.subscriptions.values()],
       invoices: [...this.invoices.values()],
@@ -1097,6 +1112,7 @@ export class StripeState {
     for (const [k, v] of snap.sessionLines) this.checkout.lines.set(k, v);
     for (const [k, v] of snap.sessionSubscriptionMetadata) this.checkout.subscriptionMetadata.set(k, v);
     for (const [k, v] of snap.sessionTrials ?? []) this.checkout.trials.set(k, v);
+    for (const k of snap.sessionAutomaticTax ?? []) this.checkout.automaticTax.add(k);
     fill(this.portalSessions, snap.portalSessions);
     fill(this.subscriptions, snap.subscriptions);
     fill(this.invoices, snap.invoices);
@@ -1144,6 +1160,7 @@ export interface StateSnapshot {
   pendingProrations: Array<[string, InvoiceLine[]]>;
   trialWillEndSent?: string[];
   sessionTrials?: Array<[string, SessionTrial]>;
+  sessionAutomaticTax?: string[];
   coupons?: Coupon[];
   promotionCodes?: PromotionCode[];
   discounts?: Discount[];

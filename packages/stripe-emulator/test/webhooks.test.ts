@@ -109,6 +109,6 @@ describe('persistence', () => {
     expect((await again.customers.retrieve(customer.id)) as Stripe.Customer).toMatchObject({ email: 'kept@example.com' });
     expect((await again.subscriptions.retrieve(sub.id)).status).toBe('active');
     expect((await control(emulator, 'GET', '/clock')).body.now).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) + 86_400 - 5);
-    expect((await again.prices.list()).data).toHaveLength(3);
+    expect((await again.prices.list()).data).toHaveLength(5);
   });
 });

@@ -14,96 +14,123 @@ interface Props {
   card?: boolean;
 }
 
-/** Every plan on sale, with Upgrade (on free) or Switch plan (with a live subscription). */
+/** Monthly or yearly billing, when the catalog sells both. */
+type Billing = 'month' | 'year';
+
+/**
+ * Every plan on sale for the billing period chosen (monthly or yearly, when both are sold; the
+ * current plan is always shown), with Upgrade (on free) or Switch plan (with a live subscription).
+ */
 export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, onStars, card = true }: Props) {
   const [confirming, setConfirming] = useState<string | null>(null);
+  const both = plans.some((p) => p.interval === 'year') && plans.some((p) => p.interval === 'month');
+  const [billing, setBilling] = useState<Billing>(subscription.interval === 'year' ? 'year' : 'month');
   const subscribed = subscription.tier !== 'free' && ['active', 'trialing', 'past_due'].includes(subscription.status);
   // A Stars subscription keeps its price for its life: another plan is bought after it ends.
   const onStarsRail = subscribed && subscription.rail === 'telegram_stars';
+  const shown = both ? plans.filter((p) => p.interval === billing || p.plan_id === subscription.tier) : plans;
   return (
-    <ul className="plans">
-      {plans.map((plan) => {
-        const current = subscription.tier === plan.plan_id && subscription.status !== 'canceled';
-        const headingId = `plan-${plan.plan_id}`;
-        return (
-          <li key={plan.plan_id} className={`plan ${current ? 'plan-current' : ''}`} aria-labelledby={headingId}>
-            <div className="plan-line">
-              <h3 id={headingId}>{plan.name}</h3>
-              <span className="price">
-                {money(plan.amount, plan.currency)}
-                <span className="muted"> / {perInterval(plan.interval)}</span>
-              </span>
-            </div>
-            {onStars && plan.stars_price !== null ? <p className="stars-price">or {stars(plan.stars_price)} / 30 days</p> : null}
-            <ul className="features">
-              {plan.features.map((f) => (
-                <li key={f}>{f}</li>
-              ))}
-            </ul>
-            {current ? (
-              <p className="current-label">Your current plan</p>
-            ) : confirming === plan.plan_id ? (
-              <fieldset className="confirm" aria-label={`Confirm switching to ${plan.name}`}>
-                <p>
-                  Switch to {plan.name} for {money(plan.amount, plan.currency)} / {perInterval(plan.interval)}? The difference for this
-                  period is charged now.
-                </p>
+    <>
+      {both ? (
+        <fieldset className="billing-switch">
+          <legend className="sr-only">Billing period</legend>
+          {(['month', 'year'] as const).map((b) => (
+            <button key={b} type="button" className="segment" aria-pressed={billing === b} onClick={() => setBilling(b)}>
+              {b === 'month' ? 'Monthly' : 'Yearly'}
+            </button>
+          ))}
+        </fieldset>
+      ) : null}
+      <ul className="plans">
+        {shown.map((plan) => {
+          const current = subscription.tier === plan.plan_id && subscription.status !== 'canceled';
+          const headingId = `plan-${plan.plan_id}`;
+          return (
+            <li
+              key={plan.plan_id}
+              className={`plan ${current ? 'plan-current' : ''} ${plan.highlighted ? 'plan-highlighted' : ''}`}
+              aria-labelledby={headingId}
+            >
+              {plan.highlighted ? <p className="badge-recommended">Recommended</p> : null}
+              <div className="plan-line">
+                <h3 id={headingId}>{plan.name}</h3>
+                <span className="price">
+                  {money(plan.amount, plan.currency)}
+                  <span className="muted"> / {perInterval(plan.interval)}</span>
+                </span>
+              </div>
+              {onStars && plan.stars_price !== null ? <p className="stars-price">or {stars(plan.stars_price)} / 30 days</p> : null}
+              {plan.trial_days && !subscribed ? <p className="trial">{plan.trial_days}-day free trial · no charge until it ends</p> : null}
+              <ul className="features">
+                {plan.features.map((f) => (
+                  <li key={f}>{f}</li>
+                ))}
+              </ul>
+              {current ? (
+                <p className="current-label">Your current plan</p>
+              ) : confirming === plan.plan_id ? (
+                <fieldset className="confirm" aria-label={`Confirm switching to ${plan.name}`}>
+                  <p>
+                    Switch to {plan.name} for {money(plan.amount, plan.currency)} / {perInterval(plan.interval)}? The difference for this
+                    period is charged now.
+                  </p>
+                  <div className="row">
+                    <button
+                      type="button"
+                      className="button"
+                      disabled={busyPlan !== null}
+                      onClick={() => {
+                        setConfirming(null);
+                        onSwitch(plan.plan_id);
+                      }}
+                    >
+                      Confirm switch
+                    </button>
+                    <button type="button" className="button secondary" onClick={() => setConfirming(null)}>
+                      Keep current plan
+                    </button>
+                  </div>
+                </fieldset>
+              ) : onStarsRail ? (
+                <p className="muted">Paid in Telegram Stars: to change plan, cancel this one and subscribe again when it ends.</p>
+              ) : !subscribed && onStars && plan.stars_price !== null ? (
                 <div className="row">
                   <button
                     type="button"
                     className="button"
+                    aria-label={`Subscribe to ${plan.name} for ${plan.stars_price} Telegram Stars`}
                     disabled={busyPlan !== null}
-                    onClick={() => {
-                      setConfirming(null);
-                      onSwitch(plan.plan_id);
-                    }}
+                    onClick={() => onStars(plan.plan_id)}
                   >
-                    Confirm switch
+                    {busyPlan === plan.plan_id ? 'Opening…' : `Subscribe for ${stars(plan.stars_price)}`}
                   </button>
-                  <button type="button" className="button secondary" onClick={() => setConfirming(null)}>
-                    Keep current plan
-                  </button>
+                  {card ? (
+                    <button
+                      type="button"
+                      className="button secondary"
+                      aria-label={`Pay for ${plan.name} by card`}
+                      disabled={busyPlan !== null}
+                      onClick={() => onUpgrade(plan.plan_id)}
+                    >
+                      Pay by card
+                    </button>
+                  ) : null}
                 </div>
-              </fieldset>
-            ) : onStarsRail ? (
-              <p className="muted">Paid in Telegram Stars: to change plan, cancel this one and subscribe again when it ends.</p>
-            ) : !subscribed && onStars && plan.stars_price !== null ? (
-              <div className="row">
+              ) : (
                 <button
                   type="button"
                   className="button"
-                  aria-label={`Subscribe to ${plan.name} for ${plan.stars_price} Telegram Stars`}
+                  aria-label={`${subscribed ? 'Switch plan' : 'Upgrade'} to ${plan.name}`}
                   disabled={busyPlan !== null}
-                  onClick={() => onStars(plan.plan_id)}
+                  onClick={() => (subscribed ? setConfirming(plan.plan_id) : onUpgrade(plan.plan_id))}
                 >
-                  {busyPlan === plan.plan_id ? 'Opening…' : `Subscribe for ${stars(plan.stars_price)}`}
+                  {busyPlan === plan.plan_id ? 'Opening…' : subscribed ? 'Switch plan' : 'Upgrade'}
                 </button>
-                {card ? (
-                  <button
-                    type="button"
-                    className="button secondary"
-                    aria-label={`Pay for ${plan.name} by card`}
-                    disabled={busyPlan !== null}
-                    onClick={() => onUpgrade(plan.plan_id)}
-                  >
-                    Pay by card
-                  </button>
-                ) : null}
-              </div>
-            ) : (
-              <button
-                type="button"
-                className="button"
-                aria-label={`${subscribed ? 'Switch plan' : 'Upgrade'} to ${plan.name}`}
-                disabled={busyPlan !== null}
-                onClick={() => (subscribed ? setConfirming(plan.plan_id) : onUpgrade(plan.plan_id))}
-              >
-                {busyPlan === plan.plan_id ? 'Opening…' : subscribed ? 'Switch plan' : 'Upgrade'}
-              </button>
-            )}
-          </li>
-        );
-      })}
-    </ul>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </>
   );
 }

@@ -1,4 +1,4 @@
-import { migrateToLatest, reconcile, reconcileStars } from '@miniapp-billing/billing-core';
+import { migrateToLatest, reconcile, reconcileStars, sellsInStars } from '@miniapp-billing/billing-core';
 import { Api } from 'grammy';
 import { buildBillingDeps, DEMO_BOT_TOKEN, openDatabase } from '../composition.ts';
 import { ConfigError, parseEnv } from '../env.ts';
@@ -6,7 +6,7 @@ import { ConfigError, parseEnv } from '../env.ts';
 // `pnpm billing:reconcile`: pages through Stripe's subscriptions and invoices (rate-limited),
 // repairs the local mirror and prints the drift it found. Without STRIPE_SECRET_KEY it talks to the
 // demo's emulator (STRIPE_API_BASE, or 127.0.0.1:STRIPE_EMULATOR_PORT while `pnpm start` runs).
-// With the Stars rail (STARS_PRICE_MAP_JSON and a bot token, or the demo) it also reads the bot's
+// With the Stars rail (Stars prices in the catalog and a bot token) it also reads the bot's
 // Star transactions (getStarTransactions) and applies any payment or refund the mirror missed.
 try {
   const env = parseEnv(process.env);
@@ -24,7 +24,7 @@ try {
   const demo = !env.STRIPE_SECRET_KEY;
   const token = env.TELEGRAM_BOT_TOKEN ?? (demo ? DEMO_BOT_TOKEN : undefined);
   const stars =
-    token && (env.starsPriceMap || demo)
+    token && sellsInStars(env.catalog)
       ? await reconcileStars(
           deps,
           new Api(token, {

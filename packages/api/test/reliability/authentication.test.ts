@@ -102,7 +102,7 @@ describe('authentication', () => {
       DATABASE_URL: 'postgres://x@h/d',
       STRIPE_SECRET_KEY: 'sk_live_abcdefghij',
       STRIPE_WEBHOOK_SECRET: 'whsec_abcdefghij',
-      STRIPE_PRICE_MAP_JSON: '{"a":"price_1"}',
+      PLAN_CATALOG_JSON: '{"free":{},"a":{"price":"price_1"}}',
       TELEGRAM_BOT_TOKEN: '1:ABCDEFGHIJKLMNOPQRSTUVWXYZ',
       APP_URL: 'https://a.example',
       JWT_SECRET: 'q7Vb2mX9sLk4Rz8Wc1Ny6Tf3Hd5Gp0Ja',

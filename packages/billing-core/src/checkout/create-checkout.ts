@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
-import { forgetCustomer } from '../customers/customer.repository.ts';
+import { findCustomerIdByUser, forgetCustomer } from '../customers/customer.repository.ts';
 import { ensureCustomer } from '../customers/ensure-customer.ts';
 import type { BillingDeps } from '../deps.ts';
 import { BillingError } from '../errors.ts';
@@ -26,7 +26,12 @@ export interface CreateCheckoutInput {
   planId: string;
   successUrl?: string | undefined;
   cancelUrl?: string | undefined;
+  /** Kept on the Stripe customer (receipts and dunning emails go there) when we have none for the person. */
   email?: string | undefined;
+  /** The name on the Stripe customer, when the request gives one. */
+  name?: string | undefined;
+  /** A promotion code the person typed: checked with Stripe first, then applied to the first invoice. */
+  promotionCode?: string | undefined;
   /** The client's `Idempotency-Key`: the same request within 24 h gets the same session back. */
   idempotencyKey?: string | undefined;
 }
@@ -55,6 +60,8 @@ const subscriptionExists = () =>
 
 interface Request {
   plan: Plan;
+  /** The promotion code's Stripe id, when one was given and is valid. */
+  promotion: string | undefined;
   successUrl: string;
   cancelUrl: string;
   key: string | undefined;
@@ -112,9 +119,9 @@ export async function createCheckout(deps: BillingDeps, input: CreateCheckoutInp
   if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key))
     throw new BillingError('IDEMPOTENCY_CONFLICT', 'Idempotency-Key must be 1–255 visible ASCII characters');
   const requestHash = createHash('sha256')
-    .update(JSON.stringify([plan.plan_id, successUrl, cancelUrl, input.email ?? null]))
+    .update(JSON.stringify([plan.plan_id, successUrl, cancelUrl, input.email ?? null, input.promotionCode ?? null]))
     .digest('hex');
-  const req: Request = { plan, successUrl, cancelUrl, key, requestHash };
+  const req: Request = { plan, promotion: undefined, successUrl, cancelUrl, key, requestHash };
 
   const deadline = Date.now() + WAIT_FOR_OTHER_MS;
   for (;;) {
@@ -141,9 +148,16 @@ async function createUnderClaim(deps: BillingDeps, input: CreateCheckoutInput, r
   // The claim's previous holder may have finished just before we took it.
   const replay = await recorded(deps, user, req);
   if (replay) return replay;
-  if (!(await findUserById(deps.db, user.id))) throw new BillingError('USER_NOT_FOUND', 'User not found');
+  const stored = await findUserById(deps.db, user.id);
+  if (!stored) throw new BillingError('USER_NOT_FOUND', 'User not found');
+  if (input.promotionCode) req.promotion = await findPromotionCode(deps, input.promotionCode);
 
-  let customerId = await ensureCustomer(deps, user);
+  // The customer carries the person's email (receipts, dunning) and name; an email we learn now is kept.
+  const email = stored.email ?? input.email;
+  const learnsEmail = !stored.email && !!input.email;
+  const hadCustomer = learnsEmail && !!(await findCustomerIdByUser(deps.db, user.id));
+  let customerId = await ensureCustomer(deps, { ...stored, email: email ?? null, name: input.name ?? stored.name });
+  if (learnsEmail) await rememberEmail(deps, stored, input.email as string, hadCustomer ? { customerId, name: input.name } : undefined);
 
   // Expire every other open session first (a plan switch, or a tab left open).
   for (const open of await listOpenSessions(deps.db, user.id)) {
@@ -175,6 +189,9 @@ async function createUnderClaim(deps: BillingDeps, input: CreateCheckoutInput, r
     throw subscriptionExists();
   }
 
+  // A trial is for a first subscription only: anyone who ever subscribed pays from the start.
+  const trialDays = req.plan.trial_days && !(await hasSubscribedBefore(deps, user.id)) ? req.plan.trial_days : undefined;
+  const tax = deps.config.automaticTax === true;
   const create = (customer: string) =>
     stripeCall(() =>
       deps.stripe.checkout.sessions.create(
@@ -186,7 +203,14 @@ async function createUnderClaim(deps: BillingDeps, input: CreateCheckoutInput, r
           cancel_url: req.cancelUrl,
           client_reference_id: user.id,
           metadata: { user_id: user.id, plan_id: req.plan.plan_id },
-          subscription_data: { metadata: { user_id: user.id, plan_id: req.plan.plan_id } },
+          subscription_data: {
+            metadata: { user_id: user.id, plan_id: req.plan.plan_id },
+            ...(trialDays ? { trial_period_days: trialDays } : {}),
+          },
+          // A code checked here is applied; otherwise the person may type one on Stripe's page.
+          ...(req.promotion ? { discounts: [{ promotion_code: req.promotion }] } : { allow_promotion_codes: true }),
+          // Stripe Tax: the address entered in Checkout is saved to the customer, as tax needs one.
+          ...(tax ? { automatic_tax: { enabled: true }, customer_update: { address: 'auto', name: 'auto' } } : {}),
         },
         // One key per intent: the client's, else the claim's (kept when a dead holder's claim is taken over).
         { idempotencyKey: req.key ? `checkout:${user.id}:${req.key}` : `checkout:${user.id}:${attemptKey}:${customer}` },
@@ -196,6 +220,7 @@ async function createUnderClaim(deps: BillingDeps, input: CreateCheckoutInput, r
   try {
     session = await create(customerId);
   } catch (err) {
+    if (req.promotion && isPromotionRefused(err)) throw promotionInvalid();
     if (!isMissingCustomer(err)) throw toBillingError(err);
     customerId = await replaceDeletedCustomer(deps, user, customerId);
     session = await create(customerId);
@@ -214,6 +239,55 @@ async function createUnderClaim(deps: BillingDeps, input: CreateCheckoutInput, r
     expires_at: new Date(session.expires_at * 1000),
   });
   return { session_id: session.id, url: session.url ?? '', replayed: false };
+}
+
+const promotionInvalid = () =>
+  new BillingError('PROMOTION_CODE_INVALID', 'This promotion code is not valid for this plan; check it or continue without one');
+
+/** Stripe refused the discount (expired, used up, first-time only, below its minimum amount, another customer's). */
+const isPromotionRefused = (err: unknown) => {
+  const cause = (err instanceof BillingError ? err.cause : err) as { type?: string; param?: string } | undefined;
+  return cause?.type === 'StripeInvalidRequestError' && (cause.param ?? '').startsWith('discounts');
+};
+
+/** A promotion code as the person typed it → its Stripe id, if Stripe has it active; else a 422 before any session. */
+async function findPromotionCode(deps: BillingDeps, code: string): Promise<string> {
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(code)) throw promotionInvalid();
+  const found = await stripeCall(() => deps.stripe.promotionCodes.list({ code, active: true, limit: 1 }));
+  const promo = found.data[0];
+  if (!promo || promo.code.toLowerCase() !== code.toLowerCase()) throw promotionInvalid();
+  return promo.id;
+}
+
+/** Whether the person ever had a subscription (on either rail): trials are for first subscriptions. */
+async function hasSubscribedBefore(deps: BillingDeps, userId: string): Promise<boolean> {
+  const [card, stars] = await Promise.all([
+    deps.db.selectFrom('subscriptions').select('user_id').where('user_id', '=', userId).limit(1).executeTakeFirst(),
+    deps.db.selectFrom('star_subscriptions').select('user_id').where('user_id', '=', userId).limit(1).executeTakeFirst(),
+  ]);
+  return !!(card || stars);
+}
+
+/**
+ * The first email we learn for a person is kept, and given to their Stripe customer (receipts,
+ * dunning): a customer made just now already has it; one made before gets it now.
+ */
+async function rememberEmail(
+  deps: BillingDeps,
+  user: User,
+  email: string,
+  existing: { customerId: string; name: string | undefined } | undefined,
+): Promise<void> {
+  await deps.db.updateTable('users').set({ email, updated_at: new Date() }).where('id', '=', user.id).where('email', 'is', null).execute();
+  if (!existing) return;
+  const { customerId, name } = existing;
+  await stripeCall(() =>
+    deps.stripe.customers.update(
+      customerId,
+      { email, ...(name ? { name } : {}) },
+      { idempotencyKey: `customer-email:${customerId}:${email}` },
+    ),
+  );
 }
 
 /** Stripe says the stored customer no longer exists: forget it and make the person a new one. */

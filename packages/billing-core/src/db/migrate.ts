@@ -4,6 +4,7 @@ import * as eventQueue from './migrations/2026-11-27T00-00-00_event-queue.ts';
 import * as stars from './migrations/2026-11-28T00-00-00_stars.ts';
 import * as noticeDelivery from './migrations/2026-11-28T01-00-00_notice-delivery.ts';
 import * as platformIdentity from './migrations/2026-11-28T02-00-00_platform-identity.ts';
+import * as moneyBack from './migrations/2026-11-28T03-00-00_money-back.ts';
 
 /** Every migration, by name; names sort by their timestamp prefix. Static so that bundles carry them. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-28T00-00-00_stars': stars,
   '2026-11-28T01-00-00_notice-delivery': noticeDelivery,
   '2026-11-28T02-00-00_platform-identity': platformIdentity,
+  '2026-11-28T03-00-00_money-back': moneyBack,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -71,6 +71,28 @@ export interface InvoiceTable {
   updated_at: UpdatedAt;
 }
 
+/** A card payment that was refunded or disputed, as Stripe last said, and what the access policy did. */
+export interface PaymentChargeTable {
+  stripe_charge_id: string;
+  user_id: string;
+  stripe_customer_id: string;
+  stripe_invoice_id: string | null;
+  stripe_subscription_id: string | null;
+  amount: number;
+  amount_refunded: number;
+  currency: string;
+  /** Refunded in full. */
+  refunded: boolean;
+  stripe_dispute_id: string | null;
+  dispute_status: string | null;
+  dispute_reason: string | null;
+  /** Why the policy ended access (`refunded`, `dispute_lost`), or null when it kept it. */
+  access_ended: string | null;
+  stripe_created: Int8;
+  state_read_at: Int8;
+  updated_at: UpdatedAt;
+}
+
 /** What an event's payload said, kept for the worker: the object is re-read, this is only the record. */
 export interface EventSummary {
   status?: string | undefined;
@@ -203,6 +225,7 @@ export interface Database {
   star_subscriptions: StarSubscriptionTable;
   star_payments: StarPaymentTable;
   telegram_updates: TelegramUpdateTable;
+  payment_charges: PaymentChargeTable;
 }
 
 export type UserRow = Selectable<UserTable>;
@@ -214,3 +237,4 @@ export type InvoiceRow = Selectable<InvoiceTable>;
 export type NewInvoice = Insertable<InvoiceTable>;
 export type CheckoutSessionRow = Selectable<CheckoutSessionTable>;
 export type StripeEventRow = Selectable<StripeEventTable>;
+export type PaymentChargeRow = Selectable<PaymentChargeTable>;

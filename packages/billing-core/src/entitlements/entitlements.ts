@@ -1,52 +1,8 @@
-import { z } from 'zod';
-import { parseJsonSetting } from '../config.ts';
 import type { BillingDeps } from '../deps.ts';
-import { BillingError } from '../errors.ts';
+import { type MoneyBackFlag, moneyBackFlags } from '../money-back/money-back.ts';
+import { entitlementsOfPlan, type PlanEntitlements } from '../plans/catalog.ts';
 import { getSubscription } from '../subscriptions/get-subscription.ts';
 import type { User } from '../users/user.repository.ts';
-
-/** What a plan lets a person do: switches (`features`) and amounts (`limits`; null is no limit). */
-export interface PlanEntitlements {
-  features: Record<string, boolean>;
-  limits: Record<string, number | null>;
-}
-
-/** plan id (and `free`) → what it lets a person do. */
-export type EntitlementCatalog = Record<string, PlanEntitlements>;
-
-const ZKey = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'keys are lowercase letters, digits and _');
-const ZPlanEntitlements = z.strictObject({
-  features: z.record(ZKey, z.boolean()).default({}),
-  limits: z.record(ZKey, z.number().int().min(0).nullable()).default({}),
-});
-const ZCatalog = z.record(ZKey, ZPlanEntitlements).refine((c) => 'free' in c, 'the catalog needs a "free" plan (what everyone has)');
-
-/**
- * Parses `PLAN_CATALOG_JSON`: each plan's features and limits, `free` included. Every plan lists the
- * same keys as `free` (a key only some plans know would answer "absent" to the others); the message
- * names the problem.
- */
-export function parseEntitlementCatalog(json: string, planIds: string[]): EntitlementCatalog {
-  const catalog = parseJsonSetting('PLAN_CATALOG_JSON', json, ZCatalog) as EntitlementCatalog;
-  const free = catalog.free as PlanEntitlements;
-  const keys = (e: PlanEntitlements) =>
-    [...Object.keys(e.features).map((k) => `features.${k}`), ...Object.keys(e.limits).map((k) => `limits.${k}`)].sort().join(',');
-  for (const [plan, e] of Object.entries(catalog)) {
-    if (keys(e) !== keys(free))
-      throw new BillingError('CONFIGURATION', `PLAN_CATALOG_JSON: plan "${plan}" must list the same features and limits as "free"`);
-  }
-  for (const plan of planIds)
-    if (!catalog[plan]) throw new BillingError('CONFIGURATION', `PLAN_CATALOG_JSON: plan "${plan}" is sold but has no entitlements`);
-  return catalog;
-}
-
-/** The demo's catalog: what each seeded plan unlocks. */
-export const DEFAULT_ENTITLEMENT_CATALOG: EntitlementCatalog = {
-  free: { features: { export_pdf: false, priority_support: false, sso: false }, limits: { projects: 3, seats: 1 } },
-  premium_monthly: { features: { export_pdf: true, priority_support: true, sso: false }, limits: { projects: null, seats: 1 } },
-  vip_monthly: { features: { export_pdf: true, priority_support: true, sso: false }, limits: { projects: null, seats: 5 } },
-  enterprise_monthly: { features: { export_pdf: true, priority_support: true, sso: true }, limits: { projects: null, seats: null } },
-};
 
 export interface Entitlements extends PlanEntitlements {
   user_id: string;
@@ -58,6 +14,8 @@ export interface Entitlements extends PlanEntitlements {
   rail: 'stripe' | 'telegram_stars' | null;
   /** Until when paid access lasts without another payment (null on free). */
   access_until: string | null;
+  /** What money coming back left on the person: `dispute_open`, `dispute_lost` (see money-back policy). */
+  flags: MoneyBackFlag[];
 }
 
 /**
@@ -69,17 +27,16 @@ export async function entitlementsOf(
   deps: Pick<BillingDeps, 'db' | 'clock' | 'config' | 'plans'>,
   user: Pick<User, 'id'>,
 ): Promise<Entitlements> {
-  const catalog = deps.config.entitlements ?? DEFAULT_ENTITLEMENT_CATALOG;
-  const view = await getSubscription(deps, user);
-  const plan = view.has_access && catalog[view.tier] ? view.tier : 'free';
-  const e = catalog[plan] ?? { features: {}, limits: {} };
+  const [view, flags] = await Promise.all([getSubscription(deps, user), moneyBackFlags(deps.db, user.id)]);
+  const e = entitlementsOfPlan(deps.config.catalog, view.has_access ? view.tier : 'free');
   return {
     user_id: user.id,
-    plan_id: plan,
+    plan_id: e.plan_id,
     has_access: view.has_access,
     status: view.status,
     rail: view.rail,
     access_until: view.access_until,
+    flags,
     features: e.features,
     limits: e.limits,
   };

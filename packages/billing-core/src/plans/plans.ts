@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import { BillingError } from '../errors.ts';
 import { stripeCall } from '../stripe/stripe-errors.ts';
+import { type Catalog, priceMapOf } from './catalog.ts';
 
 export interface Plan {
   plan_id: string;
@@ -12,15 +13,13 @@ export interface Plan {
   interval: string;
   /** Whole dollars per month, for display. */
   price_usd_monthly: number;
+  /** What the plan offers, in words (the Stripe product's marketing features). */
   features: string[];
+  /** Days of free trial a first subscription starts with; null when none. */
+  trial_days: number | null;
+  /** The one plan the catalog recommends. */
+  highlighted: boolean;
 }
-
-/** Names and features we show for known plans; others take the Stripe product's. */
-const PLAN_DETAILS: Record<string, { name: string; features: string[] }> = {
-  premium_monthly: { name: 'Premium', features: ['Unlimited projects', 'Priority support', 'Export to PDF'] },
-  vip_monthly: { name: 'VIP', features: ['Everything in Premium', 'Dedicated manager', 'Early access to new features'] },
-  enterprise_monthly: { name: 'Enterprise', features: ['Everything in VIP', 'SLA and invoicing', 'Single sign-on'] },
-};
 
 export function monthlyWholeUnits(amount: number, interval: string, intervalCount = 1): number {
   const perInterval = amount / 100;
@@ -36,20 +35,23 @@ export function monthlyWholeUnits(amount: number, interval: string, intervalCoun
 }
 
 /**
- * The plan catalog: plan ids and prices from configuration, amounts read from Stripe and cached.
+ * The plans on sale: ids, prices and options from the configured catalog, amounts and product
+ * names read from Stripe and cached.
  * Concurrent loads share one request; a failed refresh keeps serving the last good catalog.
  */
 export class PlanCatalog {
   private cache: { plans: Plan[]; at: number } | null = null;
   private loading: Promise<Plan[]> | null = null;
   private readonly planByPrice: Map<string, string>;
+  private readonly priceMap: Record<string, string>;
 
   constructor(
     private readonly stripe: Stripe,
-    private readonly priceMap: Record<string, string>,
+    private readonly catalog: Catalog,
     private readonly ttlMs = 10 * 60_000,
   ) {
-    this.planByPrice = new Map(Object.entries(priceMap).map(([plan, price]) => [price, plan]));
+    this.priceMap = priceMapOf(catalog);
+    this.planByPrice = new Map(Object.entries(this.priceMap).map(([plan, price]) => [price, plan]));
   }
 
   /** The plan id for a Stripe price, when the price is one of ours. */
@@ -97,22 +99,26 @@ export class PlanCatalog {
               typeof price.product === 'object' && price.product && !('deleted' in price.product && price.product.deleted)
                 ? (price.product as Stripe.Product)
                 : null;
-            const details = PLAN_DETAILS[planId];
+            const options = this.catalog.plans[planId];
             const interval = price.recurring?.interval ?? 'month';
             const amount = price.unit_amount ?? 0;
             return {
               plan_id: planId,
               price_id: priceId,
-              name: details?.name ?? product?.name ?? planId,
+              name: options?.name ?? product?.name ?? planId,
               amount,
               currency: price.currency,
               interval,
               price_usd_monthly: monthlyWholeUnits(amount, interval, price.recurring?.interval_count ?? 1),
-              features: details?.features ?? product?.marketing_features?.map((f) => f.name ?? '').filter(Boolean) ?? [],
+              features: product?.marketing_features?.map((f) => f.name ?? '').filter(Boolean) ?? [],
+              trial_days: options?.trial_days ?? null,
+              highlighted: options?.highlighted ?? false,
             } satisfies Plan;
           }),
         );
-        plans.sort((a, b) => a.amount - b.amount);
+        // Monthly plans first (cheapest first), then yearly ones: one list the Mini App filters by interval.
+        const order = (p: Plan) => (p.interval === 'month' ? 0 : p.interval === 'year' ? 1 : 2);
+        plans.sort((a, b) => order(a) - order(b) || a.amount - b.amount);
         this.cache = { plans, at: Date.now() };
         return plans;
       } finally {

@@ -48,7 +48,7 @@ export function parseStarsPayload(payload: string): StarsPayload | undefined {
 
 /** The Stars price of a plan, per 30 days, or undefined when the plan is not sold in Stars. */
 export function starsPrice(deps: Pick<BillingDeps, 'config'>, planId: string): number | undefined {
-  return deps.config.starsPriceMap?.[planId];
+  return deps.config.starsRail ? deps.config.catalog.plans[planId]?.stars : undefined;
 }
 
 /** A live Stars subscription: paid up to a time still ahead, and not refunded. */
@@ -257,6 +257,29 @@ export async function applyStarsRefund(
     await notifyOnce(trx, payload.userId, 'refunded', marked.payload, `stars:refunded:${refund.telegram_payment_charge_id}`);
     return 'applied';
   });
+}
+
+/**
+ * An operator's refund of a Stars payment (always in full): Telegram first, then the mirror, as the
+ * `refunded_payment` update would (it may come too: applied once). A payment Telegram says is
+ * refunded already is applied as such.
+ */
+export async function refundStarsPayment(
+  deps: BillingDeps,
+  user: User,
+  payment: { telegram_payment_charge_id: string; payload: string },
+): Promise<void> {
+  const api = botApi(deps);
+  const telegramId = user.telegramId;
+  if (telegramId === null) throw new BillingError('TELEGRAM_ACCOUNT_REQUIRED', 'This person has no Telegram account to refund to');
+  await telegramCall(() => api.refundStarPayment(telegramId, payment.telegram_payment_charge_id)).catch((err: BillingError) => {
+    if (!/CHARGE_ALREADY_REFUNDED/.test(String(err.cause))) throw err;
+  });
+  await applyStarsRefund(
+    deps,
+    { id: telegramId },
+    { invoice_payload: payment.payload, telegram_payment_charge_id: payment.telegram_payment_charge_id },
+  );
 }
 
 /**

@@ -10,6 +10,8 @@ export function idOf(value: unknown): string | null {
 }
 
 const CUSTOMER_ID = /^cus_[A-Za-z0-9_]{1,250}$/;
+/** A card payment's id (`ch_…`, or `py_…` for other payment methods). */
+export const CHARGE_ID = /^(ch|py)_[A-Za-z0-9_]{1,250}$/;
 
 /** The customer an object belongs to (a customer is its own), or null when it names none we can use. */
 export function customerIdOf(object: unknown): string | null {

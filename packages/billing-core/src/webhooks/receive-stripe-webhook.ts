@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import { isDatabaseUnavailable } from '../db/database-errors.ts';
 import type { BillingDeps } from '../deps.ts';
-import { customerIdOf, idOf, invoiceSubscriptionId } from '../stripe/ids.ts';
+import { CHARGE_ID, customerIdOf, idOf, invoiceSubscriptionId } from '../stripe/ids.ts';
 import { type EventRecord, storeEvents } from './event.repository.ts';
 import { verifyStripeEvent } from './verify-stripe-event.ts';
 
@@ -11,6 +11,10 @@ export const HANDLED_EVENT_TYPES = new Set([
   'checkout.session.async_payment_succeeded',
   'checkout.session.async_payment_failed',
   'checkout.session.expired',
+  'charge.refunded',
+  'charge.dispute.created',
+  'charge.dispute.updated',
+  'charge.dispute.closed',
   'customer.deleted',
   'customer.subscription.created',
   'customer.subscription.updated',
@@ -103,6 +107,17 @@ export interface WebhookReceipt {
   customerId: string | null;
 }
 
+/**
+ * The queue an event joins: its customer's. A dispute names no customer (only its payment), so it
+ * waits under its charge until a worker reads the charge and moves it to the customer's queue.
+ */
+function queueKeyOf(obj: Record<string, unknown>, objectType: string | null): string | null {
+  const customer = customerIdOf(obj);
+  if (customer || objectType !== 'dispute') return customer;
+  const charge = idOf(obj.charge);
+  return charge && CHARGE_ID.test(charge) ? charge : null;
+}
+
 function recordOf(event: Stripe.Event): EventRecord {
   const obj = event.data.object as unknown as Record<string, unknown>;
   const objectType = typeof obj.object === 'string' ? obj.object.slice(0, 64) : null;
@@ -111,7 +126,7 @@ function recordOf(event: Stripe.Event): EventRecord {
     id: event.id,
     type: event.type,
     created: event.created,
-    customerId: customerIdOf(obj),
+    customerId: queueKeyOf(obj, objectType),
     objectType,
     objectId: objectId && objectId.length <= 255 ? objectId : null,
     summary: {

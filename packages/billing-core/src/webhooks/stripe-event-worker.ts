@@ -7,8 +7,9 @@ import type { Trx } from '../db/executor.ts';
 import type { StripeEventRow } from '../db/schema.ts';
 import type { BillingDeps } from '../deps.ts';
 import { BillingError } from '../errors.ts';
+import { applyCharge, type ChargeRead, enforceMoneyBackPolicy, invoiceOfCharge } from '../money-back/money-back.ts';
 import { notifyOnce } from '../notices/notice.repository.ts';
-import { customerIdOf, invoiceSubscriptionId } from '../stripe/ids.ts';
+import { CHARGE_ID, customerIdOf, idOf, invoiceSubscriptionId } from '../stripe/ids.ts';
 import { inBackground } from '../stripe/stripe-budget.ts';
 import { isStripeNotFound, stripeCall } from '../stripe/stripe-errors.ts';
 import { enforceOneLiveSubscription } from '../subscriptions/one-live-subscription.ts';
@@ -18,6 +19,7 @@ import { applyInvoice, applyInvoiceGone, applySubscription, applySubscriptionGon
 import {
   type ClaimedJob,
   claimCustomerJob,
+  enqueueCustomer,
   finishCustomerJob,
   retryCustomerJob,
   setEventsStatus,
@@ -66,6 +68,8 @@ interface Reads {
   sessions: Map<string, Read<Stripe.Checkout.Session>>;
   subscriptions: Map<string, Read<Stripe.Subscription>>;
   invoices: Map<string, Read<Stripe.Invoice>>;
+  /** Payments refunded or disputed, with the invoice each paid and the dispute an event named. */
+  charges: Map<string, Read<ChargeRead>>;
 }
 
 /**
@@ -79,17 +83,45 @@ async function readObjects(
   customerReadAt: Map<string, number>,
 ): Promise<Reads> {
   const at = new Map(customerReadAt);
-  const reads: Reads = { customer, at, sessions: new Map(), subscriptions: new Map(), invoices: new Map() };
+  const reads: Reads = { customer, at, sessions: new Map(), subscriptions: new Map(), invoices: new Map(), charges: new Map() };
   const stamp = <T>(id: string, value: T): T => {
     at.set(id, Date.now());
     return value;
   };
-  const want = { sessions: new Set<string>(), subscriptions: new Set<string>(), invoices: new Set<string>() };
+  const want = {
+    sessions: new Set<string>(),
+    subscriptions: new Set<string>(),
+    invoices: new Set<string>(),
+    charges: new Set<string>(),
+    disputes: new Set<string>(),
+  };
   for (const e of events) {
     if (!e.object_id) continue;
     if (e.object_type === 'checkout.session') want.sessions.add(e.object_id);
     else if (e.object_type === 'subscription') want.subscriptions.add(e.object_id);
     else if (e.object_type === 'invoice') want.invoices.add(e.object_id);
+    else if (e.object_type === 'charge') want.charges.add(e.object_id);
+    else if (e.object_type === 'dispute') want.disputes.add(e.object_id);
+  }
+  // Money back: the dispute (its status now), the payment, and the invoice it paid (mirrored too).
+  const disputeOf = new Map<string, Stripe.Dispute>();
+  for (const id of want.disputes) {
+    const dispute = await readOrGone(() => deps.stripe.disputes.retrieve(id));
+    const charge = dispute === 'gone' ? null : idOf(dispute.charge);
+    if (dispute !== 'gone' && charge) {
+      disputeOf.set(charge, dispute);
+      want.charges.add(charge);
+    }
+  }
+  for (const id of want.charges) {
+    const charge = await readOrGone(() => deps.stripe.charges.retrieve(id));
+    if (charge === 'gone') {
+      reads.charges.set(id, stamp(id, 'gone'));
+      continue;
+    }
+    const invoiceId = await invoiceOfCharge(deps, charge);
+    reads.charges.set(id, stamp(id, { charge, invoiceId, dispute: disputeOf.get(id) }));
+    if (invoiceId) want.invoices.add(invoiceId);
   }
   for (const id of want.sessions) {
     const session = stamp(id, await readOrGone(() => deps.stripe.checkout.sessions.retrieve(id, { expand: ['subscription'] })));
@@ -166,6 +198,9 @@ async function applyReads(trx: Trx, deps: Deps, customerId: string, userId: stri
       await applyInvoice(trx, inv, userId, readAt(id));
     }
   }
+  for (const [id, read] of reads.charges) {
+    if (read !== 'gone' && owned(read.charge, customerId)) await applyCharge(trx, read, userId, customerId, readAt(id));
+  }
   for (const [id, session] of reads.sessions) {
     const local = await findCheckoutSession(trx, id);
     if (!local || local.user_id !== userId) continue;
@@ -174,6 +209,29 @@ async function applyReads(trx: Trx, deps: Deps, customerId: string, userId: stri
     if (status && local.status !== status) await setCheckoutStatus(trx, id, status);
   }
   return appliedSubscription;
+}
+
+/**
+ * A dispute's events wait under its charge (Stripe's dispute names no customer): the charge is read
+ * and the events move to its customer's queue, to be applied there in order. A charge that is gone
+ * or names no customer of anyone leaves them ignored.
+ */
+async function requeueUnderCustomer(deps: Deps, job: ClaimedJob, ids: string[]): Promise<void> {
+  try {
+    const charge = await readOrGone(() => deps.stripe.charges.retrieve(job.customerId));
+    const customer = charge === 'gone' ? null : customerIdOf(charge);
+    if (!customer) await setEventsStatus(deps.db, ids, 'ignored');
+    else
+      await deps.db.transaction().execute(async (trx) => {
+        await trx.updateTable('stripe_events').set({ stripe_customer_id: customer }).where('event_id', 'in', ids).execute();
+        await enqueueCustomer(trx, customer);
+      });
+    await finishCustomerJob(deps.db, job);
+  } catch (err) {
+    const nextAttemptAt = new Date(Date.now() + defaultBackoff(job.attempts + 1));
+    await setEventsStatus(deps.db, ids, 'failed', causeOf(err), nextAttemptAt);
+    await retryCustomerJob(deps.db, job, nextAttemptAt, causeOf(err));
+  }
 }
 
 const causeOf = (err: unknown) => (err instanceof BillingError ? err.code : err instanceof Error ? err.name.slice(0, 64) : 'UNKNOWN');
@@ -195,6 +253,7 @@ async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEve
     return;
   }
   const ids = events.map((e) => e.event_id);
+  if (CHARGE_ID.test(job.customerId)) return requeueUnderCustomer(deps, job, ids);
   const now = deps.clock.now().getTime() / 1000;
   const report = (outcome: 'processed' | 'ignored' | 'failed' | 'dead') => {
     for (const e of events) deps.observer?.webhook?.({ type: e.type, outcome, lagSeconds: now - Number(e.stripe_created) });
@@ -222,6 +281,10 @@ async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEve
       await setEventsStatus(trx, ids, 'processed');
       return applied;
     });
+    // Money back changes access by the written policy (Stripe calls, no transaction open); before the
+    // job is finished, so a failure here retries the run.
+    const charges = [...reads.charges].flatMap(([id, r]) => (r !== 'gone' && owned(r.charge, job.customerId) ? [id] : []));
+    await enforceMoneyBackPolicy(deps, userId, job.customerId, charges);
     // The job row is touched only after that commit, in a statement of its own: a receipt for this
     // customer (which bumps the row) never waits on the apply transaction's lock, so acknowledgments
     // stay fast while workers write. A crash in between leaves the job to a later run with nothing left to do.

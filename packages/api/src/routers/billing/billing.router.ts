@@ -11,6 +11,7 @@ import {
   listInvoices,
   resume,
   returnFromPortal,
+  starsPrice,
 } from '@miniapp-billing/billing-core';
 import { z } from 'zod';
 import { billingActionProcedure, protectedProcedure, publicProcedure, router } from '../../trpc.ts';
@@ -42,10 +43,9 @@ export const billingRouter = router({
       .meta({ openapi: { method: 'GET', path: '/billing/plans', tags, summary: 'The plans on sale', protect: false } })
       .output(z.array(ZPlan))
       .query(async ({ ctx }) => {
-        const stars = ctx.deps.billing.config.starsPriceMap;
         return (await ctx.deps.billing.plans.list()).map(({ price_id: _p, ...plan }) => ({
           ...plan,
-          stars_price: stars?.[plan.plan_id] ?? null,
+          stars_price: starsPrice(ctx.deps.billing, plan.plan_id) ?? null,
         }));
       }),
   }),
@@ -100,6 +100,8 @@ export const billingRouter = router({
           successUrl: input.success_url,
           cancelUrl: input.cancel_url,
           email: input.user_email,
+          name: input.user_name,
+          promotionCode: input.promotion_code,
           idempotencyKey: ctx.idempotencyKey,
         });
         if (!result.replayed) ctx.deps.metrics.checkoutStart.inc({ plan: input.plan_id });

@@ -11,6 +11,8 @@ export const ZPlan = z.object({
   price_usd_monthly: z.number().int().describe('Whole dollars per month, for display'),
   features: z.array(z.string()),
   stars_price: z.number().int().nullable().describe('Telegram Stars per 30 days, when the plan is sold in Stars'),
+  trial_days: z.number().int().nullable().describe('Days of free trial a first subscription starts with'),
+  highlighted: z.boolean().describe('The plan the catalog recommends'),
 });
 
 export const ZSubscription = z.object({
@@ -54,7 +56,13 @@ export const ZCheckoutInput = z.strictObject({
   plan_id: ZPlanId,
   success_url: ZUrl.optional(),
   cancel_url: ZUrl.optional(),
-  user_email: z.email().max(254).optional(),
+  user_email: z.email().max(254).optional().describe('Kept on the Stripe customer for receipts when we have no email for the person'),
+  user_name: z.string().trim().min(1).max(128).optional().describe('The name on the Stripe customer'),
+  promotion_code: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/, 'letters, digits and dashes')
+    .optional()
+    .describe('Checked with Stripe first (422 PROMOTION_CODE_INVALID when it is not valid), then applied to the first invoice'),
 });
 export const ZCheckoutOutput = z.object({ session_id: z.string(), url: z.string() });
 
@@ -95,6 +103,9 @@ export const ZEntitlements = z.object({
   status: z.string(),
   rail: z.enum(['stripe', 'telegram_stars']).nullable(),
   access_until: z.string().nullable(),
+  flags: z
+    .array(z.enum(['dispute_open', 'dispute_lost']))
+    .describe('dispute_open: a bank is deciding on a payment (access kept); dispute_lost: access ended'),
   features: z.record(z.string(), z.boolean()),
   limits: z.record(z.string(), z.number().int().nullable()).describe('null: no limit'),
 });
