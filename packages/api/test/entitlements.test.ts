@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatBillingState } from '../src/cli/user.ts';
 import { call, payOnHostedPage, startTestServer, type TestServer, telegramLogin } from './helpers.ts';
 
 // Entitlements: what a person may do now, for the person and for other services of the platform.
@@ -86,6 +87,13 @@ describe('entitlements', () => {
       now: { subscription: { tier: 'vip_monthly', has_access: true }, entitlements: { flags: [] } },
       differences: [],
     });
+    // What `pnpm billing:user` prints of it.
+    const printed = formatBillingState(state.body);
+    expect(printed).toContain(`${state.body.user.name} (${login.user.id})`);
+    expect(printed).toMatch(/VIP · active · access until \d{4}-\d\d-\d\d/);
+    expect(printed).toMatch(new RegExp(`${state.body.now.subscription.subscription_id}  vip_monthly active to .* \\| active`));
+    expect(printed).toContain('Differences: none');
+    expect(printed).toMatch(/checkout\.session\.completed|customer\.subscription/);
     // The same person by their Telegram id, their email and their Stripe customer.
     for (const id of [String(state.body.user.telegram_id), 'ops-view@example.com', state.body.stripe_customer_id])
       expect((await view(ADMIN, id)).body.user.id).toBe(login.user.id);
