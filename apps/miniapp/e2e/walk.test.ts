@@ -63,7 +63,7 @@ describe.each(['light', 'dark'] as const)('the billing walk in a real browser (%
       expect((await pdf.body()).subarray(0, 5).toString()).toBe('%PDF-');
       await shot(page, `${scheme}-04-active`);
 
-      await page.getByRole('button', { name: 'Manage payment' }).click();
+      await page.getByRole('button', { name: 'Payment method & billing' }).click();
       await page.waitForURL(/\/portal\/bps_/);
       await shot(page, `${scheme}-05-portal`);
       await page.getByRole('button', { name: 'Cancel plan' }).click();
@@ -76,6 +76,20 @@ describe.each(['light', 'dark'] as const)('the billing walk in a real browser (%
       await page.waitForURL(/\/billing$/);
       await expect.poll(() => current.textContent()).toMatch(/Cancels on/);
       await shot(page, `${scheme}-06-cancels`);
+      // Resume and cancel again, in the app itself: the confirmation says until when access lasts.
+      await current.getByRole('button', { name: 'Resume plan' }).click();
+      await expect.poll(() => current.textContent()).toMatch(/Renews on/);
+      await current.getByRole('button', { name: 'Cancel plan' }).click();
+      const confirm = current.getByRole('group', { name: /Cancel Premium\?/ });
+      expect(await confirm.textContent()).toMatch(/You keep it until .+, then move to Free/);
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('role'))).toBe('group');
+      await shot(page, `${scheme}-07-cancel-confirm`);
+      await confirm.getByRole('button', { name: 'Cancel plan' }).click();
+      await expect.poll(() => current.textContent()).toMatch(/Cancels on/);
+      await page
+        .getByRole('status')
+        .filter({ hasText: /is cancelled\. You keep it until/ })
+        .waitFor();
       expect(errors).toEqual([]);
     } finally {
       await context.close();

@@ -15,7 +15,8 @@ export interface AppConfig {
 interface AuthState {
   session: StoredSession | null;
   status: 'idle' | 'signing-in' | 'error';
-  error: string | null;
+  /** Why sign-in failed, in plain words, and whether trying again can help. */
+  error: SignInFailure | null;
   startParam: string | null;
   config: AppConfig;
   client: ReturnType<typeof createBillingClient>;
@@ -26,6 +27,24 @@ interface AuthState {
 }
 
 const AuthContext = createContext<AuthState | null>(null);
+
+export interface SignInFailure {
+  message: string;
+  /** False when the same attempt cannot succeed (the way out is reopening the app). */
+  retry: boolean;
+}
+
+/** A failed sign-in in words a person can act on; never the server's wording. */
+export function explainSignIn(err: unknown): SignInFailure {
+  const { httpStatus } = billingErrorOf(err);
+  if (httpStatus === 401 || httpStatus === 400 || httpStatus === 422)
+    return {
+      message: 'Telegram could not confirm it is you (the app may have been open too long). Close it and reopen the app from Telegram.',
+      retry: false,
+    };
+  if (httpStatus === 429) return { message: 'Too many attempts. Wait a minute, then try again.', retry: true };
+  return { message: 'We could not reach the billing service. Check your connection and try again.', retry: true };
+}
 
 export function useAuth(): AuthState {
   const value = useContext(AuthContext);
@@ -44,7 +63,7 @@ export function AuthProvider({
 }) {
   const [session, setSession] = useState<StoredSession | null>(() => loadSession());
   const [status, setStatus] = useState<AuthState['status']>('idle');
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<SignInFailure | null>(null);
   const [startParam, setStartParam] = useState<string | null>(telegram.startParam);
   const tokenRef = useRef<string | null>(session?.token ?? null);
   tokenRef.current = session?.token ?? null;
@@ -61,7 +80,7 @@ export function AuthProvider({
         if (res.start_param) setStartParam(res.start_param);
         setStatus('idle');
       } catch (err) {
-        setError(billingErrorOf(err).message);
+        setError(explainSignIn(err));
         setStatus('error');
       }
     },

@@ -1,9 +1,13 @@
-/** Money in minor units with its currency: 2900 usd → "$29.00"; Telegram Stars are whole: 1500 xtr → "1,500 Stars". */
+/**
+ * Money in minor units with its currency, without needless cents: 2900 usd → "$29", 2950 → "$29.50";
+ * Telegram Stars are whole: 1500 xtr → "1,500 Stars".
+ */
 export function money(minor: number, currency: string | null | undefined): string {
   const code = (currency ?? 'usd').toUpperCase();
   if (code === 'XTR') return stars(minor);
   try {
-    return new Intl.NumberFormat('en-US', { style: 'currency', currency: code }).format(minor / 100);
+    const whole = minor % 100 === 0;
+    return new Intl.NumberFormat('en-US', { style: 'currency', currency: code, minimumFractionDigits: whole ? 0 : 2 }).format(minor / 100);
   } catch {
     return `${(minor / 100).toFixed(2)} ${code}`;
   }

@@ -1,7 +1,9 @@
 import type { Invoice, Plan, Subscription } from '@miniapp-billing/client';
 import { cleanup, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
+import { TRPCClientError } from '@trpc/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { explainSignIn } from '../src/auth.tsx';
 import { CurrentPlan } from '../src/components/CurrentPlan.tsx';
 import { Invoices } from '../src/components/Invoices.tsx';
 import { Plans } from '../src/components/Plans.tsx';
@@ -25,6 +27,7 @@ const free: Subscription = {
   access_until: null,
   subscription_id: null,
   rail: null,
+  payment_url: null,
 };
 const premium: Subscription = {
   ...free,
@@ -92,7 +95,7 @@ describe('Current plan', () => {
     render(<CurrentPlan subscription={premium} onFixPayment={() => undefined} />);
     expect(screen.getByTestId('current-plan-name').textContent).toBe('Premium');
     expect(screen.getByText('Active')).toBeTruthy();
-    expect(screen.getByText(/\$29\.00/)).toBeTruthy();
+    expect(screen.getByText(/\$29(?![\d.])/)).toBeTruthy();
     expect(screen.getByText(/Renews on/).textContent).toContain('Dec 26, 2026');
   });
 
@@ -119,6 +122,45 @@ describe('Current plan', () => {
   });
 });
 
+describe('Cancel and Resume in the app', () => {
+  it('Cancel asks first, saying until when access lasts; focus goes into the question and back', async () => {
+    const onCancel = vi.fn();
+    render(<CurrentPlan subscription={premium} onFixPayment={() => undefined} onCancel={onCancel} onResume={() => undefined} />);
+    const open = screen.getByRole('button', { name: 'Cancel plan' });
+    await userEvent.click(open);
+    const question = screen.getByRole('group', { name: /Cancel Premium\?/ });
+    expect(question.textContent).toContain('You keep it until Dec 26, 2026, then move to Free');
+    expect(document.activeElement).toBe(question);
+    await userEvent.click(within(question).getByRole('button', { name: 'Keep plan' }));
+    expect(onCancel).not.toHaveBeenCalled();
+    await new Promise((r) => requestAnimationFrame(r));
+    expect(document.activeElement).toBe(screen.getByRole('button', { name: 'Cancel plan' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Cancel plan' }));
+    await userEvent.click(within(screen.getByRole('group')).getByRole('button', { name: 'Cancel plan' }));
+    expect(onCancel).toHaveBeenCalledOnce();
+  });
+
+  it('a plan set to cancel offers Resume, and no Cancel', async () => {
+    const onResume = vi.fn();
+    render(
+      <CurrentPlan
+        subscription={{ ...premium, cancel_at_period_end: true, cancel_at: premium.current_period_end }}
+        onFixPayment={() => undefined}
+        onCancel={() => undefined}
+        onResume={onResume}
+      />,
+    );
+    expect(screen.queryByRole('button', { name: 'Cancel plan' })).toBeNull();
+    await userEvent.click(screen.getByRole('button', { name: 'Resume plan' }));
+    expect(onResume).toHaveBeenCalledOnce();
+  });
+
+  it('the free plan has neither', () => {
+    render(<CurrentPlan subscription={free} onFixPayment={() => undefined} onCancel={() => undefined} onResume={() => undefined} />);
+    expect(screen.queryByRole('button', { name: /Cancel plan|Resume plan/ })).toBeNull();
+  });
+});
+
 describe('Plans', () => {
   it('inside Telegram, a plan sold in Stars is paid in Stars first, by card second', async () => {
     const onStars = vi.fn();
@@ -141,7 +183,7 @@ describe('Plans', () => {
     expect(within(screen.getByRole('listitem', { name: 'VIP' })).getByText('Recommended')).toBeTruthy();
     await userEvent.click(screen.getByRole('button', { name: 'Yearly' }));
     expect(screen.getAllByRole('heading').map((h) => h.textContent)).toEqual(['Premium']);
-    expect(screen.getByText(/\$290\.00/)).toBeTruthy();
+    expect(screen.getByText(/\$290/)).toBeTruthy();
     expect(screen.getByText('14-day free trial · no charge until it ends')).toBeTruthy();
     await userEvent.click(screen.getByRole('button', { name: 'Upgrade to Premium' }));
     expect(onUpgrade).toHaveBeenCalledWith('premium_yearly');
@@ -154,14 +196,24 @@ describe('Plans', () => {
     expect(onUpgrade).toHaveBeenCalledWith('vip_monthly');
   });
 
-  it('offers Switch plan with a confirmation when subscribed, and marks the current plan', async () => {
+  it('a cheaper plan is a Downgrade, whose confirmation says the rest is credited', async () => {
+    const onSwitch = vi.fn();
+    const vip: Subscription = { ...premium, tier: 'vip_monthly', plan_name: 'VIP', amount: 9900, price_usd_monthly: 99 };
+    render(<Plans plans={plans} subscription={vip} busyPlan={null} onUpgrade={() => undefined} onSwitch={onSwitch} />);
+    await userEvent.click(screen.getByRole('button', { name: 'Downgrade to Premium' }));
+    expect(screen.getByText(/credited to your next invoice/)).toBeTruthy();
+    await userEvent.click(screen.getByRole('button', { name: 'Confirm downgrade' }));
+    expect(onSwitch).toHaveBeenCalledWith('premium_monthly');
+  });
+
+  it('offers Upgrade with a confirmation when subscribed, and marks the current plan', async () => {
     const onSwitch = vi.fn();
     render(<Plans plans={plans} subscription={premium} busyPlan={null} onUpgrade={() => undefined} onSwitch={onSwitch} />);
     expect(screen.getByText('Your current plan')).toBeTruthy();
-    expect(screen.queryByRole('button', { name: /Upgrade/ })).toBeNull();
-    await userEvent.click(screen.getByRole('button', { name: 'Switch plan to VIP' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Upgrade to VIP' }));
     expect(onSwitch).not.toHaveBeenCalled();
-    await userEvent.click(screen.getByRole('button', { name: 'Confirm switch' }));
+    expect(screen.getByText(/charged now/)).toBeTruthy();
+    await userEvent.click(screen.getByRole('button', { name: 'Confirm upgrade' }));
     expect(onSwitch).toHaveBeenCalledWith('vip_monthly');
   });
 
@@ -197,14 +249,14 @@ describe('Invoices', () => {
     );
     const items = screen.getAllByRole('listitem');
     expect(within(items[0] as HTMLElement).getByText('Paid')).toBeTruthy();
-    expect(within(items[0] as HTMLElement).getByText('$29.00')).toBeTruthy();
+    expect(within(items[0] as HTMLElement).getByText('$29')).toBeTruthy();
     expect(
       within(items[0] as HTMLElement)
         .getByRole('link', { name: /PDF of the invoice of/ })
         .getAttribute('href'),
     ).toBe('https://files.example/in_1.pdf');
     expect(within(items[1] as HTMLElement).getByText('Past due')).toBeTruthy();
-    expect(within(items[1] as HTMLElement).getByText('$99.00')).toBeTruthy();
+    expect(within(items[1] as HTMLElement).getByText('$99')).toBeTruthy();
   });
 
   it.each([
@@ -235,5 +287,20 @@ describe('loading and errors', () => {
     expect(screen.getByRole('status', { name: 'Loading your plan' })).toBeTruthy();
     await userEvent.click(screen.getByRole('button', { name: 'Retry' }));
     expect(onRetry).toHaveBeenCalledOnce();
+  });
+});
+
+describe('sign-in failures', () => {
+  const trpcError = (httpStatus: number, code: string) =>
+    new TRPCClientError('Invalid Telegram init data', {
+      result: { error: { code: -32001, message: 'Invalid Telegram init data', data: { code, httpStatus } } },
+    } as never);
+
+  it('are told in plain words with the way out, never the server’s wording', () => {
+    const rejected = explainSignIn(trpcError(401, 'UNAUTHORIZED'));
+    expect(rejected).toEqual({ message: expect.stringContaining('reopen the app from Telegram'), retry: false });
+    expect(rejected.message).not.toContain('init data');
+    expect(explainSignIn(new TypeError('fetch failed'))).toMatchObject({ retry: true, message: expect.stringContaining('connection') });
+    expect(explainSignIn(trpcError(429, 'TOO_MANY_REQUESTS'))).toMatchObject({ retry: true });
   });
 });

@@ -12,6 +12,7 @@ import {
   returnFromPortal,
   type User,
 } from '../src/index.ts';
+import { currentSubscription } from '../src/subscriptions/get-subscription.ts';
 import { type Harness, harness, pay } from './harness.ts';
 
 let h: Harness;
@@ -97,6 +98,15 @@ describe('access policy', () => {
     expect(accessOf(row, now, 1 * day).hasAccess).toBe(false);
   });
 
+  it('a first payment that has not gone through is never the current plan', () => {
+    const rows = [
+      { status: 'incomplete', stripe_created: 20 },
+      { status: 'canceled', stripe_created: 10 },
+    ];
+    expect(currentSubscription(rows)).toEqual({ status: 'canceled', stripe_created: 10 });
+    expect(currentSubscription([{ status: 'incomplete', stripe_created: 20 }])).toBeUndefined();
+  });
+
   it('an active subscription past its period end has no access', () => {
     expect(accessOf({ status: 'active', current_period_start: start, current_period_end: start }, now, 0).hasAccess).toBe(false);
   });
@@ -112,6 +122,15 @@ describe('access policy', () => {
     await syncCustomer(h.deps, customer);
     const view = await getSubscription({ ...h.deps, clock: { now: () => new Date(Date.now() + 31 * day * 1000) } }, user);
     expect(view).toMatchObject({ status: 'past_due', has_access: true });
+    // "Fix payment" leads where the open invoice can be paid: its hosted page.
+    const open = await h.deps.db
+      .selectFrom('invoices')
+      .select('hosted_invoice_url')
+      .where('user_id', '=', user.id)
+      .where('stripe_status', '=', 'open')
+      .executeTakeFirstOrThrow();
+    expect(open.hosted_invoice_url).toMatch(/^http/);
+    expect(view.payment_url).toBe(open.hosted_invoice_url);
     const late = await getSubscription({ ...h.deps, clock: { now: () => new Date(Date.now() + 40 * day * 1000) } }, user);
     expect(late.has_access).toBe(false);
   });
@@ -128,8 +147,11 @@ describe('invoice badges', () => {
     [{ stripe_status: 'draft', due_date: null, attempt_count: 0 }, 'draft'],
     [{ stripe_status: 'void', due_date: null, attempt_count: 0 }, 'canceled'],
     [{ stripe_status: 'uncollectible', due_date: null, attempt_count: 2 }, 'uncollectible'],
+    // A first payment that did not go through is not past due: nothing was given on credit.
+    [{ stripe_status: 'open', due_date: null, attempt_count: 1, billing_reason: 'subscription_create' }, 'open'],
+    [{ stripe_status: 'open', due_date: null, attempt_count: 1, billing_reason: 'subscription_cycle' }, 'past_due'],
   ])('%o shows %s', (row, badge) => {
-    expect(invoiceBadge(row, now)).toBe(badge);
+    expect(invoiceBadge({ billing_reason: null, ...row }, now)).toBe(badge);
   });
 
   it('paginates newest first with a cursor, and refuses another person’s cursor', async () => {

@@ -1,4 +1,5 @@
 import type { Subscription } from '@miniapp-billing/client';
+import { useEffect, useRef, useState } from 'react';
 import { day, money, perInterval } from '../format.ts';
 import { Badge, type Tone } from './ui.tsx';
 
@@ -17,11 +18,35 @@ export function statusLabel(status: Subscription['status']): string {
   return STATUS[status].label;
 }
 
-/** The plan at a glance: name, status, price, and what happens next. */
-export function CurrentPlan({ subscription, onFixPayment }: { subscription: Subscription; onFixPayment: () => void }) {
+interface Props {
+  subscription: Subscription;
+  onFixPayment: () => void;
+  /** Cancel at period end, after a confirmation; absent where the plan cannot be cancelled here. */
+  onCancel?: (() => void) | undefined;
+  /** Undo a pending cancellation. */
+  onResume?: (() => void) | undefined;
+  /** A cancel or resume is on its way. */
+  busy?: boolean;
+}
+
+/** The plan at a glance: name, status, price, what happens next, and Cancel or Resume. */
+export function CurrentPlan({ subscription, onFixPayment, onCancel, onResume, busy = false }: Props) {
   const s = subscription;
   const status = STATUS[s.status];
   const free = s.tier === 'free';
+  const [confirming, setConfirming] = useState(false);
+  const confirmRef = useRef<HTMLFieldSetElement>(null);
+  const cancelRef = useRef<HTMLButtonElement>(null);
+  // Focus moves into the confirmation, and back to the button that opened it.
+  useEffect(() => {
+    if (confirming) confirmRef.current?.focus();
+  }, [confirming]);
+  const closeConfirm = () => {
+    setConfirming(false);
+    requestAnimationFrame(() => cancelRef.current?.focus());
+  };
+  const cancellable = !free && (s.status === 'active' || s.status === 'trialing') && !s.cancel_at_period_end;
+  const until = day(s.cancel_at ?? s.current_period_end);
   return (
     <div className="current-plan">
       <div className="plan-line">
@@ -48,21 +73,56 @@ export function CurrentPlan({ subscription, onFixPayment }: { subscription: Subs
                 Fix payment
               </button>
             </div>
-          ) : s.status === 'incomplete' ? (
-            <div className="warning" role="alert">
-              <p>Your first payment did not go through. Update your payment method to start the plan.</p>
-              <button type="button" className="button danger" onClick={onFixPayment}>
-                Fix payment
-              </button>
-            </div>
           ) : s.cancel_at_period_end ? (
-            <p>
-              Cancels on <strong>{day(s.cancel_at ?? s.current_period_end)}</strong>. You keep access until then.
-            </p>
+            <>
+              <p>
+                Cancels on <strong>{until}</strong>. You keep access until then.
+              </p>
+              {onResume ? (
+                <button type="button" className="button secondary" disabled={busy} onClick={onResume}>
+                  {busy ? 'Resuming…' : 'Resume plan'}
+                </button>
+              ) : null}
+            </>
           ) : s.current_period_end ? (
             <p>
-              Renews on <strong>{day(s.current_period_end)}</strong>
+              {s.status === 'trialing' ? 'Trial ends' : 'Renews'} on <strong>{day(s.current_period_end)}</strong>
             </p>
+          ) : null}
+          {cancellable && onCancel ? (
+            confirming ? (
+              <fieldset
+                ref={confirmRef}
+                className="confirm-box"
+                aria-labelledby="cancel-question"
+                tabIndex={-1}
+                onKeyDown={(e) => e.key === 'Escape' && closeConfirm()}
+              >
+                <p id="cancel-question">
+                  Cancel {s.plan_name}? You keep it until <strong>{until}</strong>, then move to Free. Nothing more is charged.
+                </p>
+                <div className="row">
+                  <button
+                    type="button"
+                    className="button danger"
+                    disabled={busy}
+                    onClick={() => {
+                      setConfirming(false);
+                      onCancel();
+                    }}
+                  >
+                    Cancel plan
+                  </button>
+                  <button type="button" className="button secondary" onClick={closeConfirm}>
+                    Keep plan
+                  </button>
+                </div>
+              </fieldset>
+            ) : (
+              <button ref={cancelRef} type="button" className="button secondary" disabled={busy} onClick={() => setConfirming(true)}>
+                {busy ? 'Cancelling…' : 'Cancel plan'}
+              </button>
+            )
           ) : null}
         </>
       )}

@@ -19,7 +19,7 @@ type Billing = 'month' | 'year';
 
 /**
  * Every plan on sale for the billing period chosen (monthly or yearly, when both are sold; the
- * current plan is always shown), with Upgrade (on free) or Switch plan (with a live subscription).
+ * current plan is always shown), with Upgrade (on free), or Upgrade or Downgrade by price (with a live subscription).
  */
 export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, onStars, card = true }: Props) {
   const [confirming, setConfirming] = useState<string | null>(null);
@@ -28,6 +28,9 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, onSt
   const subscribed = subscription.tier !== 'free' && ['active', 'trialing', 'past_due'].includes(subscription.status);
   // A Stars subscription keeps its price for its life: another plan is bought after it ends.
   const onStarsRail = subscribed && subscription.rail === 'telegram_stars';
+  // Up or down by what it costs a month, against the current plan's price.
+  const isUpgrade = (plan: Plan) => plan.price_usd_monthly >= subscription.price_usd_monthly;
+  const verb = (plan: Plan) => (isUpgrade(plan) ? 'Upgrade' : 'Downgrade');
   const shown = both ? plans.filter((p) => p.interval === billing || p.plan_id === subscription.tier) : plans;
   return (
     <>
@@ -69,10 +72,12 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, onSt
               {current ? (
                 <p className="current-label">Your current plan</p>
               ) : confirming === plan.plan_id ? (
-                <fieldset className="confirm" aria-label={`Confirm switching to ${plan.name}`}>
+                <fieldset className="confirm-box" aria-label={`Confirm ${verb(plan).toLowerCase()} to ${plan.name}`}>
                   <p>
-                    Switch to {plan.name} for {money(plan.amount, plan.currency)} / {perInterval(plan.interval)}? The difference for this
-                    period is charged now.
+                    {verb(plan)} to {plan.name} for {money(plan.amount, plan.currency)} / {perInterval(plan.interval)}?{' '}
+                    {isUpgrade(plan)
+                      ? 'The difference for the rest of this period is charged now.'
+                      : 'What is left of your current plan is credited to your next invoice.'}
                   </p>
                   <div className="row">
                     <button
@@ -84,7 +89,7 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, onSt
                         onSwitch(plan.plan_id);
                       }}
                     >
-                      Confirm switch
+                      Confirm {verb(plan).toLowerCase()}
                     </button>
                     <button type="button" className="button secondary" onClick={() => setConfirming(null)}>
                       Keep current plan
@@ -120,11 +125,11 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, onSt
                 <button
                   type="button"
                   className="button"
-                  aria-label={`${subscribed ? 'Switch plan' : 'Upgrade'} to ${plan.name}`}
+                  aria-label={`${subscribed ? verb(plan) : 'Upgrade'} to ${plan.name}`}
                   disabled={busyPlan !== null}
                   onClick={() => (subscribed ? setConfirming(plan.plan_id) : onUpgrade(plan.plan_id))}
                 >
-                  {busyPlan === plan.plan_id ? 'Opening…' : subscribed ? 'Switch plan' : 'Upgrade'}
+                  {busyPlan === plan.plan_id ? 'Opening…' : subscribed ? verb(plan) : 'Upgrade'}
                 </button>
               )}
             </li>

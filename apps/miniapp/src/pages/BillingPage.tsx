@@ -1,4 +1,4 @@
-import { billingErrorOf } from '@miniapp-billing/client';
+import { billingErrorOf, type Subscription } from '@miniapp-billing/client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { useAuth } from '../auth.tsx';
@@ -6,6 +6,7 @@ import { CurrentPlan } from '../components/CurrentPlan.tsx';
 import { Invoices } from '../components/Invoices.tsx';
 import { Plans } from '../components/Plans.tsx';
 import { Card, ErrorState, Skeleton } from '../components/ui.tsx';
+import { day } from '../format.ts';
 import { rememberCheckout } from '../session.ts';
 import { telegram } from '../telegram.ts';
 import { useTRPC } from '../trpc.ts';
@@ -117,6 +118,38 @@ export function BillingPage() {
     },
     onError: fail,
   });
+  // Cancel at period end, and its undo: the answer is the subscription as it now stands.
+  const setSubscription = (sub: Subscription) => {
+    queryClient.setQueryData(trpc.billing.subscription.get.queryKey(), sub);
+  };
+  const cancel = useMutation(
+    trpc.billing.subscription.cancel.mutationOptions({
+      onSuccess: (sub) => {
+        setSubscription(sub);
+        setNotice({
+          tone: 'info',
+          text: `${sub.plan_name} is cancelled. You keep it until ${day(sub.cancel_at ?? sub.current_period_end)}.`,
+        });
+      },
+      onError: fail,
+    }),
+  );
+  const resume = useMutation(
+    trpc.billing.subscription.resume.mutationOptions({
+      onSuccess: (sub) => {
+        setSubscription(sub);
+        setNotice({ tone: 'info', text: `${sub.plan_name} will renew as before.` });
+      },
+      onError: fail,
+    }),
+  );
+  // "Payment method & billing" only for someone with a Stripe customer: a card subscription or a card invoice.
+  const hasCardBilling = subscription.data?.rail === 'stripe' || (invoices.data ?? []).some((i) => i.currency.toUpperCase() !== 'XTR');
+  const fixPayment = () => {
+    const url = subscription.data?.payment_url;
+    if (url) telegram.openExternal(url);
+    else portal.mutate({});
+  };
   const change = useMutation(
     trpc.billing.subscription.change.mutationOptions({
       onSuccess: (sub) => {
@@ -138,11 +171,11 @@ export function BillingPage() {
         title="Current plan"
         id="current-plan"
         actions={
-          subscription.data?.rail === 'telegram_stars' ? null : (
+          hasCardBilling ? (
             <button type="button" className="button secondary small" disabled={portal.isPending} onClick={() => portal.mutate({})}>
-              {portal.isPending ? 'Opening…' : 'Manage payment'}
+              {portal.isPending ? 'Opening…' : 'Payment method & billing'}
             </button>
-          )
+          ) : null
         }
       >
         {subscription.isPending ? (
@@ -150,7 +183,19 @@ export function BillingPage() {
         ) : subscription.isError ? (
           <ErrorState message="Could not load your plan." onRetry={() => void subscription.refetch()} />
         ) : (
-          <CurrentPlan subscription={subscription.data} onFixPayment={() => portal.mutate({})} />
+          <CurrentPlan
+            subscription={subscription.data}
+            onFixPayment={fixPayment}
+            onCancel={() => {
+              setNotice(null);
+              cancel.mutate({});
+            }}
+            onResume={() => {
+              setNotice(null);
+              resume.mutate({});
+            }}
+            busy={cancel.isPending || resume.isPending}
+          />
         )}
         {waitingForPayment ? (
           <p className="muted" role="status">

@@ -11,7 +11,7 @@ export function SignIn() {
       {telegram.inTelegram ? (
         <>
           <p className="muted">{status === 'signing-in' ? 'Signing you in with Telegram…' : 'We could not sign you in with Telegram.'}</p>
-          {status === 'error' ? (
+          {status === 'error' && error?.retry !== false ? (
             <button type="button" className="button" onClick={() => void signInTelegram()}>
               Try again
             </button>
@@ -29,7 +29,7 @@ export function SignIn() {
       )}
       {error ? (
         <p className="error" role="alert">
-          {error}
+          {error.message}
         </p>
       ) : null}
     </section>

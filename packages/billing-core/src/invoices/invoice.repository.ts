@@ -77,6 +77,7 @@ export const INVOICE_VIEW_COLUMNS = [
   'stripe_status',
   'due_date',
   'attempt_count',
+  'billing_reason',
   'stripe_created',
   'invoice_pdf',
   'hosted_invoice_url',
@@ -108,13 +109,14 @@ export async function listInvoicePage(
     : sql``;
   const { rows } = await sql<InvoiceViewRow>`
     select * from (
-      (select stripe_invoice_id, number, amount_paid, amount_due, currency, stripe_status, due_date, attempt_count,
+      (select stripe_invoice_id, number, amount_paid, amount_due, currency, stripe_status, due_date, attempt_count, billing_reason,
               stripe_created, invoice_pdf, hosted_invoice_url, description, null::text as stars_plan_id, null::boolean as stars_recurring
          from invoices where user_id = ${userId} ${invoiceCursor}
          order by stripe_created desc, stripe_invoice_id desc limit ${limit})
       union all
       (select telegram_payment_charge_id, null, amount, amount, 'XTR',
               case when refunded_at is null then 'paid' else 'refunded' end, null::bigint, 0,
+              case when recurring then 'subscription_cycle' else 'subscription_create' end,
               ${starsCreated}, null, null,
               null, plan_id, recurring
          from star_payments where user_id = ${userId} ${starsCursor}

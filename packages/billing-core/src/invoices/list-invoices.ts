@@ -28,7 +28,10 @@ export interface InvoiceView {
  * Badge from Stripe's status and due date: an open invoice whose due date has passed, or whose
  * automatic payment already failed, is past due; void shows as canceled.
  */
-export function invoiceBadge(row: Pick<InvoiceRow, 'stripe_status' | 'due_date' | 'attempt_count'>, now: Date): InvoiceBadge {
+export function invoiceBadge(
+  row: Pick<InvoiceRow, 'stripe_status' | 'due_date' | 'attempt_count' | 'billing_reason'>,
+  now: Date,
+): InvoiceBadge {
   switch (row.stripe_status) {
     case 'paid':
       return 'paid';
@@ -40,6 +43,8 @@ export function invoiceBadge(row: Pick<InvoiceRow, 'stripe_status' | 'due_date' 
     case 'uncollectible':
       return 'uncollectible';
     case 'open': {
+      // A first payment that did not go through is not a debt: nothing was ever given on credit.
+      if (row.billing_reason === 'subscription_create') return 'open';
       const overdue = row.due_date !== null && Number(row.due_date) * 1000 < now.getTime();
       return overdue || row.attempt_count > 0 ? 'past_due' : 'open';
     }

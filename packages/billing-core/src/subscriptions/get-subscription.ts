@@ -30,6 +30,8 @@ export interface SubscriptionView {
   subscription_id: string | null;
   /** How it is paid: Stripe (card) or Telegram Stars; null on free. */
   rail: 'stripe' | 'telegram_stars' | null;
+  /** Past due or unpaid: where the open invoice can be paid now (Stripe's hosted invoice page). */
+  payment_url: string | null;
 }
 
 export const FREE_VIEW: SubscriptionView = {
@@ -48,6 +50,7 @@ export const FREE_VIEW: SubscriptionView = {
   access_until: null,
   subscription_id: null,
   rail: null,
+  payment_url: null,
 };
 
 /**
@@ -71,8 +74,13 @@ export function accessOf(
   return { hasAccess: false, until: null };
 }
 
-/** Picks the subscription that describes the person now: a live one first, then the newest. */
-export function currentSubscription<Row extends Pick<SubscriptionRow, 'status' | 'stripe_created'>>(rows: Row[]): Row | undefined {
+/**
+ * Picks the subscription that describes the person now: a live one first, then the newest. A first
+ * payment that has not gone through (`incomplete`, `incomplete_expired`) is never the current plan:
+ * the person stays on what they had, and may try again.
+ */
+export function currentSubscription<Row extends Pick<SubscriptionRow, 'status' | 'stripe_created'>>(all: Row[]): Row | undefined {
+  const rows = all.filter((r) => r.status !== 'incomplete' && r.status !== 'incomplete_expired');
   const rank = (s: string) => {
     const i = (LIVE_STATUSES as readonly string[]).indexOf(s);
     return i < 0 ? LIVE_STATUSES.length : i;
@@ -105,6 +113,7 @@ export function viewOf(row: SubscriptionViewRow | undefined, deps: Pick<BillingD
     access_until: access.until?.toISOString() ?? null,
     subscription_id: row.stripe_subscription_id,
     rail: row.rail,
+    payment_url: null,
   };
 }
 
@@ -120,5 +129,18 @@ export async function getSubscription(
       ? { ...r, status: 'canceled' }
       : r,
   );
-  return viewOf(currentSubscription(rows), deps);
+  const view = viewOf(currentSubscription(rows), deps);
+  if ((view.status === 'past_due' || view.status === 'unpaid') && view.rail === 'stripe' && view.subscription_id) {
+    // Rare: one more read, only when there is something to pay.
+    const open = await deps.db
+      .selectFrom('invoices')
+      .select('hosted_invoice_url')
+      .where('stripe_subscription_id', '=', view.subscription_id)
+      .where('stripe_status', '=', 'open')
+      .orderBy('stripe_created', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    view.payment_url = open?.hosted_invoice_url ?? null;
+  }
+  return view;
 }

@@ -31,6 +31,7 @@ export const ZSubscription = z.object({
   access_until: z.string().nullable(),
   subscription_id: z.string().nullable(),
   rail: z.enum(['stripe', 'telegram_stars']).nullable().describe('How it is paid: Stripe (card) or Telegram Stars; null on free'),
+  payment_url: z.string().nullable().describe("Past due or unpaid: Stripe's hosted page where the open invoice can be paid now"),
 });
 
 export const ZInvoice = z.object({
