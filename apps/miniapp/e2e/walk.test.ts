@@ -82,7 +82,7 @@ describe.each(['light', 'dark'] as const)('the billing walk in a real browser (%
       await current.getByRole('button', { name: 'Cancel plan' }).click();
       const confirm = current.getByRole('group', { name: /Cancel Premium\?/ });
       expect(await confirm.textContent()).toMatch(/You keep it until .+, then move to Free/);
-      expect(await page.evaluate(() => document.activeElement?.getAttribute('role'))).toBe('group');
+      expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('FIELDSET');
       await shot(page, `${scheme}-07-cancel-confirm`);
       await confirm.getByRole('button', { name: 'Cancel plan' }).click();
       await expect.poll(() => current.textContent()).toMatch(/Cancels on/);
@@ -95,4 +95,36 @@ describe.each(['light', 'dark'] as const)('the billing walk in a real browser (%
       await context.close();
     }
   });
+});
+
+describe('a hanging Stripe', () => {
+  it('says so after 3 s, offers Retry or Cancel after 8 s, and Cancel gives the person back the page', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true });
+    const page = await context.newPage();
+    const emulatorUrl = server.emulator?.url as string;
+    const fault = (method: string, body?: unknown) =>
+      fetch(`${emulatorUrl}/_emulator/faults`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    try {
+      await page.goto(server.url);
+      await page.getByRole('button', { name: 'Demo login' }).click();
+      const plans = page.getByRole('region', { name: 'Plans' });
+      await plans.getByRole('button', { name: 'Upgrade to VIP' }).waitFor();
+      expect((await fault('POST', { method: 'POST', path: '/v1/checkout/sessions', delay_ms: 20_000, count: 5 })).status).toBe(201);
+      await plans.getByRole('button', { name: 'Upgrade to VIP' }).click();
+      await plans.getByText('Still waiting for Stripe…').waitFor({ timeout: 6000 });
+      await plans.getByText('Stripe is taking longer than usual.').waitFor({ timeout: 9000 });
+      await page.screenshot({ path: path.join(shots, 'hanging-stripe.png'), fullPage: true });
+      await plans.getByRole('button', { name: 'Cancel', exact: true }).click();
+      await plans.getByRole('button', { name: 'Upgrade to VIP' }).waitFor();
+      expect(await plans.getByRole('button', { name: 'Upgrade to VIP' }).isEnabled()).toBe(true);
+      expect(await page.getByRole('alert').count()).toBe(0);
+    } finally {
+      await fault('DELETE');
+      await context.close();
+    }
+  }, 40_000);
 });

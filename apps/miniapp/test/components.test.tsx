@@ -243,20 +243,36 @@ describe('Invoices', () => {
     ...over,
   });
 
-  it('shows date, amount, badge and a named PDF link', () => {
+  it('each row is one tap target naming the date, number, what for, amount and status', () => {
     render(
-      <Invoices invoices={[invoice({}), invoice({ id: 'in_2', status: 'past_due', amount_paid: 0, amount_due: 9900, pdf_url: null })]} />,
+      <Invoices
+        invoices={[
+          invoice({ description: 'Premium · monthly' }),
+          invoice({
+            id: 'in_2',
+            number: 'A-0002',
+            status: 'past_due',
+            amount_paid: 0,
+            amount_due: 9900,
+            pdf_url: null,
+            hosted_invoice_url: 'https://pay.example/in_2',
+          }),
+          invoice({ id: 'in_3', number: null, pdf_url: null, status: 'draft' }),
+        ]}
+      />,
     );
     const items = screen.getAllByRole('listitem');
-    expect(within(items[0] as HTMLElement).getByText('Paid')).toBeTruthy();
-    expect(within(items[0] as HTMLElement).getByText('$29')).toBeTruthy();
-    expect(
-      within(items[0] as HTMLElement)
-        .getByRole('link', { name: /PDF of the invoice of/ })
-        .getAttribute('href'),
-    ).toBe('https://files.example/in_1.pdf');
-    expect(within(items[1] as HTMLElement).getByText('Past due')).toBeTruthy();
-    expect(within(items[1] as HTMLElement).getByText('$99')).toBeTruthy();
+    const first = within(items[0] as HTMLElement).getByRole('link');
+    expect(first.getAttribute('href')).toBe('https://files.example/in_1.pdf');
+    expect(first.getAttribute('aria-label')).toMatch(/^PDF of the invoice A-0001 of .+: Premium · monthly, \$29, Paid$/);
+    expect(within(first).getByText('Premium · monthly')).toBeTruthy();
+    expect(within(first).getByText(/A-0001/)).toBeTruthy();
+    // No PDF yet: the row opens the invoice's page at Stripe, where it can be paid.
+    const second = within(items[1] as HTMLElement).getByRole('link');
+    expect(second.getAttribute('href')).toBe('https://pay.example/in_2');
+    expect(second.getAttribute('aria-label')).toContain('$99, Past due');
+    // Nothing to open: a plain row.
+    expect(within(items[2] as HTMLElement).queryByRole('link')).toBeNull();
   });
 
   it.each([

@@ -38,6 +38,8 @@ describe('managing a subscription', () => {
     expect(invoices).toHaveLength(2);
     // Both invoices can share a second; the proration is the one above the first payment.
     expect(Math.max(...invoices.map((i) => i.amount_paid))).toBeGreaterThan(6900);
+    // Each says what it was for: the first payment, and the change (its largest line is the new plan).
+    expect(invoices.map((i) => i.description).sort()).toEqual(['Change to VIP (prorated)', 'Premium · monthly']);
     await expect(changePlan(h.deps, { user, planId: 'vip_monthly' })).rejects.toMatchObject({ code: 'SAME_PLAN' });
     await expect(changePlan(h.deps, { user, planId: 'gold' })).rejects.toMatchObject({ code: 'UNKNOWN_PLAN' });
   });

@@ -11,6 +11,10 @@ const BADGE: Record<Invoice['status'], { label: string; tone: Tone }> = {
   uncollectible: { label: 'Uncollectible', tone: 'warning' },
 };
 
+/**
+ * The payment history. Each row is one tap target (the invoice's PDF, else its page at Stripe),
+ * saying when, what for, the invoice number, how much and where it stands.
+ */
 export function Invoices({ invoices }: { invoices: Invoice[] }) {
   if (invoices.length === 0) {
     return <p className="muted empty">No invoices yet. They appear here after your first payment.</p>;
@@ -20,27 +24,46 @@ export function Invoices({ invoices }: { invoices: Invoice[] }) {
       {invoices.map((inv) => {
         const badge = BADGE[inv.status];
         const amount = inv.status === 'paid' ? inv.amount_paid : inv.amount_due;
-        return (
-          <li key={inv.id} className="invoice">
+        const what = inv.description ?? 'Invoice';
+        const target = inv.pdf_url ?? inv.hosted_invoice_url;
+        const content = (
+          <>
             <div className="invoice-main">
-              <span className="invoice-date">{day(inv.created)}</span>
-              <span className="invoice-desc muted">{inv.description ?? inv.number ?? 'Invoice'}</span>
+              <span className="invoice-date">
+                {day(inv.created)}
+                {inv.number ? <span className="muted"> · {inv.number}</span> : null}
+              </span>
+              <span className="invoice-desc">{what}</span>
             </div>
             <div className="invoice-side">
               <span className="invoice-amount">{money(amount, inv.currency)}</span>
               <Badge tone={badge.tone}>{badge.label}</Badge>
-              {inv.pdf_url ? (
-                <a
-                  className="link"
-                  href={inv.pdf_url}
-                  target="_blank"
-                  rel="noreferrer"
-                  aria-label={`PDF of the invoice of ${day(inv.created)}`}
-                >
-                  PDF
-                </a>
+              {target ? (
+                <span className="invoice-open" aria-hidden="true">
+                  {inv.pdf_url ? 'PDF ›' : '›'}
+                </span>
               ) : null}
             </div>
+          </>
+        );
+        return (
+          <li key={inv.id}>
+            {target ? (
+              <a
+                className="invoice invoice-link"
+                href={target}
+                target="_blank"
+                rel="noreferrer"
+                aria-label={`${inv.pdf_url ? 'PDF of the invoice' : 'Invoice'} ${inv.number ?? ''} of ${day(inv.created)}: ${what}, ${money(amount, inv.currency)}, ${badge.label}`.replace(
+                  /\s+/g,
+                  ' ',
+                )}
+              >
+                {content}
+              </a>
+            ) : (
+              <div className="invoice">{content}</div>
+            )}
           </li>
         );
       })}

@@ -20,7 +20,8 @@ export function BillingPage() {
   const trpc = useTRPC();
   const { client, config } = useAuth();
   const queryClient = useQueryClient();
-  const [notice, setNotice] = useState<{ tone: 'error' | 'info'; text: string } | null>(null);
+  // A message shows next to what it is about: the current plan, or the plans (where purchases start).
+  const [notice, setNotice] = useState<{ tone: 'error' | 'info'; text: string; at: 'plan' | 'plans' } | null>(null);
   const [waitingForPayment, setWaitingForPayment] = useState(false);
   const subscription = useQuery({ ...trpc.billing.subscription.get.queryOptions(), refetchInterval: waitingForPayment ? 4000 : false });
   const plans = useQuery({ ...trpc.billing.plans.list.queryOptions(), staleTime: 10 * 60_000 });
@@ -30,15 +31,17 @@ export function BillingPage() {
   useEffect(() => {
     if (!waitingForPayment || !subscription.data || subscription.data.tier === 'free') return;
     setWaitingForPayment(false);
-    setNotice({ tone: 'info', text: `You are now on ${subscription.data.plan_name}.` });
+    setNotice({ tone: 'info', text: `You are now on ${subscription.data.plan_name}.`, at: 'plan' });
     // The payment that brought the plan belongs in the history too (it may have been read before it landed).
     void queryClient.invalidateQueries({ queryKey: trpc.billing.invoices.pathKey() });
   }, [waitingForPayment, subscription.data, queryClient, trpc]);
 
-  const fail = (err: unknown) => setNotice({ tone: 'error', text: billingErrorOf(err).message });
+  const fail = (at: 'plan' | 'plans') => (err: unknown) => setNotice({ tone: 'error', text: billingErrorOf(err).message, at });
   // One Idempotency-Key per intent (a plan the person chose to buy), reused when the same intent is
   // retried after a lost answer, so a retry can never open a second Checkout Session.
   const intents = useRef(new Map<string, string>());
+  // A checkout that waits on Stripe can be given up (Cancel) or asked again (Retry, same key).
+  const inFlight = useRef<AbortController | null>(null);
   const checkout = useMutation({
     mutationFn: ({ plan_id }: { plan_id: string }) => {
       let key = intents.current.get(plan_id);
@@ -46,7 +49,10 @@ export function BillingPage() {
         key = newIdempotencyKey();
         intents.current.set(plan_id, key);
       }
-      return client.billing.checkout.create.mutate({ plan_id }, { context: { idempotencyKey: key } });
+      inFlight.current?.abort();
+      const controller = new AbortController();
+      inFlight.current = controller;
+      return client.billing.checkout.create.mutate({ plan_id }, { context: { idempotencyKey: key }, signal: controller.signal });
     },
     onSuccess: (res, { plan_id }) => {
       intents.current.delete(plan_id);
@@ -55,12 +61,15 @@ export function BillingPage() {
       telegram.openExternal(res.url);
     },
     onError: (err, { plan_id }) => {
+      // Given up by the person: nothing to say (a Retry started another attempt with the same key).
+      if (inFlight.current?.signal.aborted) return;
       // A definite answer ends the intent; a lost one (network, 5xx) keeps its key for the retry.
       const status = billingErrorOf(err).httpStatus;
       if (status > 0 && status < 500) intents.current.delete(plan_id);
-      fail(err);
+      fail('plans')(err);
     },
   });
+  const checkoutWait = useElapsed(checkout.isPending);
   // Back from the portal, re-read the customer from Stripe at once: what the person did there
   // shows now, not when the webhooks arrive.
   const portalReturn = useMutation(
@@ -78,7 +87,7 @@ export function BillingPage() {
         portalOpened.current = true;
         telegram.openExternal(res.url);
       },
-      onError: fail,
+      onError: fail('plan'),
     }),
   );
   const { mutate: syncFromPortal } = portalReturn;
@@ -111,12 +120,17 @@ export function BillingPage() {
     },
     onSuccess: (status) => {
       if (status === 'paid' || status === 'pending') {
-        setNotice({ tone: 'info', text: status === 'paid' ? 'Paid in Stars: activating your plan…' : 'Your payment is being processed…' });
+        setNotice({
+          tone: 'info',
+          text: status === 'paid' ? 'Paid in Stars: activating your plan…' : 'Your payment is being processed…',
+          at: 'plan',
+        });
         setWaitingForPayment(true);
         void refresh();
-      } else if (status === 'failed') setNotice({ tone: 'error', text: 'The payment did not go through. You were not charged.' });
+      } else if (status === 'failed')
+        setNotice({ tone: 'error', text: 'The payment did not go through. You were not charged.', at: 'plans' });
     },
-    onError: fail,
+    onError: fail('plans'),
   });
   // Cancel at period end, and its undo: the answer is the subscription as it now stands.
   const setSubscription = (sub: Subscription) => {
@@ -129,18 +143,19 @@ export function BillingPage() {
         setNotice({
           tone: 'info',
           text: `${sub.plan_name} is cancelled. You keep it until ${day(sub.cancel_at ?? sub.current_period_end)}.`,
+          at: 'plan',
         });
       },
-      onError: fail,
+      onError: fail('plan'),
     }),
   );
   const resume = useMutation(
     trpc.billing.subscription.resume.mutationOptions({
       onSuccess: (sub) => {
         setSubscription(sub);
-        setNotice({ tone: 'info', text: `${sub.plan_name} will renew as before.` });
+        setNotice({ tone: 'info', text: `${sub.plan_name} will renew as before.`, at: 'plan' });
       },
-      onError: fail,
+      onError: fail('plan'),
     }),
   );
   // "Payment method & billing" only for someone with a Stripe customer: a card subscription or a card invoice.
@@ -153,20 +168,15 @@ export function BillingPage() {
   const change = useMutation(
     trpc.billing.subscription.change.mutationOptions({
       onSuccess: (sub) => {
-        setNotice({ tone: 'info', text: `You are now on ${sub.plan_name}.` });
+        setNotice({ tone: 'info', text: `You are now on ${sub.plan_name}.`, at: 'plan' });
         void refresh();
       },
-      onError: fail,
+      onError: fail('plans'),
     }),
   );
 
   return (
     <>
-      {notice ? (
-        <p className={`notice notice-${notice.tone}`} role={notice.tone === 'error' ? 'alert' : 'status'}>
-          {notice.text}
-        </p>
-      ) : null}
       <Card
         title="Current plan"
         id="current-plan"
@@ -178,6 +188,7 @@ export function BillingPage() {
           ) : null
         }
       >
+        {notice?.at === 'plan' ? <Notice tone={notice.tone} text={notice.text} /> : null}
         {subscription.isPending ? (
           <Skeleton label="Loading your plan" lines={3} />
         ) : subscription.isError ? (
@@ -204,6 +215,33 @@ export function BillingPage() {
         ) : null}
       </Card>
       <Card title="Plans" id="plans">
+        {notice?.at === 'plans' ? <Notice tone={notice.tone} text={notice.text} /> : null}
+        {checkout.isPending && checkoutWait !== 'quick' ? (
+          <div className="notice notice-info" role="status">
+            {checkoutWait === 'slow' ? (
+              <p>Still waiting for Stripe…</p>
+            ) : (
+              <>
+                <p>Stripe is taking longer than usual.</p>
+                <div className="row">
+                  <button type="button" className="button" onClick={() => checkout.variables && checkout.mutate(checkout.variables)}>
+                    Retry
+                  </button>
+                  <button
+                    type="button"
+                    className="button secondary"
+                    onClick={() => {
+                      inFlight.current?.abort();
+                      checkout.reset();
+                    }}
+                  >
+                    Cancel
+                  </button>
+                </div>
+              </>
+            )}
+          </div>
+        ) : null}
         {plans.isPending || subscription.isPending ? (
           <Skeleton label="Loading plans" lines={4} />
         ) : plans.isError || subscription.isError ? (
@@ -252,4 +290,28 @@ export function BillingPage() {
       </Card>
     </>
   );
+}
+
+function Notice({ tone, text }: { tone: 'error' | 'info'; text: string }) {
+  return (
+    <p className={`notice notice-${tone}`} role={tone === 'error' ? 'alert' : 'status'}>
+      {text}
+    </p>
+  );
+}
+
+/** How long something has been pending: `quick` (< 3 s), `slow` (3–8 s, say so), `stuck` (> 8 s, offer a way out). */
+function useElapsed(pending: boolean): 'quick' | 'slow' | 'stuck' {
+  const [stage, setStage] = useState<'quick' | 'slow' | 'stuck'>('quick');
+  useEffect(() => {
+    setStage('quick');
+    if (!pending) return;
+    const slow = setTimeout(() => setStage('slow'), 3000);
+    const stuck = setTimeout(() => setStage('stuck'), 8000);
+    return () => {
+      clearTimeout(slow);
+      clearTimeout(stuck);
+    };
+  }, [pending]);
+  return stage;
 }

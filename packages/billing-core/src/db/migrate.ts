@@ -5,6 +5,7 @@ import * as stars from './migrations/2026-11-28T00-00-00_stars.ts';
 import * as noticeDelivery from './migrations/2026-11-28T01-00-00_notice-delivery.ts';
 import * as platformIdentity from './migrations/2026-11-28T02-00-00_platform-identity.ts';
 import * as moneyBack from './migrations/2026-11-28T03-00-00_money-back.ts';
+import * as invoicePrice from './migrations/2026-11-28T04-00-00_invoice-price.ts';
 
 /** Every migration, by name; names sort by their timestamp prefix. Static so that bundles carry them. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-28T01-00-00_notice-delivery': noticeDelivery,
   '2026-11-28T02-00-00_platform-identity': platformIdentity,
   '2026-11-28T03-00-00_money-back': moneyBack,
+  '2026-11-28T04-00-00_invoice-price': invoicePrice,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -66,6 +66,8 @@ export interface InvoiceTable {
   period_end: Int8 | null;
   hosted_invoice_url: string | null;
   invoice_pdf: string | null;
+  /** The price of its largest line: what it was mostly for. */
+  price_id: ColumnType<string | null, string | null | undefined, string | null>;
   stripe_created: Int8;
   state_read_at: Int8;
   updated_at: UpdatedAt;

@@ -5,6 +5,17 @@ import type { InvoiceRow, NewInvoice } from '../db/schema.ts';
 import { idOf, invoiceSubscriptionId } from '../stripe/ids.ts';
 import type { ApplyOutcome } from '../subscriptions/subscription.repository.ts';
 
+/** The price of an invoice's largest line (a plan change bills a credit and a charge: the charge is the new plan). */
+function mainPrice(inv: Stripe.Invoice): string | null {
+  let best: { amount: number; price: string } | null = null;
+  for (const line of inv.lines?.data ?? []) {
+    const details = (line as { pricing?: { price_details?: { price?: unknown } | null } | null }).pricing?.price_details;
+    const price = idOf(details?.price);
+    if (price && (!best || line.amount > best.amount)) best = { amount: line.amount, price };
+  }
+  return best?.price ?? null;
+}
+
 export function invoiceRowFrom(inv: Stripe.Invoice, userId: string, readAt: number): NewInvoice {
   return {
     stripe_invoice_id: inv.id as string,
@@ -25,6 +36,7 @@ export function invoiceRowFrom(inv: Stripe.Invoice, userId: string, readAt: numb
     period_end: inv.period_end,
     hosted_invoice_url: inv.hosted_invoice_url ?? null,
     invoice_pdf: inv.invoice_pdf ?? null,
+    price_id: mainPrice(inv),
     stripe_created: inv.created,
     state_read_at: readAt,
   };
@@ -42,6 +54,7 @@ const COMPARED: Array<keyof NewInvoice & keyof InvoiceRow> = [
   'attempt_count',
   'number',
   'invoice_pdf',
+  'price_id',
 ];
 
 /** Upserts the mirror row; an older read never overwrites a newer one. */
@@ -82,6 +95,7 @@ export const INVOICE_VIEW_COLUMNS = [
   'invoice_pdf',
   'hosted_invoice_url',
   'description',
+  'price_id',
 ] as const;
 export type InvoiceViewRow = Pick<InvoiceRow, (typeof INVOICE_VIEW_COLUMNS)[number]> & {
   /** For a Telegram Stars payment: the plan it paid for, and whether it was a renewal (null for Stripe invoices). */
@@ -110,7 +124,7 @@ export async function listInvoicePage(
   const { rows } = await sql<InvoiceViewRow>`
     select * from (
       (select stripe_invoice_id, number, amount_paid, amount_due, currency, stripe_status, due_date, attempt_count, billing_reason,
-              stripe_created, invoice_pdf, hosted_invoice_url, description, null::text as stars_plan_id, null::boolean as stars_recurring
+              stripe_created, invoice_pdf, hosted_invoice_url, description, price_id, null::text as stars_plan_id, null::boolean as stars_recurring
          from invoices where user_id = ${userId} ${invoiceCursor}
          order by stripe_created desc, stripe_invoice_id desc limit ${limit})
       union all
@@ -118,7 +132,7 @@ export async function listInvoicePage(
               case when refunded_at is null then 'paid' else 'refunded' end, null::bigint, 0,
               case when recurring then 'subscription_cycle' else 'subscription_create' end,
               ${starsCreated}, null, null,
-              null, plan_id, recurring
+              null, null, plan_id, recurring
          from star_payments where user_id = ${userId} ${starsCursor}
          order by paid_at desc, telegram_payment_charge_id desc limit ${limit})
     ) page

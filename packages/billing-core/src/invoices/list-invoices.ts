@@ -1,6 +1,7 @@
 import type { InvoiceRow } from '../db/schema.ts';
 import type { BillingDeps } from '../deps.ts';
 import { BillingError } from '../errors.ts';
+import type { Plan } from '../plans/plans.ts';
 import type { User } from '../users/user.repository.ts';
 import { findInvoice, findStarPaymentCursor, type InvoiceViewRow, listInvoicePage } from './invoice.repository.ts';
 
@@ -93,9 +94,24 @@ export async function listInvoices(
   const plans = deps.plans?.cached();
   return rows.map((r) => {
     const view = invoiceView(r, now);
-    if (!r.stars_plan_id) return view;
-    // A Stars payment says what it paid for in words: "Premium · 30 days in Telegram Stars".
-    const name = plans?.find((p) => p.plan_id === r.stars_plan_id)?.name ?? r.stars_plan_id;
-    return { ...view, description: `${name} · ${r.stars_recurring ? 'renewal' : '30 days'} in Telegram Stars` };
+    if (r.stars_plan_id) {
+      // A Stars payment says what it paid for in words: "Premium · 30 days in Telegram Stars".
+      const name = plans?.find((p) => p.plan_id === r.stars_plan_id)?.name ?? r.stars_plan_id;
+      return { ...view, description: `${name} · ${r.stars_recurring ? 'renewal' : '30 days'} in Telegram Stars` };
+    }
+    const plan = r.price_id ? plans?.find((p) => p.price_id === r.price_id) : undefined;
+    return plan ? { ...view, description: describeInvoice(plan, r.billing_reason) ?? view.description } : view;
   });
+}
+
+/**
+ * What a card invoice was for, in words, from its plan and why Stripe made it: "Premium · monthly",
+ * "Premium · monthly renewal", "Change to VIP (prorated)". Undefined for other reasons (Stripe's text stays).
+ */
+export function describeInvoice(plan: Pick<Plan, 'name' | 'interval'>, reason: string | null): string | undefined {
+  const period = plan.interval === 'year' ? 'yearly' : plan.interval === 'month' ? 'monthly' : `every ${plan.interval}`;
+  if (reason === 'subscription_create') return `${plan.name} · ${period}`;
+  if (reason === 'subscription_cycle') return `${plan.name} · ${period} renewal`;
+  if (reason === 'subscription_update') return `Change to ${plan.name} (prorated)`;
+  return undefined;
 }
