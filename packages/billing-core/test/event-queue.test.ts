@@ -190,6 +190,29 @@ describe('failures, backoff and dead events', () => {
   });
 });
 
+describe('after the apply, before the job is done', () => {
+  it('a second live subscription is canceled; when Stripe fails that, the run is retried, not left finished', async () => {
+    const { customer, subscription } = await paidUser();
+    const extra = await h.deps.stripe.subscriptions.create({ customer, items: [{ price: 'price_vip_monthly' }] });
+    const e = event('customer.subscription.created', { id: extra.id, object: 'subscription', customer });
+    await receive(e);
+    await h.control('POST', '/faults', { method: 'DELETE', path: `/v1/subscriptions/${extra.id}`, status: 500, count: 1000 });
+    await runStripeEventJobs(h.deps, { maxRuns: 1, backoffMs: () => 0 });
+    await h.control('DELETE', '/faults');
+    expect(await eventRow(e.id)).toMatchObject({ status: 'failed' });
+    const job = await h.deps.db
+      .selectFrom('stripe_customer_jobs')
+      .selectAll()
+      .where('stripe_customer_id', '=', customer)
+      .executeTakeFirst();
+    expect(job).toBeDefined();
+    await runStripeEventJobs(h.deps, { backoffMs: () => 0 });
+    expect(await eventRow(e.id)).toMatchObject({ status: 'processed' });
+    expect(h.emulator.state.getSubscription(extra.id).status).toBe('canceled');
+    expect(h.emulator.state.getSubscription(subscription).status).toBe('active');
+  });
+});
+
 describe('no database connection waits on Stripe', () => {
   it('with one connection in the pool, a read answers while a worker and a checkout still wait on a slow Stripe', async () => {
     // One connection: if anything held it across a Stripe call, the read below would wait with it.

@@ -281,17 +281,18 @@ async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEve
       await setEventsStatus(trx, ids, 'processed');
       return applied;
     });
-    // Money back changes access by the written policy (Stripe calls, no transaction open); before the
+    // Money back changes access by the written policy (Stripe calls, no transaction open), before the
     // job is finished, so a failure here retries the run.
     const charges = [...reads.charges].flatMap(([id, r]) => (r !== 'gone' && owned(r.charge, job.customerId) ? [id] : []));
     await enforceMoneyBackPolicy(deps, userId, job.customerId, charges);
+    // After a subscription went live, make sure it is the person's only live one (Stripe, no
+    // transaction); also before the job is finished, so a failure retries the run.
+    if (appliedSubscription) await enforceOneLiveSubscription(deps, userId, job.customerId);
     // The job row is touched only after that commit, in a statement of its own: a receipt for this
     // customer (which bumps the row) never waits on the apply transaction's lock, so acknowledgments
     // stay fast while workers write. A crash in between leaves the job to a later run with nothing left to do.
     await finishCustomerJob(deps.db, job);
     report('processed');
-    // After a subscription went live, make sure it is the person's only live one (Stripe, no transaction).
-    if (appliedSubscription) await enforceOneLiveSubscription(deps, userId, job.customerId);
   } catch (err) {
     const attempt = job.attempts + 1;
     const dead = attempt >= (options.maxAttempts ?? 8);
