@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import type { Trx } from '../db/executor.ts';
-import { findInvoice, invoiceRowFrom, upsertInvoice } from '../invoices/invoice.repository.ts';
+import { invoiceRowFrom } from '../invoices/invoice.mapper.ts';
+import { findInvoice, upsertInvoice } from '../invoices/invoice.repository.ts';
 import { notifyOnce } from '../notices/notice.repository.ts';
 import type { PlanCatalog } from '../plans/plans.ts';
 import { isActivated } from '../subscriptions/statuses.ts';
