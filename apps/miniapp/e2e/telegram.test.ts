@@ -3,7 +3,7 @@ import type { RunningServer } from '@miniapp-billing/api';
 import { signInitData } from '@miniapp-billing/api/telegram';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactsDir, startDemo } from './browser.ts';
+import { artifactsDir, axeViolations, startDemo } from './browser.ts';
 
 const BOT = '4242:AAHtelegramModeEndToEndTestToken';
 let server: RunningServer;
@@ -44,6 +44,7 @@ describe('inside Telegram', () => {
       button_text_color: '#ffffff',
       link_color: '#6ab3f3',
     };
+    const signInAnswer = page.waitForResponse((r) => r.url().includes('auth.telegram') && r.status() === 200);
     await page.goto(launchUrl(server.url, initData, theme));
     await page.getByRole('region', { name: 'Current plan' }).getByText('Free').first().waitFor();
     expect(await page.locator('.who').textContent()).toBe('Tanya Gram');
@@ -51,9 +52,13 @@ describe('inside Telegram', () => {
     const bg = await page.evaluate(() => getComputedStyle(document.querySelector('.card') as Element).backgroundColor);
     expect(bg).toBe('rgb(23, 33, 43)');
     await page.screenshot({ path: path.join(artifactsDir('e2e'), 'telegram-01-signed-in.png'), fullPage: true });
+    expect(await axeViolations(page), 'telegram-01-signed-in').toEqual([]);
 
     // Pay in "the external browser" (here: straight at the emulator), then relaunch with start_param.
-    const token = await page.evaluate(() => JSON.parse(localStorage.getItem('billing.session') ?? '{}').token as string);
+    // Inside Telegram the token lives in memory only: nothing is left in storage for a script to lift.
+    expect(await page.evaluate(() => localStorage.getItem('billing.session'))).toBeNull();
+    const signedIn = (await (await signInAnswer).json()) as unknown;
+    const token = JSON.stringify(signedIn).match(/"access_token":"([^"]+)"/)?.[1] as string;
     const checkout = await fetch(`${server.url}/api/v1/billing/checkout`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -73,6 +78,7 @@ describe('inside Telegram', () => {
     await page.getByRole('heading', { name: 'Plan activated' }).waitFor();
     expect(await page.getByRole('region', { name: 'Plan activated' }).textContent()).toContain('VIP');
     await page.screenshot({ path: path.join(artifactsDir('e2e'), 'telegram-02-activated.png'), fullPage: true });
+    expect(await axeViolations(page), 'telegram-02-activated').toEqual([]);
   });
 
   it('the success page in the external browser (no sign-in there) links back into Telegram', async () => {
@@ -132,6 +138,7 @@ describe('inside Telegram', () => {
     const premium = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Premium' }) });
     await premium.getByText('or 1,500 Stars / 30 days').waitFor();
     await page.screenshot({ path: path.join(artifactsDir('e2e'), 'telegram-03-stars-plans.png'), fullPage: true });
+    expect(await axeViolations(page), 'telegram-03-stars-plans').toEqual([]);
     await page.getByRole('button', { name: 'Subscribe to Premium for 1500 Telegram Stars' }).click();
     const current = page.getByRole('region', { name: 'Current plan' });
     await expect.poll(() => current.getByTestId('current-plan-name').textContent(), { timeout: 15_000 }).toBe('Premium');
@@ -141,8 +148,20 @@ describe('inside Telegram', () => {
     expect(await page.getByRole('button', { name: /^(Upgrade|Downgrade) to/ }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Payment method & billing' }).count()).toBe(0);
     await page.screenshot({ path: path.join(artifactsDir('e2e'), 'telegram-04-stars-active.png'), fullPage: true });
+    expect(await axeViolations(page), 'telegram-04-stars-active').toEqual([]);
     expect(calls).toContain('web_app_open_invoice');
     expect(calls.filter((c) => c === 'web_app_open_invoice')).toHaveLength(1);
+    // Telegram-native: its header and background in the page's colour, the main button carrying the
+    // primary action, closing asks first while the payment is on its way, and a haptic when it lands.
+    expect(calls).toEqual(
+      expect.arrayContaining([
+        'web_app_set_header_color',
+        'web_app_set_background_color',
+        'web_app_setup_main_button',
+        'web_app_setup_closing_behavior',
+        'web_app_trigger_haptic_feedback',
+      ]),
+    );
     const stars = await fetch(`${tg.url}/_telegram/users/${telegramId}`).then((r) => r.json() as Promise<{ stars: number }>);
     expect(stars.stars).toBe(500);
     await context.close();

@@ -2,6 +2,7 @@ import { isUnauthorized } from '@miniapp-billing/client';
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { type AppConfig, AuthProvider, useAuth } from './auth.tsx';
+import { guardContrast } from './contrast.ts';
 import { BillingPage } from './pages/BillingPage.tsx';
 import { CancelPage, SuccessPage } from './pages/ReturnPages.tsx';
 import { SignIn } from './pages/SignIn.tsx';
@@ -87,4 +88,6 @@ const systemDark = () => window.matchMedia?.('(prefers-color-scheme: dark)').mat
 /** Light or dark from Telegram's theme inside Telegram, from the system outside it. */
 export function applyTheme(): void {
   document.documentElement.dataset.theme = telegram.colorScheme() ?? (systemDark() ? 'dark' : 'light');
+  // Every text and control at 4.5:1 or more against what it is drawn on, whatever the theme.
+  guardContrast();
 }

@@ -25,11 +25,67 @@ export const telegram = {
     if (!this.inTelegram) return;
     WebApp.ready();
     WebApp.expand();
+    // Telegram's own header and background in the page's colour: no seam under the header.
+    if (this.supports('6.1')) {
+      WebApp.setHeaderColor('secondary_bg_color');
+      WebApp.setBackgroundColor('secondary_bg_color');
+    }
+  },
+  /** Whether the Telegram client speaks this Bot API version of Mini Apps. */
+  supports(version: string): boolean {
+    return this.inTelegram && typeof WebApp.isVersionAtLeast === 'function' && WebApp.isVersionAtLeast(version);
+  },
+  /** A touch of the device: a payment done or refused, or a choice changed. */
+  haptic(kind: 'success' | 'error' | 'selection'): void {
+    if (!this.supports('6.1')) return;
+    if (kind === 'selection') WebApp.HapticFeedback.selectionChanged();
+    else WebApp.HapticFeedback.notificationOccurred(kind);
+  },
+  /** While a payment is pending, closing the app asks first. */
+  confirmClosing(on: boolean): void {
+    if (!this.supports('6.2')) return;
+    if (on) WebApp.enableClosingConfirmation();
+    else WebApp.disableClosingConfirmation();
+  },
+  /** Telegram's Back button on a secondary screen; returns how to take it away. */
+  backButton(onBack: () => void): () => void {
+    if (!this.supports('6.1')) return () => undefined;
+    WebApp.BackButton.onClick(onBack);
+    WebApp.BackButton.show();
+    return () => {
+      WebApp.BackButton.offClick(onBack);
+      WebApp.BackButton.hide();
+    };
+  },
+  /**
+   * Telegram's main button carrying the screen's primary action, with its progress state; returns
+   * how to take it away. Outside Telegram the page's own button is the only one.
+   */
+  mainButton(text: string, onClick: () => void, busy: boolean): () => void {
+    if (!this.supports('6.1')) return () => undefined;
+    const button = WebApp.MainButton;
+    button.setText(text);
+    button.onClick(onClick);
+    if (busy) button.showProgress(false);
+    else button.hideProgress();
+    button.show();
+    return () => {
+      button.offClick(onClick);
+      button.hideProgress();
+      button.hide();
+    };
+  },
+  /** An invoice PDF: Telegram's own download sheet where the client has it, else the browser. */
+  openFile(url: string, fileName: string): boolean {
+    if (!this.supports('8.0')) return false;
+    WebApp.downloadFile({ url, file_name: fileName });
+    return true;
   },
   /** Checkout and the Portal open in the external browser inside Telegram; in a browser, in this tab. */
   openExternal(url: string): void {
-    if (this.inTelegram) WebApp.openLink(url);
-    else window.location.assign(url);
+    if (!this.inTelegram) window.location.assign(url);
+    else if (/^https:\/\/t\.me\//.test(url)) WebApp.openTelegramLink(url);
+    else WebApp.openLink(url);
   },
   /** Light or dark, from Telegram's theme inside Telegram. */
   colorScheme(): 'light' | 'dark' | null {

@@ -8,6 +8,7 @@ import { CurrentPlan } from '../src/components/CurrentPlan.tsx';
 import { Invoices } from '../src/components/Invoices.tsx';
 import { Plans } from '../src/components/Plans.tsx';
 import { ErrorState, Skeleton } from '../src/components/ui.tsx';
+import { contrast, parseColor, readable } from '../src/contrast.ts';
 
 afterEach(cleanup);
 
@@ -318,5 +319,28 @@ describe('sign-in failures', () => {
     expect(rejected.message).not.toContain('init data');
     expect(explainSignIn(new TypeError('fetch failed'))).toMatchObject({ retry: true, message: expect.stringContaining('connection') });
     expect(explainSignIn(trpcError(429, 'TOO_MANY_REQUESTS'))).toMatchObject({ retry: true });
+  });
+});
+
+describe('contrast guard', () => {
+  const rgb = (hex: string) => parseColor(hex) as [number, number, number];
+
+  it('measures as WCAG does: Telegram light’s white on #2481cc is 4.12:1', () => {
+    expect(contrast(rgb('#ffffff'), rgb('#2481cc'))).toBeCloseTo(4.12, 1);
+    expect(contrast(rgb('#8e8e93'), rgb('#fff'))).toBeCloseTo(3.26, 1);
+    expect(parseColor('rgb(36, 129, 204)')).toEqual([36, 129, 204]);
+    expect(parseColor('var(--x)')).toBeUndefined();
+  });
+
+  it.each([
+    ['a button behind white text (Telegram light)', '#2481cc', '#ffffff'],
+    ['a button behind white text (Telegram dark)', '#3d9be9', '#ffffff'],
+    ['the destructive button', '#ff6b7b', '#ffffff'],
+    ['hint text on a white card', '#8e8e93', '#ffffff'],
+    ['hint text on a dark card', '#5d6163', '#1c1c1d'],
+  ])('moves %s until it reads at 4.5:1, and leaves a readable pair alone', (_what, moving, fixed) => {
+    const moved = readable(rgb(moving), rgb(fixed));
+    expect(contrast(moved, rgb(fixed))).toBeGreaterThanOrEqual(4.5);
+    expect(readable(moved, rgb(fixed))).toBe(moved);
   });
 });

@@ -1,5 +1,6 @@
 import type { Invoice } from '@miniapp-billing/client';
 import { day, money } from '../format.ts';
+import { telegram } from '../telegram.ts';
 import { Badge, type Tone } from './ui.tsx';
 
 const BADGE: Record<Invoice['status'], { label: string; tone: Tone }> = {
@@ -54,6 +55,10 @@ export function Invoices({ invoices }: { invoices: Invoice[] }) {
                 href={target}
                 target="_blank"
                 rel="noreferrer"
+                onClick={(e) => {
+                  // Inside Telegram, a PDF goes through Telegram's own download sheet where it has one.
+                  if (inv.pdf_url && telegram.openFile(inv.pdf_url, `invoice-${inv.number ?? inv.id}.pdf`)) e.preventDefault();
+                }}
                 aria-label={`${inv.pdf_url ? 'PDF of the invoice' : 'Invoice'} ${inv.number ?? ''} of ${day(inv.created)}: ${what}, ${money(amount, inv.currency)}, ${badge.label}`.replace(
                   /\s+/g,
                   ' ',

@@ -1,6 +1,7 @@
 import type { Plan, Subscription } from '@miniapp-billing/client';
 import { useState } from 'react';
 import { money, perInterval, stars } from '../format.ts';
+import { telegram } from '../telegram.ts';
 
 interface Props {
   plans: Plan[];
@@ -38,7 +39,16 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, onSt
         <fieldset className="billing-switch">
           <legend className="sr-only">Billing period</legend>
           {(['month', 'year'] as const).map((b) => (
-            <button key={b} type="button" className="segment" aria-pressed={billing === b} onClick={() => setBilling(b)}>
+            <button
+              key={b}
+              type="button"
+              className="segment"
+              aria-pressed={billing === b}
+              onClick={() => {
+                if (billing !== b) telegram.haptic('selection');
+                setBilling(b);
+              }}
+            >
               {b === 'month' ? 'Monthly' : 'Yearly'}
             </button>
           ))}

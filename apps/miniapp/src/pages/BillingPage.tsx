@@ -31,12 +31,16 @@ export function BillingPage() {
   useEffect(() => {
     if (!waitingForPayment || !subscription.data || subscription.data.tier === 'free') return;
     setWaitingForPayment(false);
+    telegram.haptic('success');
     setNotice({ tone: 'info', text: `You are now on ${subscription.data.plan_name}.`, at: 'plan' });
     // The payment that brought the plan belongs in the history too (it may have been read before it landed).
     void queryClient.invalidateQueries({ queryKey: trpc.billing.invoices.pathKey() });
   }, [waitingForPayment, subscription.data, queryClient, trpc]);
 
-  const fail = (at: 'plan' | 'plans') => (err: unknown) => setNotice({ tone: 'error', text: billingErrorOf(err).message, at });
+  const fail = (at: 'plan' | 'plans') => (err: unknown) => {
+    telegram.haptic('error');
+    setNotice({ tone: 'error', text: billingErrorOf(err).message, at });
+  };
   // One Idempotency-Key per intent (a plan the person chose to buy), reused when the same intent is
   // retried after a lost answer, so a retry can never open a second Checkout Session.
   const intents = useRef(new Map<string, string>());
@@ -127,8 +131,10 @@ export function BillingPage() {
         });
         setWaitingForPayment(true);
         void refresh();
-      } else if (status === 'failed')
+      } else if (status === 'failed') {
+        telegram.haptic('error');
         setNotice({ tone: 'error', text: 'The payment did not go through. You were not charged.', at: 'plans' });
+      }
     },
     onError: fail('plans'),
   });
@@ -174,6 +180,29 @@ export function BillingPage() {
       onError: fail('plans'),
     }),
   );
+
+  // While a payment is on its way, closing the app asks first.
+  const paying = waitingForPayment || checkout.isPending || stars.isPending;
+  useEffect(() => {
+    telegram.confirmClosing(paying);
+    return () => telegram.confirmClosing(false);
+  }, [paying]);
+  // Inside Telegram, the main button carries the primary action for someone on Free: the
+  // recommended plan, paid the way its own button pays (Stars first where they are sold).
+  const recommended = subscription.data?.tier === 'free' ? (plans.data?.find((p) => p.highlighted) ?? plans.data?.[0] ?? null) : null;
+  const buyRecommended = useRef<() => void>(() => undefined);
+  buyRecommended.current = () => {
+    if (!recommended) return;
+    setNotice(null);
+    if (starsOffered && recommended.stars_price !== null) stars.mutate({ plan_id: recommended.plan_id });
+    else checkout.mutate({ plan_id: recommended.plan_id });
+  };
+  const mainText = recommended ? `Subscribe to ${recommended.name}` : null;
+  const busyBuying = checkout.isPending || stars.isPending;
+  useEffect(() => {
+    if (!mainText) return;
+    return telegram.mainButton(mainText, () => buyRecommended.current(), busyBuying);
+  }, [mainText, busyBuying]);
 
   return (
     <>

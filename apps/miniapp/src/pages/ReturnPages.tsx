@@ -4,10 +4,12 @@ import { useAuth } from '../auth.tsx';
 import { statusLabel } from '../components/CurrentPlan.tsx';
 import { day } from '../format.ts';
 import { forgetCheckout, pendingCheckout } from '../session.ts';
-import { telegramLink } from '../telegram.ts';
+import { telegram, telegramLink } from '../telegram.ts';
 import { useTRPC } from '../trpc.ts';
 
+/** "Back to billing" on the page, and Telegram's own Back button while the page is shown. */
 function BackToBilling({ onBack }: { onBack: () => void }) {
+  useEffect(() => telegram.backButton(onBack), [onBack]);
   return (
     <button type="button" className="button" onClick={onBack}>
       Back to billing
