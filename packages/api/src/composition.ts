@@ -109,6 +109,20 @@ export function buildBillingDeps(env: Env, parts: BillingParts): BillingDeps {
   };
 }
 
+/**
+ * billing-core's dependencies for an operator's command (`billing:reconcile`, `billing:user`): the
+ * configured Stripe, else the demo's emulator on its port; a patient timeout; no webhooks.
+ */
+export function cliBillingDeps(env: Env, database: DatabaseHandle): BillingDeps {
+  return buildBillingDeps(env, {
+    database,
+    apiBase: env.STRIPE_API_BASE ?? (env.STRIPE_SECRET_KEY ? undefined : `http://127.0.0.1:${env.STRIPE_EMULATOR_PORT}`),
+    webhookSecrets: [],
+    appUrl: env.APP_URL ?? 'http://localhost',
+    stripeTimeoutMs: 30_000,
+  });
+}
+
 /** The worker's settings from the environment. */
 export function workerOptions(env: Env): StripeEventWorkerOptions & { concurrency: number; pollMs: number } {
   return {

@@ -1,6 +1,6 @@
 import { migrateToLatest, reconcile, reconcileStars, sellsInStars } from '@miniapp-billing/billing-core';
 import { Api } from 'grammy';
-import { buildBillingDeps, DEMO_BOT_TOKEN, openDatabase } from '../composition.ts';
+import { cliBillingDeps, DEMO_BOT_TOKEN, openDatabase } from '../composition.ts';
 import { ConfigError, parseEnv } from '../env.ts';
 
 // `pnpm billing:reconcile`: pages through Stripe's subscriptions and invoices (rate-limited),
@@ -12,13 +12,7 @@ try {
   const env = parseEnv(process.env);
   const database = await openDatabase(env, 'miniapp-billing-reconcile');
   await migrateToLatest(database.db, database.schema);
-  const deps = buildBillingDeps(env, {
-    database,
-    apiBase: env.STRIPE_API_BASE ?? (env.STRIPE_SECRET_KEY ? undefined : `http://127.0.0.1:${env.STRIPE_EMULATOR_PORT}`),
-    webhookSecrets: [],
-    appUrl: env.APP_URL ?? 'http://localhost',
-    stripeTimeoutMs: 30_000,
-  });
+  const deps = cliBillingDeps(env, database);
   const started = Date.now();
   const report = await reconcile(deps, { requestsPerSecond: 20 });
   const demo = !env.STRIPE_SECRET_KEY;

@@ -1,5 +1,5 @@
 import { type BillingState, billingState, findUserForOperator, migrateToLatest } from '@miniapp-billing/billing-core';
-import { buildBillingDeps, openDatabase } from '../composition.ts';
+import { cliBillingDeps, openDatabase } from '../composition.ts';
 import { ConfigError, parseEnv } from '../env.ts';
 
 // `pnpm billing:user <user id | telegram id | email | cus_…> [--json] [--no-stripe]`: one person's
@@ -80,13 +80,7 @@ if (isMain) {
     const database = await openDatabase(env, 'miniapp-billing-user');
     try {
       await migrateToLatest(database.db, database.schema);
-      const deps = buildBillingDeps(env, {
-        database,
-        apiBase: env.STRIPE_API_BASE ?? (env.STRIPE_SECRET_KEY ? undefined : `http://127.0.0.1:${env.STRIPE_EMULATOR_PORT}`),
-        webhookSecrets: [],
-        appUrl: env.APP_URL ?? 'http://localhost',
-        stripeTimeoutMs: 30_000,
-      });
+      const deps = cliBillingDeps(env, database);
       const user = await findUserForOperator(database.db, query);
       if (!user) {
         console.error(`no user matches ${query.slice(0, 254)}`);
