@@ -51,6 +51,16 @@ describe('inside Telegram', () => {
     expect(await page.getByRole('button', { name: 'Demo login' }).count()).toBe(0);
     const bg = await page.evaluate(() => getComputedStyle(document.querySelector('.card') as Element).backgroundColor);
     expect(bg).toBe('rgb(23, 33, 43)');
+    // Telegram's own header in fullscreen covers the top: the content keeps clear of it.
+    const paddingTop = () => page.evaluate(() => getComputedStyle(document.getElementById('root') as Element).paddingTop);
+    expect(await paddingTop()).toBe('12px');
+    await page.evaluate(() =>
+      (window as unknown as { Telegram: { WebView: { receiveEvent(t: string, d: unknown): void } } }).Telegram.WebView.receiveEvent(
+        'content_safe_area_changed',
+        { top: 40, bottom: 0, left: 0, right: 0 },
+      ),
+    );
+    await expect.poll(paddingTop).toBe('52px');
     await page.screenshot({ path: path.join(artifactsDir('e2e'), 'telegram-01-signed-in.png'), fullPage: true });
     expect(await axeViolations(page), 'telegram-01-signed-in').toEqual([]);
 
