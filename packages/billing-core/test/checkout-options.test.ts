@@ -140,6 +140,13 @@ describe('Stripe Tax', () => {
       statusCode: 400,
       param: 'customer_update[address]',
     });
+    await expect(
+      h.deps.stripe.subscriptions.create({
+        customer: customer.id,
+        items: [{ price: 'price_vip_monthly' }],
+        automatic_tax: { enabled: true },
+      }),
+    ).rejects.toMatchObject({ statusCode: 400, code: 'customer_tax_location_invalid' });
     await expect(h.deps.stripe.checkout.sessions.create({ ...base, customer_update: { address: 'auto' } })).resolves.toMatchObject({
       automatic_tax: { enabled: true },
     });

@@ -404,6 +404,18 @@ export class StripeState {
   ): Subscription {
     const customer = this.getCustomer(input.customer, 'customer');
     if (input.items.length === 0) throw invalid('Missing required param: items.', 'items');
+    // As Stripe: automatic tax needs the customer's location (Checkout collects one, the API does not).
+    if (input.automatic_tax && !input.checkout_session && !customer.address) {
+      throw new StripeApiError(
+        400,
+        'invalid_request_error',
+        "The customer's location isn't recognized. Add a valid address to the customer.",
+        {
+          code: 'customer_tax_location_invalid',
+          param: 'customer',
+        },
+      );
+    }
     const now = this.now();
     const id = newId('sub');
     const prices = input.items.map((item, i) => this.getPrice(item.price, `items[${i}][price]`));

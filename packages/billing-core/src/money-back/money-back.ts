@@ -104,6 +104,41 @@ async function endsAccess(db: Executor, row: PaymentChargeRow): Promise<'refunde
 }
 
 /**
+ * Ends access for a payment that came back: the person's subscription (if still on) is canceled now
+ * in Stripe — no transaction open, keyed by the payment so it happens once — then mirrored, and the
+ * payment records why; a refund is told to the person.
+ */
+async function endAccess(
+  deps: Pick<BillingDeps, 'db' | 'stripe' | 'plans'>,
+  userId: string,
+  chargeId: string,
+  subscriptionId: string | null | undefined,
+  why: 'refunded' | 'dispute_lost',
+): Promise<void> {
+  const local = subscriptionId ? await findSubscription(deps.db, subscriptionId) : undefined;
+  let canceled: { sub: Stripe.Subscription; readAt: number } | undefined;
+  if (local && local.user_id === userId && local.status !== 'canceled') {
+    const sub = await stripeCall(() =>
+      deps.stripe.subscriptions.cancel(
+        local.stripe_subscription_id,
+        { cancellation_details: { comment: why === 'refunded' ? 'payment refunded' : 'dispute lost' } },
+        { idempotencyKey: `money-back:${chargeId}:${local.stripe_subscription_id}` },
+      ),
+    );
+    canceled = { sub, readAt: Date.now() };
+  }
+  await deps.db.transaction().execute(async (trx) => {
+    if (canceled) await applySubscription(trx, deps, canceled.sub, userId, canceled.readAt);
+    await trx
+      .updateTable('payment_charges')
+      .set({ access_ended: why, updated_at: new Date() })
+      .where('stripe_charge_id', '=', chargeId)
+      .execute();
+    if (why === 'refunded' && local) await notifyOnce(trx, userId, 'refunded', local.stripe_subscription_id, `refunded:${chargeId}`);
+  });
+}
+
+/**
  * Applies the policy to the payments a run just mirrored: a subscription whose access ends is
  * canceled now in Stripe (no transaction open; keyed by the payment, so once), then mirrored, and
  * the payment records why. A lost dispute on a payment we cannot tie to a subscription ends the
@@ -133,28 +168,7 @@ export async function enforceMoneyBackPolicy(
           .orderBy('stripe_created', 'desc')
           .execute()
       ).find((s) => isBlocking(s.status))?.stripe_subscription_id;
-    const local = target ? await findSubscription(deps.db, target) : undefined;
-    let canceled: { sub: Stripe.Subscription; readAt: number } | undefined;
-    if (local && local.user_id === userId && local.status !== 'canceled') {
-      const sub = await stripeCall(() =>
-        deps.stripe.subscriptions.cancel(
-          local.stripe_subscription_id,
-          { cancellation_details: { comment: why === 'refunded' ? 'payment refunded' : 'dispute lost' } },
-          { idempotencyKey: `money-back:${row.stripe_charge_id}:${local.stripe_subscription_id}` },
-        ),
-      );
-      canceled = { sub, readAt: Date.now() };
-    }
-    await deps.db.transaction().execute(async (trx) => {
-      if (canceled) await applySubscription(trx, deps, canceled.sub, userId, canceled.readAt);
-      await trx
-        .updateTable('payment_charges')
-        .set({ access_ended: why, updated_at: new Date() })
-        .where('stripe_charge_id', '=', row.stripe_charge_id)
-        .execute();
-      if (why === 'refunded' && local)
-        await notifyOnce(trx, userId, 'refunded', local.stripe_subscription_id, `refunded:${row.stripe_charge_id}`);
-    });
+    await endAccess(deps, userId, row.stripe_charge_id, target, why);
     ended += 1;
   }
   return ended;
@@ -269,26 +283,8 @@ export async function refundLastPayment(
     .execute((trx) => applyCharge(trx, { charge, invoiceId: invoice.stripe_invoice_id }, user.id, invoice.stripe_customer_id, readAt));
   let ended = await enforceMoneyBackPolicy(deps, user.id, invoice.stripe_customer_id, [chargeId]);
   if (!ended && options.cancel && invoice.stripe_subscription_id) {
-    const local = await findSubscription(deps.db, invoice.stripe_subscription_id);
-    if (local && local.status !== 'canceled') {
-      const sub = await stripeCall(() =>
-        deps.stripe.subscriptions.cancel(
-          local.stripe_subscription_id,
-          { cancellation_details: { comment: 'canceled with a refund' } },
-          { idempotencyKey: `refund-cancel:${chargeId}:${local.stripe_subscription_id}` },
-        ),
-      );
-      const at = Date.now();
-      await deps.db.transaction().execute(async (trx) => {
-        await applySubscription(trx, deps, sub, user.id, at);
-        await trx
-          .updateTable('payment_charges')
-          .set({ access_ended: 'refunded', updated_at: new Date() })
-          .where('stripe_charge_id', '=', chargeId)
-          .execute();
-      });
-      ended = 1;
-    }
+    await endAccess(deps, user.id, chargeId, invoice.stripe_subscription_id, 'refunded');
+    ended = 1;
   }
   return {
     rail: 'stripe',
