@@ -66,6 +66,39 @@ describe.each(['light', 'dark'] as const)('the billing walk in a real browser (%
       expect((await pdf.body()).subarray(0, 5).toString()).toBe('%PDF-');
       await shot(page, `${scheme}-04-active`);
 
+      // An upgrade shows what Stripe will charge now, and is charged exactly that.
+      const vip = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'VIP' }) });
+      await vip.getByRole('button', { name: 'Upgrade to VIP' }).click();
+      const upgrade = vip.getByRole('group', { name: /Upgrade to VIP/ });
+      await expect
+        .poll(() =>
+          upgrade
+            .getByTestId('change-amounts')
+            .textContent()
+            .catch(() => ''),
+        )
+        .toMatch(/Due now\$\d/);
+      const dueNow = /Due now(\$[\d.,]+)/.exec((await upgrade.getByTestId('change-amounts').textContent()) ?? '')?.[1] as string;
+      expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('FIELDSET');
+      await shot(page, `${scheme}-04b-upgrade-confirm`);
+      await upgrade.getByRole('button', { name: 'Confirm upgrade' }).click();
+      await expect.poll(() => current.getByTestId('current-plan-name').textContent()).toBe('VIP');
+      await expect.poll(() => invoices.getByRole('listitem').first().textContent()).toContain(dueNow);
+      // A downgrade charges nothing now and says what credit the unused time leaves.
+      await premium.getByRole('button', { name: 'Downgrade to Premium' }).click();
+      const downgrade = premium.getByRole('group', { name: /Downgrade to Premium/ });
+      await expect
+        .poll(() =>
+          downgrade
+            .getByTestId('change-amounts')
+            .textContent()
+            .catch(() => ''),
+        )
+        .toMatch(/Due now\$0.*Credit for unused time\$\d/);
+      await shot(page, `${scheme}-04c-downgrade-confirm`);
+      await downgrade.getByRole('button', { name: 'Confirm downgrade' }).click();
+      await expect.poll(() => current.getByTestId('current-plan-name').textContent()).toBe('Premium');
+
       await page.getByRole('button', { name: 'Payment method & billing' }).click();
       await page.waitForURL(/\/portal\/bps_/);
       await shot(page, `${scheme}-05-portal`);

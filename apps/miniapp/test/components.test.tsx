@@ -1,4 +1,4 @@
-import type { Invoice, Plan, Subscription } from '@miniapp-billing/client';
+import type { Invoice, Plan, PlanChangePreview, Subscription } from '@miniapp-billing/client';
 import { cleanup, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { TRPCClientError } from '@trpc/client';
@@ -162,11 +162,37 @@ describe('Cancel and Resume in the app', () => {
   });
 });
 
+const noPreview = async (): Promise<PlanChangePreview> => preview({});
+function preview(p: Partial<PlanChangePreview>): PlanChangePreview {
+  return {
+    plan_id: 'vip_monthly',
+    direction: 'upgrade',
+    currency: 'usd',
+    amount_due_now: 0,
+    credit: 0,
+    next_amount: 9900,
+    next_amount_due: 9900,
+    next_date: '2026-12-26T10:00:00.000Z',
+    proration_date: 1_798_000_000,
+    ...p,
+  };
+}
+
 describe('Plans', () => {
   it('inside Telegram, a plan sold in Stars is paid in Stars first, by card second', async () => {
     const onStars = vi.fn();
     const onUpgrade = vi.fn();
-    render(<Plans plans={plans} subscription={free} busyPlan={null} onUpgrade={onUpgrade} onSwitch={() => undefined} onStars={onStars} />);
+    render(
+      <Plans
+        plans={plans}
+        subscription={free}
+        busyPlan={null}
+        onUpgrade={onUpgrade}
+        onSwitch={() => undefined}
+        loadPreview={noPreview}
+        onStars={onStars}
+      />,
+    );
     expect(screen.getByText('or 1,500 Stars / 30 days')).toBeTruthy();
     await userEvent.click(screen.getByRole('button', { name: 'Subscribe to Premium for 1500 Telegram Stars' }));
     expect(onStars).toHaveBeenCalledWith('premium_monthly');
@@ -178,7 +204,9 @@ describe('Plans', () => {
 
   it('with monthly and yearly prices, shows one period at a time, the trial and the recommended plan', async () => {
     const onUpgrade = vi.fn();
-    render(<Plans plans={yearly} subscription={free} busyPlan={null} onUpgrade={onUpgrade} onSwitch={() => undefined} />);
+    render(
+      <Plans plans={yearly} subscription={free} busyPlan={null} onUpgrade={onUpgrade} onSwitch={() => undefined} loadPreview={noPreview} />,
+    );
     expect(screen.getByRole('button', { name: 'Monthly' }).getAttribute('aria-pressed')).toBe('true');
     expect(screen.getAllByRole('heading').map((h) => h.textContent)).toEqual(['Premium', 'VIP']);
     expect(within(screen.getByRole('listitem', { name: 'VIP' })).getByText('Recommended')).toBeTruthy();
@@ -192,35 +220,104 @@ describe('Plans', () => {
 
   it('offers Upgrade on the free plan', async () => {
     const onUpgrade = vi.fn();
-    render(<Plans plans={plans} subscription={free} busyPlan={null} onUpgrade={onUpgrade} onSwitch={() => undefined} />);
+    render(
+      <Plans plans={plans} subscription={free} busyPlan={null} onUpgrade={onUpgrade} onSwitch={() => undefined} loadPreview={noPreview} />,
+    );
     await userEvent.click(screen.getByRole('button', { name: 'Upgrade to VIP' }));
     expect(onUpgrade).toHaveBeenCalledWith('vip_monthly');
   });
 
-  it('a cheaper plan is a Downgrade, whose confirmation says the rest is credited', async () => {
+  it("a Downgrade shows Stripe's amounts: nothing now, the credit, the next payment; Confirm sends the preview's date", async () => {
     const onSwitch = vi.fn();
+    const loadPreview = vi.fn(async () =>
+      preview({
+        plan_id: 'premium_monthly',
+        direction: 'downgrade',
+        amount_due_now: 0,
+        credit: 4620,
+        next_amount: 2900,
+        next_amount_due: 0,
+      }),
+    );
     const vip: Subscription = { ...premium, tier: 'vip_monthly', plan_name: 'VIP', amount: 9900, price_usd_monthly: 99 };
-    render(<Plans plans={plans} subscription={vip} busyPlan={null} onUpgrade={() => undefined} onSwitch={onSwitch} />);
+    render(
+      <Plans plans={plans} subscription={vip} busyPlan={null} onUpgrade={() => undefined} onSwitch={onSwitch} loadPreview={loadPreview} />,
+    );
     await userEvent.click(screen.getByRole('button', { name: 'Downgrade to Premium' }));
-    expect(screen.getByText(/credited to your next invoice/)).toBeTruthy();
+    expect(loadPreview).toHaveBeenCalledWith('premium_monthly');
+    const question = screen.getByRole('group', { name: /Downgrade to Premium/ });
+    expect(document.activeElement).toBe(question);
+    const amounts = await screen.findByTestId('change-amounts');
+    expect(amounts.textContent).toContain('Due now$0');
+    expect(amounts.textContent).toContain('Credit for unused time$46.20');
+    expect(amounts.textContent).toContain('Next payment, Dec 26, 2026$0');
+    expect(amounts.textContent).toContain('Then each month$29');
     await userEvent.click(screen.getByRole('button', { name: 'Confirm downgrade' }));
-    expect(onSwitch).toHaveBeenCalledWith('premium_monthly');
+    expect(onSwitch).toHaveBeenCalledWith('premium_monthly', 1_798_000_000);
   });
 
-  it('offers Upgrade with a confirmation when subscribed, and marks the current plan', async () => {
+  it('an Upgrade shows what is due now; Confirm waits for the amount; Keep current plan gives focus back', async () => {
     const onSwitch = vi.fn();
-    render(<Plans plans={plans} subscription={premium} busyPlan={null} onUpgrade={() => undefined} onSwitch={onSwitch} />);
+    let answer: (p: PlanChangePreview) => void = () => undefined;
+    const loadPreview = vi.fn(() => new Promise<PlanChangePreview>((resolve) => (answer = resolve)));
+    render(
+      <Plans
+        plans={plans}
+        subscription={premium}
+        busyPlan={null}
+        onUpgrade={() => undefined}
+        onSwitch={onSwitch}
+        loadPreview={loadPreview}
+      />,
+    );
     expect(screen.getByText('Your current plan')).toBeTruthy();
-    await userEvent.click(screen.getByRole('button', { name: 'Upgrade to VIP' }));
+    const opener = screen.getByRole('button', { name: 'Upgrade to VIP' });
+    await userEvent.click(opener);
     expect(onSwitch).not.toHaveBeenCalled();
-    expect(screen.getByText(/charged now/)).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Confirm upgrade' }).hasAttribute('disabled')).toBe(true);
+    answer(preview({ amount_due_now: 4667, next_amount: 9900, next_amount_due: 9900 }));
+    expect((await screen.findByTestId('change-amounts')).textContent).toContain('Due now$46.67');
+    expect(screen.queryByText(/Credit/)).toBeNull();
+    await userEvent.click(screen.getByRole('button', { name: 'Keep current plan' }));
+    await new Promise((r) => requestAnimationFrame(r));
+    loadPreview.mockImplementation(async () => preview({ amount_due_now: 4660 }));
+    expect(document.activeElement).toBe(screen.getByRole('button', { name: 'Upgrade to VIP' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Upgrade to VIP' }));
+    await screen.findByTestId('change-amounts');
     await userEvent.click(screen.getByRole('button', { name: 'Confirm upgrade' }));
-    expect(onSwitch).toHaveBeenCalledWith('vip_monthly');
+    expect(onSwitch).toHaveBeenCalledWith('vip_monthly', 1_798_000_000);
+  });
+
+  it('a preview Stripe could not give says so in the question, with Retry', async () => {
+    let fail = true;
+    const loadPreview = vi.fn(async () => {
+      if (fail) throw new Error('The payment provider is unavailable; try again shortly');
+      return preview({});
+    });
+    render(
+      <Plans
+        plans={plans}
+        subscription={premium}
+        busyPlan={null}
+        onUpgrade={() => undefined}
+        onSwitch={() => undefined}
+        loadPreview={loadPreview}
+      />,
+    );
+    await userEvent.click(screen.getByRole('button', { name: 'Upgrade to VIP' }));
+    const alert = await screen.findByRole('alert');
+    expect(within(screen.getByRole('group', { name: /Upgrade to VIP/ })).getByRole('alert')).toBe(alert);
+    fail = false;
+    await userEvent.click(within(alert).getByRole('button', { name: 'Retry' }));
+    await screen.findByTestId('change-amounts');
+    expect(loadPreview).toHaveBeenCalledTimes(2);
   });
 
   it('is keyboard reachable: every button can be focused and pressed with Enter', async () => {
     const onUpgrade = vi.fn();
-    render(<Plans plans={plans} subscription={free} busyPlan={null} onUpgrade={onUpgrade} onSwitch={() => undefined} />);
+    render(
+      <Plans plans={plans} subscription={free} busyPlan={null} onUpgrade={onUpgrade} onSwitch={() => undefined} loadPreview={noPreview} />,
+    );
     await userEvent.tab();
     expect(document.activeElement?.textContent).toBe('Upgrade');
     await userEvent.keyboard('{Enter}');

@@ -57,7 +57,7 @@ export { createStripeClient, type StripeClientOptions } from './stripe/create-st
 export { inBackground, StripeBudget, type StripePriority } from './stripe/stripe-budget.ts';
 export { toBillingError } from './stripe/stripe-errors.ts';
 export { accessOf, FREE_VIEW, getSubscription, type SubscriptionStatus, type SubscriptionView } from './subscriptions/get-subscription.ts';
-export { cancelAtPeriodEnd, changePlan, resume } from './subscriptions/manage-subscription.ts';
+export { cancelAtPeriodEnd, changePlan, type PlanChangePreview, previewPlanChange, resume } from './subscriptions/manage-subscription.ts';
 export { type SyncCounts, syncCustomer } from './sync/sync.ts';
 export { createUser, findUserById, type User, upsertPlatformUser, upsertTelegramUser } from './users/user.repository.ts';
 export {

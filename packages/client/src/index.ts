@@ -11,6 +11,7 @@ export type Subscription = RouterOutputs['billing']['subscription']['get'];
 export type Invoice = RouterOutputs['billing']['invoices']['list'][number];
 export type AuthResponse = RouterOutputs['auth']['telegram'];
 export type Entitlements = RouterOutputs['billing']['entitlements']['get'];
+export type PlanChangePreview = RouterOutputs['billing']['subscription']['preview'];
 
 /** Whether a person's entitlements include a feature (an unknown feature is off). */
 export const hasFeature = (e: Pick<Entitlements, 'features'>, feature: string): boolean => e.features[feature] === true;

@@ -600,6 +600,7 @@ export const routes: Array<[string, string, Handler]> = [
           metadata: metadata(p),
           items: itemChanges(list(p, 'items')),
           proration_behavior: behavior as ProrationBehavior | undefined,
+          proration_date: int(p, 'proration_date'),
           payment_behavior: str(p, 'payment_behavior') as PaymentBehavior | undefined,
           cancellation_comment: cancellation ? str(cancellation, 'comment') : undefined,
         },

@@ -492,6 +492,8 @@ export class StripeState {
         | Array<{ id?: string | undefined; price?: string | undefined; quantity?: number | undefined; deleted?: boolean | undefined }>
         | undefined;
       proration_behavior?: ProrationBehavior | undefined;
+      /** Prorate as though the change were made then: the moment an invoice preview was priced at. */
+      proration_date?: number | undefined;
       payment_behavior?: PaymentBehavior | undefined;
       cancellation_comment?: string | undefined;
     },
@@ -514,7 +516,7 @@ export class StripeState {
     }
     let prorationInvoice: Invoice | undefined;
     if (input.items && input.items.length > 0) {
-      const now = this.now();
+      const now = this.prorationMoment(sub, input.proration_date);
       const prorations: InvoiceLine[] = [];
       input.items.forEach((change, i) => {
         if (change.deleted) {
@@ -555,6 +557,17 @@ export class StripeState {
     this.emitIfChanged('customer.subscription.updated', before, sub, request);
     if (prorationInvoice) this.chargeNow(prorationInvoice, request);
     return sub;
+  }
+
+  /** Now, or a `proration_date` inside the current period and not in the future (Stripe refuses others). */
+  private prorationMoment(sub: Subscription, date: number | undefined): number {
+    const now = this.now();
+    if (date === undefined) return now;
+    const start = sub.items.data[0]?.current_period_start ?? now;
+    if (date < start || date > now) {
+      throw invalid('The proration_date must be within the current billing period and not in the future.', 'proration_date');
+    }
+    return date;
   }
 
   cancelSubscription(

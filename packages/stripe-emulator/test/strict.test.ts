@@ -412,6 +412,39 @@ describe('routes a billing system uses', () => {
     expect((await stripe.invoices.list({ customer: c.id })).data).toHaveLength(1);
   });
 
+  it("a change made with the preview's proration_date bills exactly what the preview said; a date outside the period is refused", async () => {
+    const c = await stripe.customers.create({});
+    const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: 'price_premium_monthly' }] });
+    await control(emulator, 'POST', '/clock/advance', { seconds: 10 * 86_400 });
+    const item = sub.items.data[0]?.id as string;
+    const at = (await stripe.subscriptions.retrieve(sub.id)).items.data[0]?.current_period_start as number;
+    const pricedAt = at + 10 * 86_400 - 60;
+    const preview = await stripe.invoices.createPreview({
+      customer: c.id,
+      subscription: sub.id,
+      subscription_details: {
+        items: [{ id: item, price: 'price_vip_monthly' }],
+        proration_behavior: 'always_invoice',
+        proration_date: pricedAt,
+      },
+    });
+    // An hour passes between the preview and the confirmation: the date keeps the amount.
+    await control(emulator, 'POST', '/clock/advance', { seconds: 3600 });
+    for (const bad of [at - 1, pricedAt + 7200]) {
+      await expect(
+        stripe.subscriptions.update(sub.id, { items: [{ id: item, price: 'price_vip_monthly' }], proration_date: bad }),
+      ).rejects.toMatchObject({ type: 'StripeInvalidRequestError', param: 'proration_date' });
+    }
+    await stripe.subscriptions.update(sub.id, {
+      items: [{ id: item, price: 'price_vip_monthly' }],
+      proration_behavior: 'always_invoice',
+      proration_date: pricedAt,
+    });
+    const billed = (await stripe.invoices.list({ customer: c.id, limit: 1 })).data[0];
+    expect(billed?.billing_reason).toBe('subscription_update');
+    expect(billed?.amount_due).toBe(preview.amount_due);
+  });
+
   it('products and prices are created and updated with their events; a portal session emits its own', async () => {
     const product = await stripe.products.create({ name: 'Gold' });
     const price = await stripe.prices.create({ product: product.id, unit_amount: 4900, currency: 'usd', recurring: { interval: 'month' } });

@@ -1,14 +1,18 @@
-import type { Plan, Subscription } from '@miniapp-billing/client';
-import { useState } from 'react';
+import type { Plan, PlanChangePreview, Subscription } from '@miniapp-billing/client';
+import { useRef, useState } from 'react';
 import { money, perInterval, stars } from '../format.ts';
 import { telegram } from '../telegram.ts';
+import { PlanChangeConfirm } from './PlanChangeConfirm.tsx';
 
 interface Props {
   plans: Plan[];
   subscription: Subscription;
   busyPlan: string | null;
   onUpgrade: (planId: string) => void;
-  onSwitch: (planId: string) => void;
+  /** Moves the subscription, charged as the preview priced it (its proration date). */
+  onSwitch: (planId: string, prorationDate: number) => void;
+  /** Stripe's invoice preview of a plan change, shown in its confirmation. */
+  loadPreview: (planId: string) => Promise<PlanChangePreview>;
   /** Inside Telegram with the Stars rail on: pay a plan sold in Stars through Telegram's invoice sheet. */
   onStars?: ((planId: string) => void) | undefined;
   /** Whether the card (Stripe) is offered beside Stars. */
@@ -22,8 +26,14 @@ type Billing = 'month' | 'year';
  * Every plan on sale for the billing period chosen (monthly or yearly, when both are sold; the
  * current plan is always shown), with Upgrade (on free), or Upgrade or Downgrade by price (with a live subscription).
  */
-export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, onStars, card = true }: Props) {
+export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, loadPreview, onStars, card = true }: Props) {
   const [confirming, setConfirming] = useState<string | null>(null);
+  // Focus goes back to the button that opened a confirmation when it closes.
+  const openers = useRef(new Map<string, HTMLButtonElement | null>());
+  const closeConfirm = (planId: string) => {
+    setConfirming(null);
+    requestAnimationFrame(() => openers.current.get(planId)?.focus());
+  };
   const both = plans.some((p) => p.interval === 'year') && plans.some((p) => p.interval === 'month');
   const [billing, setBilling] = useState<Billing>(subscription.interval === 'year' ? 'year' : 'month');
   const subscribed = subscription.tier !== 'free' && ['active', 'trialing', 'past_due'].includes(subscription.status);
@@ -82,30 +92,17 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, onSt
               {current ? (
                 <p className="current-label">Your current plan</p>
               ) : confirming === plan.plan_id ? (
-                <fieldset className="confirm-box" aria-label={`Confirm ${verb(plan).toLowerCase()} to ${plan.name}`}>
-                  <p>
-                    {verb(plan)} to {plan.name} for {money(plan.amount, plan.currency)} / {perInterval(plan.interval)}?{' '}
-                    {isUpgrade(plan)
-                      ? 'The difference for the rest of this period is charged now.'
-                      : 'What is left of your current plan is credited to your next invoice.'}
-                  </p>
-                  <div className="row">
-                    <button
-                      type="button"
-                      className="button"
-                      disabled={busyPlan !== null}
-                      onClick={() => {
-                        setConfirming(null);
-                        onSwitch(plan.plan_id);
-                      }}
-                    >
-                      Confirm {verb(plan).toLowerCase()}
-                    </button>
-                    <button type="button" className="button secondary" onClick={() => setConfirming(null)}>
-                      Keep current plan
-                    </button>
-                  </div>
-                </fieldset>
+                <PlanChangeConfirm
+                  plan={plan}
+                  verb={verb(plan)}
+                  loadPreview={loadPreview}
+                  busy={busyPlan !== null}
+                  onClose={() => closeConfirm(plan.plan_id)}
+                  onConfirm={(prorationDate) => {
+                    setConfirming(null);
+                    onSwitch(plan.plan_id, prorationDate);
+                  }}
+                />
               ) : onStarsRail ? (
                 <p className="muted">Paid in Telegram Stars: to change plan, cancel this one and subscribe again when it ends.</p>
               ) : !subscribed && onStars && plan.stars_price !== null ? (
@@ -133,6 +130,9 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, onSt
                 </div>
               ) : (
                 <button
+                  ref={(el) => {
+                    openers.current.set(plan.plan_id, el);
+                  }}
                   type="button"
                   className="button"
                   aria-label={`${subscribed ? verb(plan) : 'Upgrade'} to ${plan.name}`}

@@ -1,6 +1,6 @@
 import { billingErrorOf, type Subscription } from '@miniapp-billing/client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useAuth } from '../auth.tsx';
 import { CurrentPlan } from '../components/CurrentPlan.tsx';
 import { Invoices } from '../components/Invoices.tsx';
@@ -171,6 +171,8 @@ export function BillingPage() {
     if (url) telegram.openExternal(url);
     else portal.mutate({});
   };
+  // Asked afresh each time a confirmation opens: the amount depends on the moment.
+  const loadPreview = useCallback((planId: string) => client.billing.subscription.preview.query({ plan_id: planId }), [client]);
   const change = useMutation(
     trpc.billing.subscription.change.mutationOptions({
       onSuccess: (sub) => {
@@ -301,9 +303,10 @@ export function BillingPage() {
               setNotice(null);
               checkout.mutate({ plan_id: planId });
             }}
-            onSwitch={(planId) => {
+            loadPreview={loadPreview}
+            onSwitch={(planId, prorationDate) => {
               setNotice(null);
-              change.mutate({ plan_id: planId });
+              change.mutate({ plan_id: planId, proration_date: prorationDate });
             }}
           />
         )}

@@ -9,6 +9,7 @@ import {
   entitlementsOf,
   getSubscription,
   listInvoices,
+  previewPlanChange,
   resume,
   returnFromPortal,
   starsPrice,
@@ -26,8 +27,10 @@ import {
   ZInvoicesInput,
   ZMessage,
   ZPlan,
+  ZPlanChangePreview,
   ZPortalInput,
   ZPortalOutput,
+  ZPreviewInput,
   ZSessionInput,
   ZStarsInvoiceInput,
   ZStarsInvoiceOutput,
@@ -54,6 +57,18 @@ export const billingRouter = router({
       .meta({ openapi: { method: 'GET', path: '/billing/subscription', tags, summary: 'The current plan (free when none)' } })
       .output(ZSubscription)
       .query(({ ctx }) => getSubscription(ctx.deps.billing, ctx.user)),
+    preview: billingActionProcedure
+      .meta({
+        openapi: {
+          method: 'GET',
+          path: '/billing/subscription/preview',
+          tags,
+          summary: "What moving to another plan costs, from Stripe's invoice preview (changes nothing)",
+        },
+      })
+      .input(ZPreviewInput)
+      .output(ZPlanChangePreview)
+      .query(({ ctx, input }) => previewPlanChange(ctx.deps.billing, { user: ctx.user, planId: input.plan_id })),
     change: billingActionProcedure
       .meta({
         openapi: {
@@ -65,7 +80,9 @@ export const billingRouter = router({
       })
       .input(ZChangePlanInput)
       .output(ZSubscription)
-      .mutation(({ ctx, input }) => changePlan(ctx.deps.billing, { user: ctx.user, planId: input.plan_id })),
+      .mutation(({ ctx, input }) =>
+        changePlan(ctx.deps.billing, { user: ctx.user, planId: input.plan_id, prorationDate: input.proration_date }),
+      ),
     cancel: billingActionProcedure
       .meta({ openapi: { method: 'POST', path: '/billing/subscription/cancel', tags, summary: 'Cancel at the end of the current period' } })
       .input(ZEmpty)

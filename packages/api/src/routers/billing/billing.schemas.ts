@@ -88,7 +88,25 @@ export const ZInvoicesInput = z
   })
   .optional();
 
-export const ZChangePlanInput = z.strictObject({ plan_id: ZPlanId });
+export const ZProrationDate = z.coerce
+  .number()
+  .int()
+  .min(1_000_000_000)
+  .max(99_999_999_999)
+  .describe('Unix seconds: the proration_date of a preview, to be charged exactly what it showed');
+export const ZChangePlanInput = z.strictObject({ plan_id: ZPlanId, proration_date: ZProrationDate.optional() });
+export const ZPreviewInput = z.strictObject({ plan_id: ZPlanId });
+export const ZPlanChangePreview = z.object({
+  plan_id: z.string(),
+  direction: z.enum(['upgrade', 'downgrade']),
+  currency: z.string(),
+  amount_due_now: z.number().int().describe('Minor units charged at once when the change is confirmed'),
+  credit: z.number().int().describe('Unused time beyond what is due now, kept as credit for the next invoices'),
+  next_amount: z.number().int().describe('The renewal at the new price (after discounts), before credit'),
+  next_amount_due: z.number().int().describe('What the first renewal after the change charges, credit applied'),
+  next_date: z.string().nullable().describe('ISO 8601: when that renewal is'),
+  proration_date: z.number().int().describe('Send it with the change to be charged exactly amount_due_now'),
+});
 export const ZEmpty = z.strictObject({}).optional();
 
 export const ZStarsInvoiceInput = z.strictObject({ plan_id: ZPlanId });
