@@ -51,7 +51,13 @@ describe.each(['light', 'dark'] as const)('the billing walk in a real browser (%
       await page.getByRole('button', { name: /Pay/ }).click();
       await page.waitForURL(/\/billing\/success\?session_id=cs_test_/);
       await page.getByRole('heading', { name: 'Plan activated' }).waitFor();
-      expect(await page.getByRole('region', { name: 'Plan activated' }).textContent()).toContain('Premium');
+      const activated = page.getByRole('region', { name: 'Plan activated' });
+      expect(await activated.textContent()).toContain('Premium');
+      // The receipt: the amount charged, the card, and Stripe's receipt page.
+      const receipt = (await activated.getByTestId('receipt').textContent()) ?? '';
+      expect(receipt).toContain('Charged$29');
+      expect(receipt).toContain('CardVisa •••• 4242');
+      expect(await activated.getByRole('link', { name: 'View receipt' }).getAttribute('href')).toMatch(/\/receipts\/in_/);
       await shot(page, `${scheme}-03-success`);
 
       await page.getByRole('button', { name: 'Back to billing' }).click();

@@ -26,3 +26,15 @@ export const perInterval = (interval: string | null | undefined) =>
 
 /** A number of Telegram Stars: 1500 → "1,500 Stars". */
 export const stars = (n: number) => `${n.toLocaleString('en-US')} ${n === 1 ? 'Star' : 'Stars'}`;
+
+const BRANDS: Record<string, string> = {
+  amex: 'American Express',
+  diners: 'Diners Club',
+  discover: 'Discover',
+  jcb: 'JCB',
+  mastercard: 'Mastercard',
+  unionpay: 'UnionPay',
+  visa: 'Visa',
+};
+/** Stripe's card brand code → its name: `visa` → "Visa". */
+export const cardBrand = (brand: string | null | undefined) => (brand ? (BRANDS[brand] ?? brand) : 'Card');

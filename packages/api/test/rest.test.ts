@@ -138,6 +138,18 @@ describe('REST /api/v1', () => {
     const confirmed = await call('POST', `${t.api}/billing/checkout/success`, { token, body: { session_id: checkout.body.session_id } });
     expect(confirmed.status).toBe(200);
     expect(confirmed.body.message).toBe('Plan activated');
+    // The success page's receipt: the amount, the card it was charged to, Stripe's receipt page.
+    expect(confirmed.body.receipt).toMatchObject({
+      amount_paid: 9900,
+      currency: 'usd',
+      invoice_number: expect.any(String),
+      card_brand: 'visa',
+      card_last4: '4242',
+      receipt_url: expect.stringContaining('/receipts/'),
+    });
+    const receiptPage = await fetch(confirmed.body.receipt.receipt_url);
+    expect(receiptPage.status).toBe(200);
+    expect(await receiptPage.text()).toMatch(/\$99[\s\S]*visa •••• 4242/);
     const sub = await call('GET', `${t.api}/billing/subscription`, { token });
     expect(sub.body).toMatchObject({ tier: 'vip_monthly', status: 'active', price_usd_monthly: 99, cancel_at_period_end: false });
     expect(Date.parse(sub.body.current_period_end) - Date.parse(sub.body.current_period_start)).toBeGreaterThan(27 * 86_400_000);

@@ -1,4 +1,4 @@
-import type { CheckoutSession, Invoice, PortalSession, Price, Subscription } from './objects.ts';
+import type { Charge, CheckoutSession, Invoice, PortalSession, Price, Subscription } from './objects.ts';
 import { formatMoney } from './state.ts';
 
 const esc = (s: string) =>
@@ -145,6 +145,19 @@ export function invoicePage(invoice: Invoice): string {
     <p class="muted">Status: ${esc(invoice.status)} · issued ${day(invoice.created)}</p>
     <table>${rows}</table>
     <a class="button" href="${esc(invoice.invoice_pdf ?? '#')}">Download PDF</a></div>`,
+  );
+}
+
+/** Stripe's receipt for a charge: what was paid, when, with which card, for which invoice. */
+export function receiptPage(invoice: Invoice, charge: Charge): string {
+  const card = charge.payment_method_details?.card;
+  return layout(
+    `Receipt for ${invoice.number ?? invoice.id}`,
+    `<div class="card"><h1>Receipt</h1>
+    <div class="amount">${formatMoney(charge.amount, charge.currency)}</div>
+    <p class="muted">Paid ${day(charge.created)}${card ? ` · ${esc(card.brand)} •••• ${esc(card.last4)}` : ''}</p>
+    <p>Invoice ${esc(invoice.number ?? invoice.id)}</p>
+    <a class="button" href="${esc(invoice.invoice_pdf ?? '#')}">Download invoice PDF</a></div>`,
   );
 }
 

@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
 import { useAuth } from '../auth.tsx';
 import { statusLabel } from '../components/CurrentPlan.tsx';
-import { day } from '../format.ts';
+import { cardBrand, day, money } from '../format.ts';
 import { forgetCheckout, pendingCheckout } from '../session.ts';
 import { telegram, telegramLink } from '../telegram.ts';
 import { useTRPC } from '../trpc.ts';
@@ -84,8 +84,49 @@ export function SuccessPage({ sessionId, onBack }: { sessionId: string; onBack: 
             You are on <strong>{data.subscription.plan_name}</strong>{' '}
             <span className="muted">({statusLabel(data.subscription.status)})</span>
           </p>
-          {data.subscription.current_period_end ? (
-            <p className="muted">Next renewal on {day(data.subscription.current_period_end)}.</p>
+          <dl className="amounts" data-testid="receipt">
+            {data.receipt ? (
+              <div>
+                <dt>{data.receipt.amount_paid === 0 && data.subscription.status === 'trialing' ? 'Charged today (trial)' : 'Charged'}</dt>
+                <dd>{money(data.receipt.amount_paid, data.receipt.currency)}</dd>
+              </div>
+            ) : null}
+            {data.receipt?.card_last4 ? (
+              <div>
+                <dt>Card</dt>
+                <dd>
+                  {cardBrand(data.receipt.card_brand)} •••• {data.receipt.card_last4}
+                </dd>
+              </div>
+            ) : null}
+            {data.receipt?.invoice_number ? (
+              <div>
+                <dt>Invoice</dt>
+                <dd>{data.receipt.invoice_number}</dd>
+              </div>
+            ) : null}
+            {data.subscription.current_period_end ? (
+              <div>
+                <dt>{data.subscription.status === 'trialing' ? 'First payment' : 'Next renewal'}</dt>
+                <dd>{day(data.subscription.current_period_end)}</dd>
+              </div>
+            ) : null}
+          </dl>
+          {data.receipt?.receipt_url ? (
+            <a
+              className="button secondary"
+              href={data.receipt.receipt_url}
+              target="_blank"
+              rel="noreferrer"
+              onClick={(e) => {
+                // Inside Telegram, through Telegram's own link opener; in a browser, a new tab.
+                if (!telegram.inTelegram) return;
+                e.preventDefault();
+                telegram.openExternal(data.receipt?.receipt_url as string);
+              }}
+            >
+              View receipt
+            </a>
           ) : null}
           <BackToBilling onBack={onBack} />
         </>

@@ -1,16 +1,32 @@
 import type Stripe from 'stripe';
 import type { BillingDeps } from '../deps.ts';
 import { BillingError } from '../errors.ts';
+import { idOf } from '../stripe/ids.ts';
 import { stripeCall } from '../stripe/stripe-errors.ts';
 import { getSubscription, type SubscriptionView } from '../subscriptions/get-subscription.ts';
 import { applyInvoice, applySubscription } from '../sync/apply.ts';
 import type { User } from '../users/user.repository.ts';
 import { findCheckoutSession, setCheckoutStatus } from './checkout.repository.ts';
 
+/** What the first payment of a checkout was: for the success page, as a receipt would say it. */
+export interface CheckoutReceipt {
+  /** Minor units; 0 for a trial's first invoice. */
+  amount_paid: number;
+  currency: string;
+  invoice_number: string | null;
+  /** `visa`, `mastercard`, …; null when nothing was charged or Stripe did not say. */
+  card_brand: string | null;
+  card_last4: string | null;
+  /** Stripe's receipt page for the charge. */
+  receipt_url: string | null;
+  hosted_invoice_url: string | null;
+}
+
 export interface ConfirmResult {
   message: string;
   checkout_status: 'complete' | 'open' | 'expired' | 'canceled';
   subscription: SubscriptionView;
+  receipt: CheckoutReceipt | null;
 }
 
 const notFound = () => new BillingError('NOT_FOUND', 'Checkout session not found');
@@ -37,7 +53,9 @@ export async function confirmCheckout(deps: BillingDeps, input: { user: User; se
       for (const inv of invoices.data) await applyInvoice(trx, inv, input.user.id, invoicesReadAt);
       await setCheckoutStatus(trx, session.id, 'complete');
     });
-    return { message: 'Plan activated', checkout_status: 'complete', subscription: await getSubscription(deps, input.user) };
+    const first = invoices.data.find((i) => i.id === idOf(sub.latest_invoice)) ?? invoices.data.at(-1);
+    const receipt = first ? await receiptOf(deps, first) : null;
+    return { message: 'Plan activated', checkout_status: 'complete', subscription: await getSubscription(deps, input.user), receipt };
   }
   if (session.status === 'expired') {
     await setCheckoutStatus(deps.db, session.id, 'expired');
@@ -45,13 +63,43 @@ export async function confirmCheckout(deps: BillingDeps, input: { user: User; se
       message: 'This checkout has expired; start a new one',
       checkout_status: 'expired',
       subscription: await getSubscription(deps, input.user),
+      receipt: null,
     };
   }
   return {
     message: 'Payment has not completed yet',
     checkout_status: local.status === 'canceled' ? 'canceled' : 'open',
     subscription: await getSubscription(deps, input.user),
+    receipt: null,
   };
+}
+
+/**
+ * The receipt of a checkout's first invoice: its amount, and for a charge the card and Stripe's
+ * receipt page (the invoice's payment, then its charge: two reads, after the database work). The
+ * card is a nicety: when Stripe cannot say, the receipt still shows the amount.
+ */
+async function receiptOf(deps: BillingDeps, invoice: Stripe.Invoice): Promise<CheckoutReceipt> {
+  const receipt: CheckoutReceipt = {
+    amount_paid: invoice.amount_paid,
+    currency: invoice.currency,
+    invoice_number: invoice.number ?? null,
+    card_brand: null,
+    card_last4: null,
+    receipt_url: null,
+    hosted_invoice_url: invoice.hosted_invoice_url ?? null,
+  };
+  if (invoice.amount_paid === 0 || !invoice.id) return receipt;
+  try {
+    const payments = await deps.stripe.invoicePayments.list({ invoice: invoice.id, limit: 1 });
+    const pi = idOf(payments.data[0]?.payment?.payment_intent);
+    if (!pi) return receipt;
+    const charge = (await deps.stripe.charges.list({ payment_intent: pi, limit: 1 })).data[0];
+    const card = charge?.payment_method_details?.card;
+    return { ...receipt, card_brand: card?.brand ?? null, card_last4: card?.last4 ?? null, receipt_url: charge?.receipt_url ?? null };
+  } catch {
+    return receipt;
+  }
 }
 
 /** The person left Checkout without paying: recorded, and the session expired so it cannot be paid later by surprise. */

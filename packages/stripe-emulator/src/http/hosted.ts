@@ -1,6 +1,6 @@
 import express from 'express';
 import { StripeApiError } from '../errors.ts';
-import { checkoutPage, invoicePage, messagePage, portalPage } from '../pages.ts';
+import { checkoutPage, invoicePage, messagePage, portalPage, receiptPage } from '../pages.ts';
 import { renderInvoicePdf } from '../pdf.ts';
 import { isLive } from '../state.ts';
 import type { EmulatorContext } from './context.ts';
@@ -102,6 +102,14 @@ export function hostedRouter({ state }: EmulatorContext): express.Router {
     const invoice = state.invoices.get(req.params.id);
     if (!invoice) return res.status(404).type('html').send(messagePage('Not found', 'This invoice does not exist.'));
     res.type('html').send(invoicePage(invoice));
+  });
+  // A charge's receipt_url: the receipt of the invoice it paid.
+  pages.get('/receipts/:id', (req, res) => {
+    const invoice = state.invoices.get(req.params.id);
+    const chargeId = invoice ? state.invoiceCharges.get(invoice.id) : undefined;
+    const charge = chargeId ? state.charges.get(chargeId) : undefined;
+    if (!invoice || !charge) return res.status(404).type('html').send(messagePage('Not found', 'This receipt does not exist.'));
+    res.type('html').send(receiptPage(invoice, charge));
   });
   pages.get('/invoices/:id/pdf', async (req, res, next) => {
     const invoice = state.invoices.get(req.params.id);

@@ -72,6 +72,18 @@ export const ZConfirmOutput = z.object({
   message: z.string(),
   checkout_status: z.enum(['complete', 'open', 'expired', 'canceled']),
   subscription: ZSubscription,
+  receipt: z
+    .object({
+      amount_paid: z.number().int(),
+      currency: z.string(),
+      invoice_number: z.string().nullable(),
+      card_brand: z.string().nullable(),
+      card_last4: z.string().nullable(),
+      receipt_url: z.string().nullable(),
+      hosted_invoice_url: z.string().nullable(),
+    })
+    .nullable()
+    .describe("The first payment, when the checkout is complete: amount, card and Stripe's receipt page"),
 });
 export const ZMessage = z.object({ message: z.string() });
 
