@@ -8,5 +8,6 @@ export default defineProject({
     name: 'miniapp',
     environment: 'happy-dom',
     include: ['test/**/*.test.tsx'],
+    setupFiles: ['test/setup.ts'],
   },
 });

@@ -91,6 +91,27 @@ describe('inside Telegram', () => {
     expect(await axeViolations(page), 'telegram-02-activated').toEqual([]);
   });
 
+  it('speaks the person’s Telegram language: German words, money and dates, whatever the browser’s locale', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, locale: 'en-US' });
+    const page = await context.newPage();
+    const user = JSON.stringify({ id: 5550004, first_name: 'Greta', last_name: 'Berg', language_code: 'de' });
+    const initData = signInitData({ auth_date: String(Math.floor(Date.now() / 1000)), query_id: 'AAE4', user }, BOT);
+    await page.goto(launchUrl(server.url, initData, { bg_color: '#ffffff', text_color: '#000000', secondary_bg_color: '#efeff4' }));
+    const current = page.getByRole('region', { name: 'Aktueller Tarif' });
+    await expect.poll(() => current.getByTestId('current-plan-name').textContent()).toBe('Kostenlos');
+    expect(await page.locator('html').getAttribute('lang')).toBe('de');
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Abrechnung');
+    const plans = page.getByRole('region', { name: 'Tarife' });
+    await plans.getByRole('button', { name: 'VIP mit Karte bezahlen' }).waitFor();
+    expect(await plans.getByText('oder 5.000 Sterne / 30 Tage').count()).toBe(1);
+    // Dollars as a German writes them, with no needless cents: "29 $ / Monat".
+    expect((await plans.textContent())?.replace(/\u00a0/g, ' ')).toContain('29 $ / Monat');
+    expect(await page.getByRole('region', { name: 'Rechnungen' }).textContent()).toContain('Noch keine Rechnungen');
+    await page.screenshot({ path: path.join(artifactsDir('e2e'), 'telegram-05-german.png'), fullPage: true });
+    expect(await axeViolations(page), 'telegram-05-german').toEqual([]);
+    await context.close();
+  });
+
   it('the success page in the external browser (no sign-in there) links back into Telegram', async () => {
     const page = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
     await page.goto(`${server.url}/billing/success?session_id=cs_test_external`);

@@ -1,6 +1,7 @@
 import { isUnauthorized } from '@miniapp-billing/client';
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { type AppConfig, AuthProvider, useAuth } from './auth.tsx';
 import { guardContrast } from './contrast.ts';
 import { BillingPage } from './pages/BillingPage.tsx';
@@ -21,6 +22,7 @@ function routeOf(location: Location, startParam: string | null): Route {
 }
 
 function Shell() {
+  const { t } = useTranslation();
   const auth = useAuth();
   const [route, setRoute] = useState<Route>(() => routeOf(window.location, auth.startParam));
   useEffect(() => setRoute(routeOf(window.location, auth.startParam)), [auth.startParam]);
@@ -66,7 +68,7 @@ function Shell() {
     <QueryClientProvider client={queryClient}>
       <TRPCProvider trpcClient={auth.client} queryClient={queryClient}>
         <header className="topbar">
-          <h1>Billing</h1>
+          <h1>{t('app.title')}</h1>
           {auth.session ? <span className="muted who">{auth.session.name}</span> : null}
         </header>
         <main>{page}</main>

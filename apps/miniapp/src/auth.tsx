@@ -1,5 +1,6 @@
 import { billingErrorOf, createBillingClient } from '@miniapp-billing/client';
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
+import { t } from './i18n.ts';
 import { clearSession, loadSession, type StoredSession, saveSession } from './session.ts';
 import { telegram } from './telegram.ts';
 
@@ -10,6 +11,8 @@ export interface AppConfig {
   telegram_app_name: string | null;
   /** The rails offered inside Telegram (`stars`, `stripe`); outside Telegram it is always Stripe. */
   rails?: string[];
+  /** The time zone Stripe shows dates in (the account's; UTC unless it sets another). */
+  time_zone?: string;
 }
 
 interface AuthState {
@@ -37,13 +40,9 @@ export interface SignInFailure {
 /** A failed sign-in in words a person can act on; never the server's wording. */
 export function explainSignIn(err: unknown): SignInFailure {
   const { httpStatus } = billingErrorOf(err);
-  if (httpStatus === 401 || httpStatus === 400 || httpStatus === 422)
-    return {
-      message: 'Telegram could not confirm it is you (the app may have been open too long). Close it and reopen the app from Telegram.',
-      retry: false,
-    };
-  if (httpStatus === 429) return { message: 'Too many attempts. Wait a minute, then try again.', retry: true };
-  return { message: 'We could not reach the billing service. Check your connection and try again.', retry: true };
+  if (httpStatus === 401 || httpStatus === 400 || httpStatus === 422) return { message: t('signIn.expired'), retry: false };
+  if (httpStatus === 429) return { message: t('signIn.tooMany'), retry: true };
+  return { message: t('signIn.unreachable'), retry: true };
 }
 
 export function useAuth(): AuthState {

@@ -18,6 +18,10 @@ export const telegram = {
   get initData(): string {
     return WebApp?.initData ?? '';
   },
+  /** The person's language in Telegram (`en`, `de`, `pt-br`), when Telegram says. */
+  get languageCode(): string | null {
+    return this.inTelegram ? (WebApp?.initDataUnsafe?.user?.language_code ?? null) : null;
+  },
   get startParam(): string | null {
     return WebApp?.initDataUnsafe?.start_param ?? null;
   },

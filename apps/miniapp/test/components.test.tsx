@@ -90,6 +90,8 @@ describe('Current plan', () => {
     render(<CurrentPlan subscription={free} onFixPayment={() => undefined} />);
     expect(screen.getByTestId('current-plan-name').textContent).toBe('Free');
     expect(screen.getByText(/free plan/)).toBeTruthy();
+    // Said once: no "Free" badge beside the name "Free".
+    expect(screen.getAllByText('Free')).toHaveLength(1);
   });
 
   it('shows name, status badge, price and renewal date', () => {

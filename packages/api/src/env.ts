@@ -99,6 +99,20 @@ export const ZEnv = z.object({
     .string()
     .regex(/^[A-Za-z0-9_]{1,64}$/)
     .optional(),
+  // The time zone the Stripe account shows dates in (its invoices, receipts and portal): the Mini
+  // App writes dates in it, so a renewal date here is the one Stripe shows. An IANA name; UTC.
+  STRIPE_ACCOUNT_TIME_ZONE: z
+    .string()
+    .max(64)
+    .default('UTC')
+    .refine((zone) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone such as UTC or Europe/Berlin'),
   // The one catalog: every plan on sale with its Stripe price, Stars price (per 30 days), trial,
   // features and limits, and `free`: {"free":{"features":{…},"limits":{…}},"premium_monthly":{"price":"price_…",…}}.
   PLAN_CATALOG_JSON: z.string().optional(),

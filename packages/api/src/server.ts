@@ -223,6 +223,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
           app_url: appUrl,
           telegram_bot_username: env.TELEGRAM_BOT_USERNAME ?? null,
           telegram_app_name: env.TELEGRAM_APP_NAME ?? null,
+          time_zone: env.STRIPE_ACCOUNT_TIME_ZONE,
         },
       }),
     );

@@ -1,21 +1,23 @@
 import type { Subscription } from '@miniapp-billing/client';
 import { useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { day, money, perInterval } from '../format.ts';
-import { Badge, type Tone } from './ui.tsx';
+import { t as translate } from '../i18n.ts';
+import { Badge, Emphasis, type Tone } from './ui.tsx';
 
-const STATUS: Record<Subscription['status'], { label: string; tone: Tone }> = {
-  active: { label: 'Active', tone: 'success' },
-  trialing: { label: 'Trial', tone: 'info' },
-  past_due: { label: 'Past due', tone: 'danger' },
-  incomplete: { label: 'Payment needed', tone: 'warning' },
-  unpaid: { label: 'Unpaid', tone: 'danger' },
-  canceled: { label: 'Canceled', tone: 'neutral' },
-  paused: { label: 'Paused', tone: 'neutral' },
-  inactive: { label: 'Free', tone: 'neutral' },
+const TONE: Record<Subscription['status'], Tone> = {
+  active: 'success',
+  trialing: 'info',
+  past_due: 'danger',
+  incomplete: 'warning',
+  unpaid: 'danger',
+  canceled: 'neutral',
+  paused: 'neutral',
+  inactive: 'neutral',
 };
 
 export function statusLabel(status: Subscription['status']): string {
-  return STATUS[status].label;
+  return translate(`status.${status}`);
 }
 
 interface Props {
@@ -31,8 +33,8 @@ interface Props {
 
 /** The plan at a glance: name, status, price, what happens next, and Cancel or Resume. */
 export function CurrentPlan({ subscription, onFixPayment, onCancel, onResume, busy = false }: Props) {
+  const { t } = useTranslation();
   const s = subscription;
-  const status = STATUS[s.status];
   const free = s.tier === 'free';
   const [confirming, setConfirming] = useState(false);
   const confirmRef = useRef<HTMLFieldSetElement>(null);
@@ -51,12 +53,13 @@ export function CurrentPlan({ subscription, onFixPayment, onCancel, onResume, bu
     <div className="current-plan">
       <div className="plan-line">
         <span className="plan-name" data-testid="current-plan-name">
-          {free ? 'Free' : s.plan_name}
+          {free ? t('current.free') : s.plan_name}
         </span>
-        <Badge tone={status.tone}>{status.label}</Badge>
+        {/* On Free the name says it all: no second "Free" beside it. */}
+        {free ? null : <Badge tone={TONE[s.status]}>{statusLabel(s.status)}</Badge>}
       </div>
       {free ? (
-        <p className="muted">You are on the free plan. Upgrade to unlock paid features.</p>
+        <p className="muted">{t('current.freeText')}</p>
       ) : (
         <>
           <p className="price">
@@ -65,28 +68,31 @@ export function CurrentPlan({ subscription, onFixPayment, onCancel, onResume, bu
           {s.status === 'past_due' ? (
             <div className="warning" role="alert">
               <p>
-                Your last payment failed.{' '}
-                {s.has_access && s.access_until ? `You keep access until ${day(s.access_until)}.` : 'Paid features are paused.'} Update your
-                payment method to continue.
+                {t('current.pastDue')}{' '}
+                {s.has_access && s.access_until ? t('current.keepAccessUntil', { date: day(s.access_until) }) : t('current.paused')}{' '}
+                {t('current.updateMethod')}
               </p>
               <button type="button" className="button danger" onClick={onFixPayment}>
-                Fix payment
+                {t('current.fixPayment')}
               </button>
             </div>
           ) : s.cancel_at_period_end ? (
             <>
               <p>
-                Cancels on <strong>{until}</strong>. You keep access until then.
+                <Emphasis k="current.cancelsOn" values={{ date: until }} />
               </p>
               {onResume ? (
                 <button type="button" className="button secondary" disabled={busy} onClick={onResume}>
-                  {busy ? 'Resuming…' : 'Resume plan'}
+                  {busy ? t('current.resuming') : t('current.resume')}
                 </button>
               ) : null}
             </>
           ) : s.current_period_end ? (
             <p>
-              {s.status === 'trialing' ? 'Trial ends' : 'Renews'} on <strong>{day(s.current_period_end)}</strong>
+              <Emphasis
+                k={s.status === 'trialing' ? 'current.trialEnds' : 'current.renewsOn'}
+                values={{ date: day(s.current_period_end) }}
+              />
             </p>
           ) : null}
           {cancellable && onCancel ? (
@@ -99,7 +105,7 @@ export function CurrentPlan({ subscription, onFixPayment, onCancel, onResume, bu
                 onKeyDown={(e) => e.key === 'Escape' && closeConfirm()}
               >
                 <p id="cancel-question">
-                  Cancel {s.plan_name}? You keep it until <strong>{until}</strong>, then move to Free. Nothing more is charged.
+                  <Emphasis k="current.cancelQuestion" values={{ plan: s.plan_name, date: until }} />
                 </p>
                 <div className="row">
                   <button
@@ -111,16 +117,16 @@ export function CurrentPlan({ subscription, onFixPayment, onCancel, onResume, bu
                       onCancel();
                     }}
                   >
-                    Cancel plan
+                    {t('current.cancelPlan')}
                   </button>
                   <button type="button" className="button secondary" onClick={closeConfirm}>
-                    Keep plan
+                    {t('current.keepPlan')}
                   </button>
                 </div>
               </fieldset>
             ) : (
               <button ref={cancelRef} type="button" className="button secondary" disabled={busy} onClick={() => setConfirming(true)}>
-                {busy ? 'Cancelling…' : 'Cancel plan'}
+                {busy ? t('current.cancelling') : t('current.cancelPlan')}
               </button>
             )
           ) : null}

@@ -1,15 +1,16 @@
 import type { Invoice } from '@miniapp-billing/client';
+import { useTranslation } from 'react-i18next';
 import { day, money } from '../format.ts';
 import { telegram } from '../telegram.ts';
 import { Badge, type Tone } from './ui.tsx';
 
-const BADGE: Record<Invoice['status'], { label: string; tone: Tone }> = {
-  paid: { label: 'Paid', tone: 'success' },
-  open: { label: 'Open', tone: 'info' },
-  past_due: { label: 'Past due', tone: 'danger' },
-  draft: { label: 'Draft', tone: 'neutral' },
-  canceled: { label: 'Canceled', tone: 'neutral' },
-  uncollectible: { label: 'Uncollectible', tone: 'warning' },
+const TONE: Record<Invoice['status'], Tone> = {
+  paid: 'success',
+  open: 'info',
+  past_due: 'danger',
+  draft: 'neutral',
+  canceled: 'neutral',
+  uncollectible: 'warning',
 };
 
 /**
@@ -17,15 +18,16 @@ const BADGE: Record<Invoice['status'], { label: string; tone: Tone }> = {
  * saying when, what for, the invoice number, how much and where it stands.
  */
 export function Invoices({ invoices }: { invoices: Invoice[] }) {
+  const { t } = useTranslation();
   if (invoices.length === 0) {
-    return <p className="muted empty">No invoices yet. They appear here after your first payment.</p>;
+    return <p className="muted empty">{t('invoices.empty')}</p>;
   }
   return (
     <ul className="invoices">
       {invoices.map((inv) => {
-        const badge = BADGE[inv.status];
+        const badge = { tone: TONE[inv.status], label: t(`invoices.status.${inv.status}`) };
         const amount = inv.status === 'paid' ? inv.amount_paid : inv.amount_due;
-        const what = inv.description ?? 'Invoice';
+        const what = inv.description ?? t('invoices.invoice');
         const target = inv.pdf_url ?? inv.hosted_invoice_url;
         const content = (
           <>
@@ -59,10 +61,13 @@ export function Invoices({ invoices }: { invoices: Invoice[] }) {
                   // Inside Telegram, a PDF goes through Telegram's own download sheet where it has one.
                   if (inv.pdf_url && telegram.openFile(inv.pdf_url, `invoice-${inv.number ?? inv.id}.pdf`)) e.preventDefault();
                 }}
-                aria-label={`${inv.pdf_url ? 'PDF of the invoice' : 'Invoice'} ${inv.number ?? ''} of ${day(inv.created)}: ${what}, ${money(amount, inv.currency)}, ${badge.label}`.replace(
-                  /\s+/g,
-                  ' ',
-                )}
+                aria-label={t(inv.pdf_url ? 'invoices.pdfLabel' : 'invoices.pageLabel', {
+                  number: inv.number ?? '',
+                  date: day(inv.created),
+                  what,
+                  amount: money(amount, inv.currency),
+                  status: badge.label,
+                }).replace(/\s+/g, ' ')}
               >
                 {content}
               </a>

@@ -1,6 +1,8 @@
-import { billingErrorOf, type Plan, type PlanChangePreview } from '@miniapp-billing/client';
+import type { Plan, PlanChangePreview } from '@miniapp-billing/client';
 import { useEffect, useRef, useState } from 'react';
-import { day, money, perInterval } from '../format.ts';
+import { useTranslation } from 'react-i18next';
+import { day, money, perInterval, pricePer } from '../format.ts';
+import { errorText } from '../i18n.ts';
 
 interface Props {
   plan: Plan;
@@ -21,6 +23,7 @@ type State = { kind: 'loading' } | { kind: 'ready'; preview: PlanChangePreview }
  * Focus moves into the question when it opens; Escape or "Keep current plan" closes it.
  */
 export function PlanChangeConfirm({ plan, verb, loadPreview, busy, onConfirm, onClose }: Props) {
+  const { t } = useTranslation();
   const [state, setState] = useState<State>({ kind: 'loading' });
   const [attempt, setAttempt] = useState(0);
   const boxRef = useRef<HTMLFieldSetElement>(null);
@@ -31,7 +34,7 @@ export function PlanChangeConfirm({ plan, verb, loadPreview, busy, onConfirm, on
     setState({ kind: 'loading' });
     loadPreview(plan.plan_id).then(
       (preview) => live && setState({ kind: 'ready', preview }),
-      (err: unknown) => live && setState({ kind: 'failed', message: billingErrorOf(err).message }),
+      (err: unknown) => live && setState({ kind: 'failed', message: errorText(err) }),
     );
     return () => {
       live = false;
@@ -50,38 +53,41 @@ export function PlanChangeConfirm({ plan, verb, loadPreview, busy, onConfirm, on
       onKeyDown={(e) => e.key === 'Escape' && onClose()}
     >
       <p id={questionId} className="confirm-question">
-        {verb} to {plan.name} for {money(plan.amount, plan.currency)} / {perInterval(plan.interval)}?
+        {t(verb === 'Upgrade' ? 'change.upgradeQuestion' : 'change.downgradeQuestion', {
+          plan: plan.name,
+          price: pricePer(plan.amount, plan.currency, plan.interval),
+        })}
       </p>
       {state.kind === 'loading' ? (
         <p className="muted" role="status">
-          Working out the amount with Stripe…
+          {t('change.working')}
         </p>
       ) : state.kind === 'failed' ? (
         <div className="notice notice-error" role="alert">
           <p>{state.message}</p>
           <button type="button" className="button secondary small" onClick={() => setAttempt((n) => n + 1)}>
-            Retry
+            {t('common.retry')}
           </button>
         </div>
       ) : p ? (
         <dl className="amounts" data-testid="change-amounts">
           <div>
-            <dt>Due now</dt>
+            <dt>{t('change.dueNow')}</dt>
             <dd>{money(p.amount_due_now, p.currency)}</dd>
           </div>
           {p.credit > 0 ? (
             <div>
-              <dt>Credit for unused time</dt>
+              <dt>{t('change.credit')}</dt>
               <dd>{money(p.credit, p.currency)}</dd>
             </div>
           ) : null}
           <div>
-            <dt>{p.next_date ? `Next payment, ${day(p.next_date)}` : 'Next payment'}</dt>
+            <dt>{p.next_date ? t('change.nextPaymentOn', { date: day(p.next_date) }) : t('change.nextPayment')}</dt>
             <dd>{money(p.next_amount_due, p.currency)}</dd>
           </div>
           {p.next_amount_due !== p.next_amount ? (
             <div>
-              <dt>Then each {perInterval(plan.interval)}</dt>
+              <dt>{t('change.thenEach', { interval: perInterval(plan.interval) })}</dt>
               <dd>{money(p.next_amount, p.currency)}</dd>
             </div>
           ) : null}
@@ -89,10 +95,10 @@ export function PlanChangeConfirm({ plan, verb, loadPreview, busy, onConfirm, on
       ) : null}
       <div className="row">
         <button type="button" className="button" disabled={busy || !p} onClick={() => p && onConfirm(p.proration_date)}>
-          Confirm {verb.toLowerCase()}
+          {verb === 'Upgrade' ? t('change.confirmUpgrade') : t('change.confirmDowngrade')}
         </button>
         <button type="button" className="button secondary" onClick={onClose}>
-          Keep current plan
+          {t('change.keepCurrent')}
         </button>
       </div>
     </fieldset>

@@ -1,5 +1,6 @@
 import type { Plan, PlanChangePreview, Subscription } from '@miniapp-billing/client';
 import { useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { money, perInterval, stars } from '../format.ts';
 import { telegram } from '../telegram.ts';
 import { PlanChangeConfirm } from './PlanChangeConfirm.tsx';
@@ -27,6 +28,7 @@ type Billing = 'month' | 'year';
  * current plan is always shown), with Upgrade (on free), or Upgrade or Downgrade by price (with a live subscription).
  */
 export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, loadPreview, onStars, card = true }: Props) {
+  const { t } = useTranslation();
   const [confirming, setConfirming] = useState<string | null>(null);
   // Focus goes back to the button that opened a confirmation when it closes.
   const openers = useRef(new Map<string, HTMLButtonElement | null>());
@@ -42,12 +44,14 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, load
   // Up or down by what it costs a month, against the current plan's price.
   const isUpgrade = (plan: Plan) => plan.price_usd_monthly >= subscription.price_usd_monthly;
   const verb = (plan: Plan) => (isUpgrade(plan) ? 'Upgrade' : 'Downgrade');
+  const actionLabel = (plan: Plan) =>
+    !subscribed || isUpgrade(plan) ? t('plans.upgradeTo', { plan: plan.name }) : t('plans.downgradeTo', { plan: plan.name });
   const shown = both ? plans.filter((p) => p.interval === billing || p.plan_id === subscription.tier) : plans;
   return (
     <>
       {both ? (
         <fieldset className="billing-switch">
-          <legend className="sr-only">Billing period</legend>
+          <legend className="sr-only">{t('plans.billingPeriod')}</legend>
           {(['month', 'year'] as const).map((b) => (
             <button
               key={b}
@@ -59,7 +63,7 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, load
                 setBilling(b);
               }}
             >
-              {b === 'month' ? 'Monthly' : 'Yearly'}
+              {b === 'month' ? t('plans.monthly') : t('plans.yearly')}
             </button>
           ))}
         </fieldset>
@@ -74,7 +78,7 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, load
               className={`plan ${current ? 'plan-current' : ''} ${plan.highlighted ? 'plan-highlighted' : ''}`}
               aria-labelledby={headingId}
             >
-              {plan.highlighted ? <p className="badge-recommended">Recommended</p> : null}
+              {plan.highlighted ? <p className="badge-recommended">{t('plans.recommended')}</p> : null}
               <div className="plan-line">
                 <h3 id={headingId}>{plan.name}</h3>
                 <span className="price">
@@ -82,15 +86,17 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, load
                   <span className="muted"> / {perInterval(plan.interval)}</span>
                 </span>
               </div>
-              {onStars && plan.stars_price !== null ? <p className="stars-price">or {stars(plan.stars_price)} / 30 days</p> : null}
-              {plan.trial_days && !subscribed ? <p className="trial">{plan.trial_days}-day free trial · no charge until it ends</p> : null}
+              {onStars && plan.stars_price !== null ? (
+                <p className="stars-price">{t('plans.orStars', { stars: stars(plan.stars_price) })}</p>
+              ) : null}
+              {plan.trial_days && !subscribed ? <p className="trial">{t('plans.trial', { count: plan.trial_days })}</p> : null}
               <ul className="features">
                 {plan.features.map((f) => (
                   <li key={f}>{f}</li>
                 ))}
               </ul>
               {current ? (
-                <p className="current-label">Your current plan</p>
+                <p className="current-label">{t('plans.current')}</p>
               ) : confirming === plan.plan_id ? (
                 <PlanChangeConfirm
                   plan={plan}
@@ -104,27 +110,27 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, load
                   }}
                 />
               ) : onStarsRail ? (
-                <p className="muted">Paid in Telegram Stars: to change plan, cancel this one and subscribe again when it ends.</p>
+                <p className="muted">{t('plans.starsRail')}</p>
               ) : !subscribed && onStars && plan.stars_price !== null ? (
                 <div className="row">
                   <button
                     type="button"
                     className="button"
-                    aria-label={`Subscribe to ${plan.name} for ${plan.stars_price} Telegram Stars`}
+                    aria-label={t('plans.subscribeStarsLabel', { plan: plan.name, count: plan.stars_price })}
                     disabled={busyPlan !== null}
                     onClick={() => onStars(plan.plan_id)}
                   >
-                    {busyPlan === plan.plan_id ? 'Opening…' : `Subscribe for ${stars(plan.stars_price)}`}
+                    {busyPlan === plan.plan_id ? t('common.opening') : t('plans.subscribeStars', { stars: stars(plan.stars_price) })}
                   </button>
                   {card ? (
                     <button
                       type="button"
                       className="button secondary"
-                      aria-label={`Pay for ${plan.name} by card`}
+                      aria-label={t('plans.payByCardLabel', { plan: plan.name })}
                       disabled={busyPlan !== null}
                       onClick={() => onUpgrade(plan.plan_id)}
                     >
-                      Pay by card
+                      {t('plans.payByCard')}
                     </button>
                   ) : null}
                 </div>
@@ -135,11 +141,15 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, load
                   }}
                   type="button"
                   className="button"
-                  aria-label={`${subscribed ? verb(plan) : 'Upgrade'} to ${plan.name}`}
+                  aria-label={actionLabel(plan)}
                   disabled={busyPlan !== null}
                   onClick={() => (subscribed ? setConfirming(plan.plan_id) : onUpgrade(plan.plan_id))}
                 >
-                  {busyPlan === plan.plan_id ? 'Opening…' : subscribed ? verb(plan) : 'Upgrade'}
+                  {busyPlan === plan.plan_id
+                    ? t('common.opening')
+                    : !subscribed || isUpgrade(plan)
+                      ? t('plans.upgrade')
+                      : t('plans.downgrade')}
                 </button>
               )}
             </li>

@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 
 export type Tone = 'success' | 'warning' | 'danger' | 'neutral' | 'info';
 
@@ -17,11 +18,12 @@ export function Skeleton({ lines = 3, label }: { lines?: number; label: string }
 }
 
 export function ErrorState({ message, onRetry }: { message: string; onRetry: () => void }) {
+  const { t } = useTranslation();
   return (
     <div className="error-state" role="alert">
       <p>{message}</p>
       <button type="button" className="button secondary" onClick={onRetry}>
-        Retry
+        {t('common.retry')}
       </button>
     </div>
   );
@@ -37,4 +39,14 @@ export function Card({ title, id, children, actions }: { title: string; id: stri
       {children}
     </section>
   );
+}
+
+/**
+ * Words whose `<b>…</b>` part is what matters (a date, a plan): that part in bold. Values are
+ * interpolated as text first, so nothing in them is ever read as markup.
+ */
+export function Emphasis({ k, values }: { k: string; values: Record<string, string> }) {
+  const { t } = useTranslation();
+  const parts = t(k, values).split(/<b>(.*?)<\/b>/);
+  return <>{parts.map((part, i) => (i % 2 === 1 ? <strong key={`${i}-${part}`}>{part}</strong> : part))}</>;
 }

@@ -1,12 +1,14 @@
 import { billingErrorOf, type Subscription } from '@miniapp-billing/client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { useAuth } from '../auth.tsx';
 import { CurrentPlan } from '../components/CurrentPlan.tsx';
 import { Invoices } from '../components/Invoices.tsx';
 import { Plans } from '../components/Plans.tsx';
 import { Card, ErrorState, Skeleton } from '../components/ui.tsx';
 import { day } from '../format.ts';
+import { errorText } from '../i18n.ts';
 import { rememberCheckout } from '../session.ts';
 import { telegram } from '../telegram.ts';
 import { useTRPC } from '../trpc.ts';
@@ -17,6 +19,7 @@ const newIdempotencyKey = () =>
     : `checkout-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 
 export function BillingPage() {
+  const { t } = useTranslation();
   const trpc = useTRPC();
   const { client, config } = useAuth();
   const queryClient = useQueryClient();
@@ -32,14 +35,14 @@ export function BillingPage() {
     if (!waitingForPayment || !subscription.data || subscription.data.tier === 'free') return;
     setWaitingForPayment(false);
     telegram.haptic('success');
-    setNotice({ tone: 'info', text: `You are now on ${subscription.data.plan_name}.`, at: 'plan' });
+    setNotice({ tone: 'info', text: t('current.nowOn', { plan: subscription.data.plan_name }), at: 'plan' });
     // The payment that brought the plan belongs in the history too (it may have been read before it landed).
     void queryClient.invalidateQueries({ queryKey: trpc.billing.invoices.pathKey() });
-  }, [waitingForPayment, subscription.data, queryClient, trpc]);
+  }, [waitingForPayment, subscription.data, queryClient, trpc, t]);
 
   const fail = (at: 'plan' | 'plans') => (err: unknown) => {
     telegram.haptic('error');
-    setNotice({ tone: 'error', text: billingErrorOf(err).message, at });
+    setNotice({ tone: 'error', text: errorText(err), at });
   };
   // One Idempotency-Key per intent (a plan the person chose to buy), reused when the same intent is
   // retried after a lost answer, so a retry can never open a second Checkout Session.
@@ -126,14 +129,14 @@ export function BillingPage() {
       if (status === 'paid' || status === 'pending') {
         setNotice({
           tone: 'info',
-          text: status === 'paid' ? 'Paid in Stars: activating your plan…' : 'Your payment is being processed…',
+          text: status === 'paid' ? t('current.paidInStars') : t('current.processing'),
           at: 'plan',
         });
         setWaitingForPayment(true);
         void refresh();
       } else if (status === 'failed') {
         telegram.haptic('error');
-        setNotice({ tone: 'error', text: 'The payment did not go through. You were not charged.', at: 'plans' });
+        setNotice({ tone: 'error', text: t('plans.starsFailed'), at: 'plans' });
       }
     },
     onError: fail('plans'),
@@ -148,7 +151,7 @@ export function BillingPage() {
         setSubscription(sub);
         setNotice({
           tone: 'info',
-          text: `${sub.plan_name} is cancelled. You keep it until ${day(sub.cancel_at ?? sub.current_period_end)}.`,
+          text: t('current.cancelled', { plan: sub.plan_name, date: day(sub.cancel_at ?? sub.current_period_end) }),
           at: 'plan',
         });
       },
@@ -159,7 +162,7 @@ export function BillingPage() {
     trpc.billing.subscription.resume.mutationOptions({
       onSuccess: (sub) => {
         setSubscription(sub);
-        setNotice({ tone: 'info', text: `${sub.plan_name} will renew as before.`, at: 'plan' });
+        setNotice({ tone: 'info', text: t('current.resumed', { plan: sub.plan_name }), at: 'plan' });
       },
       onError: fail('plan'),
     }),
@@ -176,7 +179,7 @@ export function BillingPage() {
   const change = useMutation(
     trpc.billing.subscription.change.mutationOptions({
       onSuccess: (sub) => {
-        setNotice({ tone: 'info', text: `You are now on ${sub.plan_name}.`, at: 'plan' });
+        setNotice({ tone: 'info', text: t('current.nowOn', { plan: sub.plan_name }), at: 'plan' });
         void refresh();
       },
       onError: fail('plans'),
@@ -199,7 +202,7 @@ export function BillingPage() {
     if (starsOffered && recommended.stars_price !== null) stars.mutate({ plan_id: recommended.plan_id });
     else checkout.mutate({ plan_id: recommended.plan_id });
   };
-  const mainText = recommended ? `Subscribe to ${recommended.name}` : null;
+  const mainText = recommended ? t('plans.subscribeTo', { plan: recommended.name }) : null;
   const busyBuying = checkout.isPending || stars.isPending;
   useEffect(() => {
     if (!mainText) return;
@@ -209,21 +212,21 @@ export function BillingPage() {
   return (
     <>
       <Card
-        title="Current plan"
+        title={t('current.heading')}
         id="current-plan"
         actions={
           hasCardBilling ? (
             <button type="button" className="button secondary small" disabled={portal.isPending} onClick={() => portal.mutate({})}>
-              {portal.isPending ? 'Opening…' : 'Payment method & billing'}
+              {portal.isPending ? t('common.opening') : t('current.paymentMethod')}
             </button>
           ) : null
         }
       >
         {notice?.at === 'plan' ? <Notice tone={notice.tone} text={notice.text} /> : null}
         {subscription.isPending ? (
-          <Skeleton label="Loading your plan" lines={3} />
+          <Skeleton label={t('current.loading')} lines={3} />
         ) : subscription.isError ? (
-          <ErrorState message="Could not load your plan." onRetry={() => void subscription.refetch()} />
+          <ErrorState message={t('current.loadFailed')} onRetry={() => void subscription.refetch()} />
         ) : (
           <CurrentPlan
             subscription={subscription.data}
@@ -241,22 +244,22 @@ export function BillingPage() {
         )}
         {waitingForPayment ? (
           <p className="muted" role="status">
-            Waiting for your payment to complete…
+            {t('current.waiting')}
           </p>
         ) : null}
       </Card>
-      <Card title="Plans" id="plans">
+      <Card title={t('plans.heading')} id="plans">
         {notice?.at === 'plans' ? <Notice tone={notice.tone} text={notice.text} /> : null}
         {checkout.isPending && checkoutWait !== 'quick' ? (
           <div className="notice notice-info" role="status">
             {checkoutWait === 'slow' ? (
-              <p>Still waiting for Stripe…</p>
+              <p>{t('plans.slow')}</p>
             ) : (
               <>
-                <p>Stripe is taking longer than usual.</p>
+                <p>{t('plans.stuck')}</p>
                 <div className="row">
                   <button type="button" className="button" onClick={() => checkout.variables && checkout.mutate(checkout.variables)}>
-                    Retry
+                    {t('common.retry')}
                   </button>
                   <button
                     type="button"
@@ -266,7 +269,7 @@ export function BillingPage() {
                       checkout.reset();
                     }}
                   >
-                    Cancel
+                    {t('common.cancel')}
                   </button>
                 </div>
               </>
@@ -274,9 +277,9 @@ export function BillingPage() {
           </div>
         ) : null}
         {plans.isPending || subscription.isPending ? (
-          <Skeleton label="Loading plans" lines={4} />
+          <Skeleton label={t('plans.loading')} lines={4} />
         ) : plans.isError || subscription.isError ? (
-          <ErrorState message="Could not load the plans." onRetry={() => void Promise.all([plans.refetch(), subscription.refetch()])} />
+          <ErrorState message={t('plans.loadFailed')} onRetry={() => void Promise.all([plans.refetch(), subscription.refetch()])} />
         ) : (
           <Plans
             plans={plans.data}
@@ -311,11 +314,11 @@ export function BillingPage() {
           />
         )}
       </Card>
-      <Card title="Invoices" id="invoices">
+      <Card title={t('invoices.heading')} id="invoices">
         {invoices.isPending ? (
-          <Skeleton label="Loading invoices" lines={3} />
+          <Skeleton label={t('invoices.loading')} lines={3} />
         ) : invoices.isError ? (
-          <ErrorState message="Could not load your invoices." onRetry={() => void invoices.refetch()} />
+          <ErrorState message={t('invoices.loadFailed')} onRetry={() => void invoices.refetch()} />
         ) : (
           <Invoices invoices={invoices.data} />
         )}

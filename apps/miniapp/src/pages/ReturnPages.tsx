@@ -1,24 +1,29 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
+import { useTranslation } from 'react-i18next';
 import { useAuth } from '../auth.tsx';
 import { statusLabel } from '../components/CurrentPlan.tsx';
+import { Emphasis } from '../components/ui.tsx';
 import { cardBrand, day, money } from '../format.ts';
+import { errorText } from '../i18n.ts';
 import { forgetCheckout, pendingCheckout } from '../session.ts';
 import { telegram, telegramLink } from '../telegram.ts';
 import { useTRPC } from '../trpc.ts';
 
 /** "Back to billing" on the page, and Telegram's own Back button while the page is shown. */
 function BackToBilling({ onBack }: { onBack: () => void }) {
+  const { t } = useTranslation();
   useEffect(() => telegram.backButton(onBack), [onBack]);
   return (
     <button type="button" className="button" onClick={onBack}>
-      Back to billing
+      {t('common.backToBilling')}
     </button>
   );
 }
 
 /** The return from Checkout: confirms at once (no waiting for the webhook) and shows the new plan. */
 export function SuccessPage({ sessionId, onBack }: { sessionId: string; onBack: () => void }) {
+  const { t } = useTranslation();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const { session, config } = useAuth();
@@ -39,15 +44,15 @@ export function SuccessPage({ sessionId, onBack }: { sessionId: string; onBack: 
     return (
       <section className="card" aria-labelledby="paid-title">
         <h2 id="paid-title" className="title">
-          Payment received
+          {t('success.received')}
         </h2>
-        <p>Thank you! Your plan is being activated.</p>
+        <p>{t('success.thanks')}</p>
         {link ? (
           <a className="button" href={link}>
-            Return to Telegram
+            {t('success.returnToTelegram')}
           </a>
         ) : (
-          <p className="muted">You can close this page and return to the app.</p>
+          <p className="muted">{t('success.closePage')}</p>
         )}
       </section>
     );
@@ -58,42 +63,46 @@ export function SuccessPage({ sessionId, onBack }: { sessionId: string; onBack: 
       {confirm.isPending || (!data && !confirm.isError) ? (
         <>
           <h2 id="success-title" className="title">
-            Confirming your payment…
+            {t('success.confirming')}
           </h2>
-          <div className="spinner" role="status" aria-label="Confirming your payment" />
+          <div className="spinner" role="status" aria-label={t('success.confirming')} />
         </>
       ) : confirm.isError ? (
         <>
           <h2 id="success-title" className="title">
-            We could not confirm this payment
+            {t('success.confirmFailed')}
           </h2>
           <p className="error" role="alert">
-            {confirm.error.message}
+            {errorText(confirm.error)}
           </p>
           <button type="button" className="button secondary" onClick={() => confirm.mutate({ session_id: sessionId })}>
-            Retry
+            {t('common.retry')}
           </button>
           <BackToBilling onBack={onBack} />
         </>
       ) : data?.checkout_status === 'complete' ? (
         <>
           <h2 id="success-title" className="title">
-            Plan activated
+            {t('success.activated')}
           </h2>
           <p className="big">
-            You are on <strong>{data.subscription.plan_name}</strong>{' '}
+            <Emphasis k="success.youAreOn" values={{ plan: data.subscription.plan_name }} />{' '}
             <span className="muted">({statusLabel(data.subscription.status)})</span>
           </p>
           <dl className="amounts" data-testid="receipt">
             {data.receipt ? (
               <div>
-                <dt>{data.receipt.amount_paid === 0 && data.subscription.status === 'trialing' ? 'Charged today (trial)' : 'Charged'}</dt>
+                <dt>
+                  {data.receipt.amount_paid === 0 && data.subscription.status === 'trialing'
+                    ? t('success.chargedTrial')
+                    : t('success.charged')}
+                </dt>
                 <dd>{money(data.receipt.amount_paid, data.receipt.currency)}</dd>
               </div>
             ) : null}
             {data.receipt?.card_last4 ? (
               <div>
-                <dt>Card</dt>
+                <dt>{t('success.card')}</dt>
                 <dd>
                   {cardBrand(data.receipt.card_brand)} •••• {data.receipt.card_last4}
                 </dd>
@@ -101,13 +110,13 @@ export function SuccessPage({ sessionId, onBack }: { sessionId: string; onBack: 
             ) : null}
             {data.receipt?.invoice_number ? (
               <div>
-                <dt>Invoice</dt>
+                <dt>{t('success.invoice')}</dt>
                 <dd>{data.receipt.invoice_number}</dd>
               </div>
             ) : null}
             {data.subscription.current_period_end ? (
               <div>
-                <dt>{data.subscription.status === 'trialing' ? 'First payment' : 'Next renewal'}</dt>
+                <dt>{data.subscription.status === 'trialing' ? t('success.firstPayment') : t('success.nextRenewal')}</dt>
                 <dd>{day(data.subscription.current_period_end)}</dd>
               </div>
             ) : null}
@@ -125,7 +134,7 @@ export function SuccessPage({ sessionId, onBack }: { sessionId: string; onBack: 
                 telegram.openExternal(data.receipt?.receipt_url as string);
               }}
             >
-              View receipt
+              {t('success.viewReceipt')}
             </a>
           ) : null}
           <BackToBilling onBack={onBack} />
@@ -133,11 +142,19 @@ export function SuccessPage({ sessionId, onBack }: { sessionId: string; onBack: 
       ) : (
         <>
           <h2 id="success-title" className="title">
-            Payment not completed yet
+            {t('success.notCompleted')}
           </h2>
-          <p className="muted">{data?.message}</p>
+          <p className="muted">
+            {t(
+              data?.checkout_status === 'expired'
+                ? 'success.pendingExpired'
+                : data?.checkout_status === 'canceled'
+                  ? 'success.pendingCanceled'
+                  : 'success.pendingOpen',
+            )}
+          </p>
           <button type="button" className="button secondary" onClick={() => confirm.mutate({ session_id: sessionId })}>
-            Check again
+            {t('success.checkAgain')}
           </button>
           <BackToBilling onBack={onBack} />
         </>
@@ -148,6 +165,7 @@ export function SuccessPage({ sessionId, onBack }: { sessionId: string; onBack: 
 
 /** The person left Checkout: record it (the session is expired so it cannot be paid by surprise). */
 export function CancelPage({ onBack }: { onBack: () => void }) {
+  const { t } = useTranslation();
   const trpc = useTRPC();
   const { session } = useAuth();
   const cancel = useMutation(trpc.billing.checkout.cancel.mutationOptions());
@@ -162,9 +180,9 @@ export function CancelPage({ onBack }: { onBack: () => void }) {
   return (
     <section className="card" aria-labelledby="cancel-title">
       <h2 id="cancel-title" className="title">
-        Checkout canceled
+        {t('canceled.heading')}
       </h2>
-      <p>{cancel.data?.message ?? 'You have not been charged.'}</p>
+      <p>{cancel.data?.checkout_status === 'complete' ? t('canceled.alreadyPaid') : t('canceled.notCharged')}</p>
       <BackToBilling onBack={onBack} />
     </section>
   );

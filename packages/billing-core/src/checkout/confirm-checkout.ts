@@ -103,19 +103,22 @@ async function receiptOf(deps: BillingDeps, invoice: Stripe.Invoice): Promise<Ch
 }
 
 /** The person left Checkout without paying: recorded, and the session expired so it cannot be paid later by surprise. */
-export async function cancelCheckout(deps: BillingDeps, input: { user: User; sessionId: string }): Promise<{ message: string }> {
+export async function cancelCheckout(
+  deps: BillingDeps,
+  input: { user: User; sessionId: string },
+): Promise<{ message: string; checkout_status: 'canceled' | 'complete' }> {
   const local = await findCheckoutSession(deps.db, input.sessionId);
   if (!local || local.user_id !== input.user.id) throw notFound();
-  if (local.status === 'complete') return { message: 'This checkout was already paid' };
+  if (local.status === 'complete') return { message: 'This checkout was already paid', checkout_status: 'complete' };
   if (local.status === 'open') {
     const session = await stripeCall(() => deps.stripe.checkout.sessions.expire(input.sessionId)).catch(() =>
       stripeCall(() => deps.stripe.checkout.sessions.retrieve(input.sessionId)),
     );
     if (session.status === 'complete') {
       await setCheckoutStatus(deps.db, input.sessionId, 'complete');
-      return { message: 'This checkout was already paid' };
+      return { message: 'This checkout was already paid', checkout_status: 'complete' };
     }
   }
   await setCheckoutStatus(deps.db, input.sessionId, 'canceled');
-  return { message: 'Checkout canceled; you have not been charged' };
+  return { message: 'Checkout canceled; you have not been charged', checkout_status: 'canceled' };
 }

@@ -17,6 +17,7 @@ import {
 import { z } from 'zod';
 import { billingActionProcedure, protectedProcedure, publicProcedure, router } from '../../trpc.ts';
 import {
+  ZCancelOutput,
   ZChangePlanInput,
   ZCheckoutInput,
   ZCheckoutOutput,
@@ -25,7 +26,6 @@ import {
   ZEntitlements,
   ZInvoice,
   ZInvoicesInput,
-  ZMessage,
   ZPlan,
   ZPlanChangePreview,
   ZPortalInput,
@@ -139,7 +139,7 @@ export const billingRouter = router({
     cancel: protectedProcedure
       .meta({ openapi: { method: 'POST', path: '/billing/checkout/cancel', tags, summary: 'The person left Checkout without paying' } })
       .input(ZSessionInput)
-      .output(ZMessage)
+      .output(ZCancelOutput)
       .mutation(({ ctx, input }) => cancelCheckout(ctx.deps.billing, { user: ctx.user, sessionId: input.session_id })),
   }),
   portal: router({

@@ -85,7 +85,10 @@ export const ZConfirmOutput = z.object({
     .nullable()
     .describe("The first payment, when the checkout is complete: amount, card and Stripe's receipt page"),
 });
-export const ZMessage = z.object({ message: z.string() });
+export const ZCancelOutput = z.object({
+  message: z.string(),
+  checkout_status: z.enum(['canceled', 'complete']).describe('complete: it was paid before it could be canceled'),
+});
 
 export const ZPortalInput = z.strictObject({ return_url: ZUrl.optional() }).optional();
 export const ZPortalOutput = z.object({ url: z.string() });
