@@ -27,5 +27,8 @@ if (!existsSync(built) || statSync(built).mtimeMs < sources) {
   execFileSync(process.execPath, [path.join(app, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], {
     cwd: app,
     stdio: 'inherit',
+    // A production build whoever asks: Vite keeps an inherited NODE_ENV (vitest sets `test`), which
+    // would ship React's development build.
+    env: { ...process.env, NODE_ENV: 'production' },
   });
 }

@@ -631,6 +631,18 @@ async function main() {
     log(`- ${label}: ${(ms / 1000).toFixed(2)} s`);
   }
 
+  // 8. The Mini App's first paint under DevTools' network presets (bench/src/first-paint.ts).
+  log(`\n## 8. Mini App first paint in headless Chromium (Fast 4G, Slow 3G; cache off; median of 3)\n`);
+  const paint = await new Promise<string>((resolve, reject) => {
+    const proc = spawn(tsx, [path.join(here, 'first-paint.ts')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
+    proc.on('exit', (code) => (code === 0 ? resolve(text.trim()) : reject(new Error(`first-paint exited ${code}`))));
+  });
+  for (const line of paint.split('\n')) log(line);
+
   const notes = readFileSync(path.join(root, 'bench', 'NOTES.md'), 'utf8');
   writeFileSync(path.join(root, 'bench', 'RESULTS.md'), `${lines.join('\n')}\n\n${notes}`);
   console.log('\nwritten to bench/RESULTS.md');

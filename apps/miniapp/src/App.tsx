@@ -1,14 +1,22 @@
 import { isUnauthorized } from '@miniapp-billing/client';
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { type AppConfig, AuthProvider, useAuth } from './auth.tsx';
+import { Skeleton } from './components/ui.tsx';
 import { guardContrast } from './contrast.ts';
 import { BillingPage } from './pages/BillingPage.tsx';
-import { CancelPage, SuccessPage } from './pages/ReturnPages.tsx';
-import { SignIn } from './pages/SignIn.tsx';
 import { telegram } from './telegram.ts';
-import { TRPCProvider } from './trpc.ts';
+
+// The pages a return from Checkout shows are their own chunk: the billing page does not carry them.
+// main.tsx starts loading it at once when the app opens on one of them.
+export const loadReturnPages = () => import('./pages/ReturnPages.tsx');
+const SuccessPage = lazy(() => loadReturnPages().then((m) => ({ default: m.SuccessPage })));
+const CancelPage = lazy(() => loadReturnPages().then((m) => ({ default: m.CancelPage })));
+// Signing in is its own chunk too: someone signed in never needs it. main.tsx starts it at once when
+// there is no session to show the billing page with.
+export const loadSignIn = () => import('./pages/SignIn.tsx');
+const SignIn = lazy(() => loadSignIn().then((m) => ({ default: m.SignIn })));
 
 type Route = { name: 'billing' } | { name: 'success'; sessionId: string } | { name: 'cancel' };
 
@@ -66,13 +74,13 @@ function Shell() {
     );
   return (
     <QueryClientProvider client={queryClient}>
-      <TRPCProvider trpcClient={auth.client} queryClient={queryClient}>
-        <header className="topbar">
-          <h1>{t('app.title')}</h1>
-          {auth.session ? <span className="muted who">{auth.session.name}</span> : null}
-        </header>
-        <main>{page}</main>
-      </TRPCProvider>
+      <header className="topbar">
+        <h1>{t('app.title')}</h1>
+        {auth.session ? <span className="muted who">{auth.session.name}</span> : null}
+      </header>
+      <main>
+        <Suspense fallback={<Skeleton label={t('success.confirming')} lines={3} />}>{page}</Suspense>
+      </main>
     </QueryClientProvider>
   );
 }

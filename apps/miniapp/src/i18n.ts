@@ -1,11 +1,16 @@
 import { billingErrorOf } from '@miniapp-billing/client';
 import i18next from 'i18next';
 import { initReactI18next } from 'react-i18next';
-import { de } from './locales/de.ts';
-import { en } from './locales/en.ts';
+import { en, type Messages } from './locales/en.ts';
 
-/** The languages the app's words are in; English is the source and the fallback. */
-export const LANGUAGES = { en, de } as const;
+/**
+ * The languages the app's words are in. English is the source and the fallback, and ships with the
+ * app; every other language is its own small chunk, loaded only by those who speak it.
+ */
+export const LANGUAGES = {
+  en: async (): Promise<Messages> => en,
+  de: async (): Promise<Messages> => (await import('./locales/de.ts')).de,
+} as const;
 export type Language = keyof typeof LANGUAGES;
 
 /**
@@ -42,19 +47,28 @@ const validTimeZone = (zone: string | null | undefined): string => {
   }
 };
 
-/** Sets the words, the locale and the time zone once, before the first render (synchronously). */
-export function setupI18n(options: { telegramCode?: string | null; browser?: readonly string[]; timeZone?: string | null } = {}): Language {
-  const { locale, language } = chooseLocale(options.telegramCode, options.browser ?? []);
-  formatting.locale = locale;
+/** Sets the words, the locale and the time zone, before the first render. */
+export async function setupI18n(
+  options: { telegramCode?: string | null; browser?: readonly string[]; timeZone?: string | null } = {},
+): Promise<Language> {
+  const chosen = chooseLocale(options.telegramCode, options.browser ?? []);
+  formatting.locale = chosen.locale;
   formatting.timeZone = validTimeZone(options.timeZone);
-  void i18next.use(initReactI18next).init({
-    resources: Object.fromEntries(Object.entries(LANGUAGES).map(([lng, translation]) => [lng, { translation }])),
-    lng: language,
-    fallbackLng: 'en',
-    interpolation: { escapeValue: false },
-    initAsync: false,
-    returnEmptyString: false,
-  });
+  // A language whose chunk cannot load (offline) is spoken in English rather than not at all.
+  const words = await LANGUAGES[chosen.language]().catch(() => null);
+  const language: Language = words ? chosen.language : 'en';
+  if (!i18next.isInitialized) {
+    await i18next.use(initReactI18next).init({
+      resources: { en: { translation: en } },
+      lng: 'en',
+      fallbackLng: 'en',
+      interpolation: { escapeValue: false },
+      initAsync: false,
+      returnEmptyString: false,
+    });
+  }
+  if (words && language !== 'en') i18next.addResourceBundle(language, 'translation', words, true, true);
+  await i18next.changeLanguage(language);
   if (typeof document !== 'undefined') document.documentElement.lang = language;
   return language;
 }

@@ -1,8 +1,9 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { App, applyTheme } from './App.tsx';
+import { App, applyTheme, loadReturnPages, loadSignIn } from './App.tsx';
 import type { AppConfig } from './auth.tsx';
 import { setupI18n } from './i18n.ts';
+import { loadSession } from './session.ts';
 import { telegram } from './telegram.ts';
 import './styles.css';
 
@@ -20,6 +21,9 @@ function inlineConfig(): AppConfig | null {
 }
 
 async function start() {
+  // Back from Checkout: the return pages' chunk loads beside the rest, not after it.
+  if (window.location.pathname.startsWith('/billing/') || telegram.startParam?.startsWith('paid-')) void loadReturnPages();
+  if (!loadSession()) void loadSignIn();
   telegram.ready();
   applyTheme();
   telegram.onThemeChanged(applyTheme);
@@ -30,7 +34,11 @@ async function start() {
     (await fetch('/config.json')
       .then((r) => (r.ok ? (r.json() as Promise<AppConfig>) : fallback))
       .catch(() => fallback));
-  setupI18n({ telegramCode: telegram.languageCode, browser: navigator.languages ?? [navigator.language], timeZone: config.time_zone });
+  await setupI18n({
+    telegramCode: telegram.languageCode,
+    browser: navigator.languages ?? [navigator.language],
+    timeZone: config.time_zone,
+  });
   const root = document.getElementById('root');
   if (!root) return;
   createRoot(root).render(

@@ -1,4 +1,8 @@
-import type { AppRouter } from '@miniapp-billing/client';
-import { createTRPCContext } from '@trpc/tanstack-react-query';
-
-export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
+// The billing data the app caches, by key: every read goes through the typed tRPC client
+// (@miniapp-billing/client), batched by its link, and is cached by TanStack Query under these keys.
+export const billingKeys = {
+  all: ['billing'] as const,
+  subscription: ['billing', 'subscription'] as const,
+  plans: ['billing', 'plans'] as const,
+  invoices: ['billing', 'invoices'] as const,
+};

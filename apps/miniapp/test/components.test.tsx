@@ -246,8 +246,8 @@ describe('Plans', () => {
       <Plans plans={plans} subscription={vip} busyPlan={null} onUpgrade={() => undefined} onSwitch={onSwitch} loadPreview={loadPreview} />,
     );
     await userEvent.click(screen.getByRole('button', { name: 'Downgrade to Premium' }));
+    const question = await screen.findByRole('group', { name: /Downgrade to Premium/ });
     expect(loadPreview).toHaveBeenCalledWith('premium_monthly');
-    const question = screen.getByRole('group', { name: /Downgrade to Premium/ });
     expect(document.activeElement).toBe(question);
     const amounts = await screen.findByTestId('change-amounts');
     expect(amounts.textContent).toContain('Due now$0');
@@ -276,7 +276,7 @@ describe('Plans', () => {
     const opener = screen.getByRole('button', { name: 'Upgrade to VIP' });
     await userEvent.click(opener);
     expect(onSwitch).not.toHaveBeenCalled();
-    expect(screen.getByRole('button', { name: 'Confirm upgrade' }).hasAttribute('disabled')).toBe(true);
+    expect((await screen.findByRole('button', { name: 'Confirm upgrade' })).hasAttribute('disabled')).toBe(true);
     answer(preview({ amount_due_now: 4667, next_amount: 9900, next_amount_due: 9900 }));
     expect((await screen.findByTestId('change-amounts')).textContent).toContain('Due now$46.67');
     expect(screen.queryByText(/Credit/)).toBeNull();

@@ -9,10 +9,12 @@ import { chooseLocale, formatting, LANGUAGES, setupI18n } from '../src/i18n.ts';
 /** Intl writes no-break spaces between amount and currency; compared as spaces. */
 const plain = (s: string | null | undefined) => (s ?? '').replace(/[\u00a0\u202f]/g, ' ');
 
-afterEach(() => {
+afterEach(async () => {
   cleanup();
-  setupI18n({ browser: ['en-US'] });
+  await setupI18n({ browser: ['en-US'] });
 });
+
+const catalogs = async () => ({ en: await LANGUAGES.en(), de: await LANGUAGES.de() });
 
 /** Every key of a catalog, with the {{variables}} and <tags> its words use. */
 function shape(messages: object, prefix = ''): Map<string, string> {
@@ -30,10 +32,12 @@ function shape(messages: object, prefix = ''): Map<string, string> {
 }
 
 describe('translations', () => {
-  it('every language has every English key, no other, and the same variables and tags in each', () => {
-    const english = shape(LANGUAGES.en);
+  it('every language has every English key, no other, and the same variables and tags in each', async () => {
+    const all = await catalogs();
+    expect(Object.keys(all).sort()).toEqual(Object.keys(LANGUAGES).sort());
+    const english = shape(all.en);
     expect(english.size).toBeGreaterThan(100);
-    for (const [language, messages] of Object.entries(LANGUAGES)) {
+    for (const [language, messages] of Object.entries(all)) {
       const other = shape(messages);
       expect([...other.keys()].sort(), language).toEqual([...english.keys()].sort());
       for (const [key, vars] of english) expect(other.get(key), `${language}: ${key}`).toBe(vars);
@@ -41,16 +45,17 @@ describe('translations', () => {
     }
   });
 
-  it('no German word is left in English', () => {
-    const english = shape(LANGUAGES.en);
+  it('no German word is left in English', async () => {
+    const all = await catalogs();
+    const english = shape(all.en);
     const flat = (m: object, p = ''): Array<[string, string]> =>
       Object.entries(m).flatMap(([k, v]) =>
         typeof v === 'string' ? [[`${p}${k}`, v] as [string, string]] : flat(v as object, `${p}${k}.`),
       );
-    const en = new Map(flat(LANGUAGES.en));
+    const en = new Map(flat(all.en));
     // Words that are the same in both: loanwords and the bare format.
     const same = new Set(['common.perInterval', 'plans.upgrade', 'plans.downgrade']);
-    const untranslated = flat(LANGUAGES.de).filter(([k, v]) => v === en.get(k) && !same.has(k));
+    const untranslated = flat(all.de).filter(([k, v]) => v === en.get(k) && !same.has(k));
     expect(untranslated).toEqual([]);
     expect(english.size).toBe(en.size);
   });
@@ -65,8 +70,8 @@ describe('locale and time zone', () => {
     expect(chooseLocale('not a locale!', [])).toEqual({ locale: 'en-US', language: 'en' });
   });
 
-  it('a German locale sees German words, money and dates', () => {
-    setupI18n({ telegramCode: 'de', browser: ['en-US'] });
+  it('a German locale sees German words, money and dates', async () => {
+    await setupI18n({ telegramCode: 'de', browser: ['en-US'] });
     expect(document.documentElement.lang).toBe('de');
     expect(plain(money(2900, 'usd'))).toBe('29 $');
     expect(plain(money(2950, 'eur'))).toBe('29,50 €');
@@ -126,7 +131,7 @@ describe('locale and time zone', () => {
     expect(screen.getByRole('button', { name: 'Upgrade auf Premium' })).toBeTruthy();
   });
 
-  it('dates are in Stripe’s time zone (UTC), not the device’s: Los Angeles sees the date Stripe’s portal shows', () => {
+  it('dates are in Stripe’s time zone (UTC), not the device’s: Los Angeles sees the date Stripe’s portal shows', async () => {
     const tz = process.env.TZ;
     process.env.TZ = 'America/Los_Angeles';
     try {
@@ -136,9 +141,9 @@ describe('locale and time zone', () => {
       // …the app says what Stripe says.
       expect(formatting.timeZone).toBe('UTC');
       expect(day(end)).toBe('Jan 28, 2027');
-      setupI18n({ browser: ['en-US'], timeZone: 'Asia/Tokyo' });
+      await setupI18n({ browser: ['en-US'], timeZone: 'Asia/Tokyo' });
       expect(day(end)).toBe('Jan 28, 2027');
-      setupI18n({ browser: ['en-US'], timeZone: 'Not/AZone' });
+      await setupI18n({ browser: ['en-US'], timeZone: 'Not/AZone' });
       expect(formatting.timeZone).toBe('UTC');
     } finally {
       process.env.TZ = tz;

@@ -9,6 +9,7 @@ import expressStaticGzip from 'express-static-gzip';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import type { ApiDeps } from './context.ts';
+import { type AppShell, buildAppShell, sendAppShell } from './http/app-shell.ts';
 import { readJsonBody, readRawBody } from './http/body.ts';
 import { type Exchange, exchangeOf, observe } from './http/observe.ts';
 import { sendJson, sendRestError } from './http/respond.ts';
@@ -25,7 +26,7 @@ export interface AppOptions {
   miniappDist?: string | undefined;
   /** The schema the tables live in (readiness checks the migrations there). */
   databaseSchema?: string | undefined;
-  /** Extra client-side configuration the Mini App reads from `/config.json`. */
+  /** Client-side configuration: written into the Mini App's document, and served at `/config.json`. */
   publicConfig?: Record<string, unknown>;
   /** The most procedures one tRPC batch may carry (default 10). */
   maxBatchSize?: number | undefined;
@@ -48,27 +49,29 @@ const notFound = () => new TRPCError({ code: 'NOT_FOUND', message: 'Not found' }
  * and nothing else; it loads only its own scripts (the Telegram SDK is bundled; it writes inline
  * styles, hence `style-src 'unsafe-inline'`).
  */
-export const securityHeaders = helmet({
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'", "'unsafe-inline'"],
-      imgSrc: ["'self'", 'data:'],
-      connectSrc: ["'self'"],
-      fontSrc: ["'self'", 'data:'],
-      objectSrc: ["'none'"],
-      baseUri: ["'self'"],
-      formAction: ["'self'"],
-      frameAncestors: ["'self'", 'https://web.telegram.org', 'https://*.telegram.org'],
+export const securityHeaders = (inlineScripts: string[] = []) =>
+  helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        // The document's own inline scripts by their hashes (the theme read before the first paint).
+        scriptSrc: ["'self'", ...inlineScripts],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'self'", 'https://web.telegram.org', 'https://*.telegram.org'],
+      },
     },
-  },
-  // frame-ancestors above decides framing; X-Frame-Options cannot name Telegram's origins.
-  frameguard: false,
-  referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
-  crossOriginEmbedderPolicy: false,
-});
+    // frame-ancestors above decides framing; X-Frame-Options cannot name Telegram's origins.
+    frameguard: false,
+    referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+    crossOriginEmbedderPolicy: false,
+  });
 
 /**
  * Security headers for API answers (helmet): JSON is never a document, so nothing may load from
@@ -92,7 +95,7 @@ export const apiSecurityHeaders = helmet({
  * assets cached for a year, index.html revalidated, source maps only outside production), through
  * Express; anything it does not serve gets the one 404 body.
  */
-function pages(options: AppOptions): express.Express {
+function pages(options: AppOptions, shell: AppShell | null): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -103,7 +106,9 @@ function pages(options: AppOptions): express.Express {
       swaggerUi.setup(undefined, { swaggerOptions: { url: `${REST_BASE}/openapi.json` }, customSiteTitle: 'Mini App Billing API' }),
     );
   const dist = options.miniappDist;
-  if (dist && existsSync(path.join(dist, 'index.html'))) {
+  if (dist && shell) {
+    // The document itself, with its stylesheet and configuration inline.
+    app.get(['/', '/index.html'], (req, res) => sendAppShell(req, res, shell));
     if (!options.sourceMaps) app.get(/\.map$/, (_req, res) => sendRestError(res, exchangeOf(res), notFound()));
     app.use(
       expressStaticGzip(dist, {
@@ -120,10 +125,7 @@ function pages(options: AppOptions): express.Express {
       }),
     );
     // Client-side routes fall back to index.html.
-    app.get(/^\/(?!api\/|trpc\/|metrics|healthz|readyz).*/, (_req, res) => {
-      res.setHeader('Cache-Control', 'no-cache');
-      res.sendFile(path.join(dist, 'index.html'));
-    });
+    app.get(/^\/(?!api\/|trpc\/|metrics|healthz|readyz).*/, (req, res) => sendAppShell(req, res, shell));
   }
   app.use((_req, res) => sendRestError(res, exchangeOf(res), notFound()));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
@@ -144,7 +146,12 @@ export function createHandler(deps: ApiDeps, options: AppOptions = {}): (req: In
   const { metrics, logger } = deps;
   const routes = new RouteTable(appRouter);
   const trpc = trpcHandler(deps, routes, options.maxBatchSize ?? 10);
-  const site = pages(options);
+  const shell =
+    options.miniappDist && existsSync(path.join(options.miniappDist, 'index.html'))
+      ? buildAppShell(options.miniappDist, options.publicConfig)
+      : null;
+  const site = pages(options, shell);
+  const documentHeaders = securityHeaders(shell?.scriptHashes);
   let document: ReturnType<typeof openApiDocument> | undefined;
 
   const edge = new Map<string, Handler>([
@@ -219,7 +226,7 @@ export function createHandler(deps: ApiDeps, options: AppOptions = {}): (req: In
     const config = options.publicConfig;
     edge.set(EDGE_ROUTES.config, (_req, res) => sendJson(res, 200, config));
   }
-  const hasApp = !!options.miniappDist && existsSync(path.join(options.miniappDist, 'index.html'));
+  const hasApp = shell !== null;
 
   const route = (req: IncomingMessage, res: ServerResponse, exchange: Exchange): void | Promise<void> => {
     const url = req.url ?? '/';
@@ -263,7 +270,7 @@ export function createHandler(deps: ApiDeps, options: AppOptions = {}): (req: In
   return (req, res) => {
     const url = req.url ?? '';
     const api = (url.startsWith('/api/') && !url.startsWith(`${REST_BASE}/docs`)) || url.startsWith(TRPC_BASE);
-    (api ? apiSecurityHeaders : securityHeaders)(req, res, () => {
+    (api ? apiSecurityHeaders : documentHeaders)(req, res, () => {
       const exchange = observe(metrics, logger, req, res);
       // Billing answers are per person: never stored by a browser or a proxy.
       if (api) res.setHeader('Cache-Control', 'no-store');

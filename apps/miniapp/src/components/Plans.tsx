@@ -1,9 +1,11 @@
 import type { Plan, PlanChangePreview, Subscription } from '@miniapp-billing/client';
-import { useRef, useState } from 'react';
+import { lazy, Suspense, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { money, perInterval, stars } from '../format.ts';
 import { telegram } from '../telegram.ts';
-import { PlanChangeConfirm } from './PlanChangeConfirm.tsx';
+
+// Only someone changing plan needs the question: its own small chunk.
+const PlanChangeConfirm = lazy(() => import('./PlanChangeConfirm.tsx').then((m) => ({ default: m.PlanChangeConfirm })));
 
 interface Props {
   plans: Plan[];
@@ -98,17 +100,19 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, load
               {current ? (
                 <p className="current-label">{t('plans.current')}</p>
               ) : confirming === plan.plan_id ? (
-                <PlanChangeConfirm
-                  plan={plan}
-                  verb={verb(plan)}
-                  loadPreview={loadPreview}
-                  busy={busyPlan !== null}
-                  onClose={() => closeConfirm(plan.plan_id)}
-                  onConfirm={(prorationDate) => {
-                    setConfirming(null);
-                    onSwitch(plan.plan_id, prorationDate);
-                  }}
-                />
+                <Suspense fallback={<p className="muted">{t('change.working')}</p>}>
+                  <PlanChangeConfirm
+                    plan={plan}
+                    verb={verb(plan)}
+                    loadPreview={loadPreview}
+                    busy={busyPlan !== null}
+                    onClose={() => closeConfirm(plan.plan_id)}
+                    onConfirm={(prorationDate) => {
+                      setConfirming(null);
+                      onSwitch(plan.plan_id, prorationDate);
+                    }}
+                  />
+                </Suspense>
               ) : onStarsRail ? (
                 <p className="muted">{t('plans.starsRail')}</p>
               ) : !subscribed && onStars && plan.stars_price !== null ? (

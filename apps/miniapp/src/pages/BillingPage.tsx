@@ -11,7 +11,7 @@ import { day } from '../format.ts';
 import { errorText } from '../i18n.ts';
 import { rememberCheckout } from '../session.ts';
 import { telegram } from '../telegram.ts';
-import { useTRPC } from '../trpc.ts';
+import { billingKeys } from '../trpc.ts';
 
 const newIdempotencyKey = () =>
   typeof crypto !== 'undefined' && 'randomUUID' in crypto
@@ -20,25 +20,35 @@ const newIdempotencyKey = () =>
 
 export function BillingPage() {
   const { t } = useTranslation();
-  const trpc = useTRPC();
   const { client, config } = useAuth();
   const queryClient = useQueryClient();
   // A message shows next to what it is about: the current plan, or the plans (where purchases start).
   const [notice, setNotice] = useState<{ tone: 'error' | 'info'; text: string; at: 'plan' | 'plans' } | null>(null);
   const [waitingForPayment, setWaitingForPayment] = useState(false);
-  const subscription = useQuery({ ...trpc.billing.subscription.get.queryOptions(), refetchInterval: waitingForPayment ? 4000 : false });
-  const plans = useQuery({ ...trpc.billing.plans.list.queryOptions(), staleTime: 10 * 60_000 });
-  const invoices = useQuery(trpc.billing.invoices.list.queryOptions({ limit: 20 }));
+  const subscription = useQuery({
+    queryKey: billingKeys.subscription,
+    queryFn: ({ signal }) => client.billing.subscription.get.query(undefined, { signal }),
+    refetchInterval: waitingForPayment ? 4000 : false,
+  });
+  const plans = useQuery({
+    queryKey: billingKeys.plans,
+    queryFn: ({ signal }) => client.billing.plans.list.query(undefined, { signal }),
+    staleTime: 10 * 60_000,
+  });
+  const invoices = useQuery({
+    queryKey: billingKeys.invoices,
+    queryFn: ({ signal }) => client.billing.invoices.list.query({ limit: 20 }, { signal }),
+  });
 
-  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.billing.pathKey() });
+  const refresh = () => queryClient.invalidateQueries({ queryKey: billingKeys.all });
   useEffect(() => {
     if (!waitingForPayment || !subscription.data || subscription.data.tier === 'free') return;
     setWaitingForPayment(false);
     telegram.haptic('success');
     setNotice({ tone: 'info', text: t('current.nowOn', { plan: subscription.data.plan_name }), at: 'plan' });
     // The payment that brought the plan belongs in the history too (it may have been read before it landed).
-    void queryClient.invalidateQueries({ queryKey: trpc.billing.invoices.pathKey() });
-  }, [waitingForPayment, subscription.data, queryClient, trpc, t]);
+    void queryClient.invalidateQueries({ queryKey: billingKeys.invoices });
+  }, [waitingForPayment, subscription.data, queryClient, t]);
 
   const fail = (at: 'plan' | 'plans') => (err: unknown) => {
     telegram.haptic('error');
@@ -79,24 +89,22 @@ export function BillingPage() {
   const checkoutWait = useElapsed(checkout.isPending);
   // Back from the portal, re-read the customer from Stripe at once: what the person did there
   // shows now, not when the webhooks arrive.
-  const portalReturn = useMutation(
-    trpc.billing.portal.return.mutationOptions({
-      onSuccess: (sub) => {
-        queryClient.setQueryData(trpc.billing.subscription.get.queryKey(), sub);
-        void queryClient.invalidateQueries({ queryKey: trpc.billing.invoices.pathKey() });
-      },
-    }),
-  );
+  const portalReturn = useMutation({
+    mutationFn: () => client.billing.portal.return.mutate({}),
+    onSuccess: (sub) => {
+      queryClient.setQueryData(billingKeys.subscription, sub);
+      void queryClient.invalidateQueries({ queryKey: billingKeys.invoices });
+    },
+  });
   const portalOpened = useRef(false);
-  const portal = useMutation(
-    trpc.billing.portal.create.mutationOptions({
-      onSuccess: (res) => {
-        portalOpened.current = true;
-        telegram.openExternal(res.url);
-      },
-      onError: fail('plan'),
-    }),
-  );
+  const portal = useMutation({
+    mutationFn: () => client.billing.portal.create.mutate({}),
+    onSuccess: (res) => {
+      portalOpened.current = true;
+      telegram.openExternal(res.url);
+    },
+    onError: fail('plan'),
+  });
   const { mutate: syncFromPortal } = portalReturn;
   const returnedFromPortal = useRef(false);
   useEffect(() => {
@@ -105,18 +113,18 @@ export function BillingPage() {
     returnedFromPortal.current = true;
     url.searchParams.delete('portal');
     window.history.replaceState(window.history.state, '', `${url.pathname}${url.search}${url.hash}`);
-    syncFromPortal({});
+    syncFromPortal();
   }, [syncFromPortal]);
   // Back from the external browser (Telegram): show the state Stripe left us in, re-read from
   // Stripe when the person went to the portal.
   useEffect(
     () =>
       telegram.onActivated(() => {
-        if (!portalOpened.current) return void queryClient.invalidateQueries({ queryKey: trpc.billing.pathKey() });
+        if (!portalOpened.current) return void queryClient.invalidateQueries({ queryKey: billingKeys.all });
         portalOpened.current = false;
-        syncFromPortal({});
+        syncFromPortal();
       }),
-    [syncFromPortal, queryClient, trpc],
+    [syncFromPortal, queryClient],
   );
   // Inside Telegram, plans sold in Stars are paid through Telegram's own invoice sheet.
   const starsOffered = telegram.inTelegram && (config.rails ?? []).includes('stars');
@@ -143,48 +151,45 @@ export function BillingPage() {
   });
   // Cancel at period end, and its undo: the answer is the subscription as it now stands.
   const setSubscription = (sub: Subscription) => {
-    queryClient.setQueryData(trpc.billing.subscription.get.queryKey(), sub);
+    queryClient.setQueryData(billingKeys.subscription, sub);
   };
-  const cancel = useMutation(
-    trpc.billing.subscription.cancel.mutationOptions({
-      onSuccess: (sub) => {
-        setSubscription(sub);
-        setNotice({
-          tone: 'info',
-          text: t('current.cancelled', { plan: sub.plan_name, date: day(sub.cancel_at ?? sub.current_period_end) }),
-          at: 'plan',
-        });
-      },
-      onError: fail('plan'),
-    }),
-  );
-  const resume = useMutation(
-    trpc.billing.subscription.resume.mutationOptions({
-      onSuccess: (sub) => {
-        setSubscription(sub);
-        setNotice({ tone: 'info', text: t('current.resumed', { plan: sub.plan_name }), at: 'plan' });
-      },
-      onError: fail('plan'),
-    }),
-  );
+  const cancel = useMutation({
+    mutationFn: () => client.billing.subscription.cancel.mutate(),
+    onSuccess: (sub) => {
+      setSubscription(sub);
+      setNotice({
+        tone: 'info',
+        text: t('current.cancelled', { plan: sub.plan_name, date: day(sub.cancel_at ?? sub.current_period_end) }),
+        at: 'plan',
+      });
+    },
+    onError: fail('plan'),
+  });
+  const resume = useMutation({
+    mutationFn: () => client.billing.subscription.resume.mutate(),
+    onSuccess: (sub) => {
+      setSubscription(sub);
+      setNotice({ tone: 'info', text: t('current.resumed', { plan: sub.plan_name }), at: 'plan' });
+    },
+    onError: fail('plan'),
+  });
   // "Payment method & billing" only for someone with a Stripe customer: a card subscription or a card invoice.
   const hasCardBilling = subscription.data?.rail === 'stripe' || (invoices.data ?? []).some((i) => i.currency.toUpperCase() !== 'XTR');
   const fixPayment = () => {
     const url = subscription.data?.payment_url;
     if (url) telegram.openExternal(url);
-    else portal.mutate({});
+    else portal.mutate();
   };
   // Asked afresh each time a confirmation opens: the amount depends on the moment.
   const loadPreview = useCallback((planId: string) => client.billing.subscription.preview.query({ plan_id: planId }), [client]);
-  const change = useMutation(
-    trpc.billing.subscription.change.mutationOptions({
-      onSuccess: (sub) => {
-        setNotice({ tone: 'info', text: t('current.nowOn', { plan: sub.plan_name }), at: 'plan' });
-        void refresh();
-      },
-      onError: fail('plans'),
-    }),
-  );
+  const change = useMutation({
+    mutationFn: (input: { plan_id: string; proration_date: number }) => client.billing.subscription.change.mutate(input),
+    onSuccess: (sub) => {
+      setNotice({ tone: 'info', text: t('current.nowOn', { plan: sub.plan_name }), at: 'plan' });
+      void refresh();
+    },
+    onError: fail('plans'),
+  });
 
   // While a payment is on its way, closing the app asks first.
   const paying = waitingForPayment || checkout.isPending || stars.isPending;
@@ -216,7 +221,7 @@ export function BillingPage() {
         id="current-plan"
         actions={
           hasCardBilling ? (
-            <button type="button" className="button secondary small" disabled={portal.isPending} onClick={() => portal.mutate({})}>
+            <button type="button" className="button secondary small" disabled={portal.isPending} onClick={() => portal.mutate()}>
               {portal.isPending ? t('common.opening') : t('current.paymentMethod')}
             </button>
           ) : null
@@ -233,11 +238,11 @@ export function BillingPage() {
             onFixPayment={fixPayment}
             onCancel={() => {
               setNotice(null);
-              cancel.mutate({});
+              cancel.mutate();
             }}
             onResume={() => {
               setNotice(null);
-              resume.mutate({});
+              resume.mutate();
             }}
             busy={cancel.isPending || resume.isPending}
           />

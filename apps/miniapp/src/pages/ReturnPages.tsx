@@ -8,7 +8,7 @@ import { cardBrand, day, money } from '../format.ts';
 import { errorText } from '../i18n.ts';
 import { forgetCheckout, pendingCheckout } from '../session.ts';
 import { telegram, telegramLink } from '../telegram.ts';
-import { useTRPC } from '../trpc.ts';
+import { billingKeys } from '../trpc.ts';
 
 /** "Back to billing" on the page, and Telegram's own Back button while the page is shown. */
 function BackToBilling({ onBack }: { onBack: () => void }) {
@@ -24,12 +24,12 @@ function BackToBilling({ onBack }: { onBack: () => void }) {
 /** The return from Checkout: confirms at once (no waiting for the webhook) and shows the new plan. */
 export function SuccessPage({ sessionId, onBack }: { sessionId: string; onBack: () => void }) {
   const { t } = useTranslation();
-  const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const { session, config } = useAuth();
-  const confirm = useMutation(
-    trpc.billing.checkout.confirm.mutationOptions({ onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.billing.pathKey() }) }),
-  );
+  const { session, config, client } = useAuth();
+  const confirm = useMutation({
+    mutationFn: (input: { session_id: string }) => client.billing.checkout.confirm.mutate(input),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: billingKeys.all }),
+  });
   const started = useRef(false);
   useEffect(() => {
     if (started.current || !session || !sessionId) return;
@@ -166,9 +166,8 @@ export function SuccessPage({ sessionId, onBack }: { sessionId: string; onBack: 
 /** The person left Checkout: record it (the session is expired so it cannot be paid by surprise). */
 export function CancelPage({ onBack }: { onBack: () => void }) {
   const { t } = useTranslation();
-  const trpc = useTRPC();
-  const { session } = useAuth();
-  const cancel = useMutation(trpc.billing.checkout.cancel.mutationOptions());
+  const { session, client } = useAuth();
+  const cancel = useMutation({ mutationFn: (input: { session_id: string }) => client.billing.checkout.cancel.mutate(input) });
   const started = useRef(false);
   useEffect(() => {
     const sessionId = pendingCheckout();
