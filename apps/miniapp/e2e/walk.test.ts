@@ -139,6 +139,38 @@ describe.each(['light', 'dark'] as const)('the billing walk in a real browser (%
   });
 });
 
+describe('a checkout left unfinished', () => {
+  it('Back from Stripe shows it pending with Continue and Cancel; no other purchase starts until it is settled', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true });
+    const page = await context.newPage();
+    try {
+      await page.goto(server.url);
+      await page.getByRole('button', { name: 'Demo login' }).click();
+      const plans = page.getByRole('region', { name: 'Plans' });
+      await plans.getByRole('button', { name: 'Upgrade to Premium' }).click();
+      await page.waitForURL(/\/checkout\/cs_test_/);
+      const checkoutUrl = page.url();
+      await page.goBack();
+      const waiting = plans.getByRole('status').filter({ hasText: 'Your checkout for Premium is waiting for payment.' });
+      await waiting.waitFor();
+      expect(await plans.getByRole('button', { name: 'Upgrade to VIP' }).isDisabled()).toBe(true);
+      expect(await plans.getByRole('button', { name: 'Upgrade to Premium' }).isDisabled()).toBe(true);
+      await page.screenshot({ path: path.join(shots, 'pending-checkout.png'), fullPage: true });
+      expect(await axeViolations(page), 'pending-checkout').toEqual([]);
+      // Continue goes back to the same Stripe page; Cancel ends it, and the plans are open again.
+      await waiting.getByRole('button', { name: 'Continue to payment' }).click();
+      await page.waitForURL(checkoutUrl);
+      await page.goBack();
+      await waiting.getByRole('button', { name: 'Cancel checkout' }).click();
+      await plans.getByText('Checkout canceled. You have not been charged.').waitFor();
+      expect(await waiting.count()).toBe(0);
+      expect(await plans.getByRole('button', { name: 'Upgrade to VIP' }).isEnabled()).toBe(true);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe('a hanging Stripe', () => {
   it('says so after 3 s, offers Retry or Cancel after 8 s, and Cancel gives the person back the page', async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true });

@@ -5,4 +5,5 @@ export const billingKeys = {
   subscription: ['billing', 'subscription'] as const,
   plans: ['billing', 'plans'] as const,
   invoices: ['billing', 'invoices'] as const,
+  pendingCheckout: ['billing', 'checkout', 'pending'] as const,
 };

@@ -220,6 +220,26 @@ describe('Plans', () => {
     expect(onUpgrade).toHaveBeenCalledWith('premium_yearly');
   });
 
+  it('while a checkout is pending, no purchase starts', async () => {
+    const onUpgrade = vi.fn();
+    render(
+      <Plans
+        plans={plans}
+        subscription={free}
+        busyPlan={null}
+        onUpgrade={onUpgrade}
+        onSwitch={() => undefined}
+        loadPreview={noPreview}
+        locked
+      />,
+    );
+    for (const button of screen.getAllByRole('button', { name: /Upgrade to/ })) {
+      expect(button.hasAttribute('disabled')).toBe(true);
+      await userEvent.click(button);
+    }
+    expect(onUpgrade).not.toHaveBeenCalled();
+  });
+
   it('offers Upgrade on the free plan', async () => {
     const onUpgrade = vi.fn();
     render(

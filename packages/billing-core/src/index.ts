@@ -2,7 +2,14 @@
  * billing-core: plans, the billing operations, the Stripe sync and persistence. No HTTP, no tRPC:
  * every operation takes its dependencies (db, stripe, clock, config, plans) as arguments.
  */
-export { type CheckoutReceipt, type ConfirmResult, cancelCheckout, confirmCheckout } from './checkout/confirm-checkout.ts';
+export {
+  type CheckoutReceipt,
+  type ConfirmResult,
+  cancelCheckout,
+  confirmCheckout,
+  type PendingCheckout,
+  pendingCheckout,
+} from './checkout/confirm-checkout.ts';
 export { type CheckoutResult, type CreateCheckoutInput, createCheckout } from './checkout/create-checkout.ts';
 export type { BillingConfig } from './config.ts';
 export { findCustomerIdByUser } from './customers/customer.repository.ts';

@@ -20,6 +20,8 @@ interface Props {
   onStars?: ((planId: string) => void) | undefined;
   /** Whether the card (Stripe) is offered beside Stars. */
   card?: boolean;
+  /** A checkout is pending: no other purchase starts until it is resumed or cancelled. */
+  locked?: boolean;
 }
 
 /** Monthly or yearly billing, when the catalog sells both. */
@@ -29,7 +31,8 @@ type Billing = 'month' | 'year';
  * Every plan on sale for the billing period chosen (monthly or yearly, when both are sold; the
  * current plan is always shown), with Upgrade (on free), or Upgrade or Downgrade by price (with a live subscription).
  */
-export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, loadPreview, onStars, card = true }: Props) {
+export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, loadPreview, onStars, card = true, locked = false }: Props) {
+  const blocked = busyPlan !== null || locked;
   const { t } = useTranslation();
   const [confirming, setConfirming] = useState<string | null>(null);
   // Focus goes back to the button that opened a confirmation when it closes.
@@ -121,7 +124,7 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, load
                     type="button"
                     className="button"
                     aria-label={t('plans.subscribeStarsLabel', { plan: plan.name, count: plan.stars_price })}
-                    disabled={busyPlan !== null}
+                    disabled={blocked}
                     onClick={() => onStars(plan.plan_id)}
                   >
                     {busyPlan === plan.plan_id ? t('common.opening') : t('plans.subscribeStars', { stars: stars(plan.stars_price) })}
@@ -131,7 +134,7 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, load
                       type="button"
                       className="button secondary"
                       aria-label={t('plans.payByCardLabel', { plan: plan.name })}
-                      disabled={busyPlan !== null}
+                      disabled={blocked}
                       onClick={() => onUpgrade(plan.plan_id)}
                     >
                       {t('plans.payByCard')}
@@ -146,7 +149,7 @@ export function Plans({ plans, subscription, busyPlan, onUpgrade, onSwitch, load
                   type="button"
                   className="button"
                   aria-label={actionLabel(plan)}
-                  disabled={busyPlan !== null}
+                  disabled={blocked}
                   onClick={() => (subscribed ? setConfirming(plan.plan_id) : onUpgrade(plan.plan_id))}
                 >
                   {busyPlan === plan.plan_id

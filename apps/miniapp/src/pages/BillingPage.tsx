@@ -9,7 +9,7 @@ import { Plans } from '../components/Plans.tsx';
 import { Card, ErrorState, Skeleton } from '../components/ui.tsx';
 import { day } from '../format.ts';
 import { errorText } from '../i18n.ts';
-import { rememberCheckout } from '../session.ts';
+import { forgetCheckout, rememberCheckout } from '../session.ts';
 import { telegram } from '../telegram.ts';
 import { billingKeys } from '../trpc.ts';
 
@@ -38,6 +38,12 @@ export function BillingPage() {
   const invoices = useQuery({
     queryKey: billingKeys.invoices,
     queryFn: ({ signal }) => client.billing.invoices.list.query({ limit: 20 }, { signal }),
+  });
+  // A Checkout started and not finished (the browser's Back, the app closed): resume it or cancel
+  // it; no other purchase starts meanwhile.
+  const pending = useQuery({
+    queryKey: billingKeys.pendingCheckout,
+    queryFn: ({ signal }) => client.billing.checkout.pending.query(undefined, { signal }),
   });
 
   const refresh = () => queryClient.invalidateQueries({ queryKey: billingKeys.all });
@@ -74,6 +80,7 @@ export function BillingPage() {
     onSuccess: (res, { plan_id }) => {
       intents.current.delete(plan_id);
       rememberCheckout(res.session_id);
+      void queryClient.invalidateQueries({ queryKey: billingKeys.pendingCheckout });
       if (telegram.inTelegram) setWaitingForPayment(true);
       telegram.openExternal(res.url);
     },
@@ -191,6 +198,28 @@ export function BillingPage() {
     onError: fail('plans'),
   });
 
+  const pendingPlan = pending.data ? (plans.data?.find((p) => p.plan_id === pending.data?.plan_id)?.name ?? pending.data.plan_id) : null;
+  const resumeCheckout = useRef<() => void>(() => undefined);
+  resumeCheckout.current = () => {
+    if (!pending.data) return;
+    if (telegram.inTelegram) setWaitingForPayment(true);
+    telegram.openExternal(pending.data.url);
+  };
+  const dropCheckout = useMutation({
+    mutationFn: (sessionId: string) => client.billing.checkout.cancel.mutate({ session_id: sessionId }),
+    onSuccess: (res) => {
+      forgetCheckout();
+      setWaitingForPayment(false);
+      setNotice({
+        tone: 'info',
+        text: res.checkout_status === 'complete' ? t('canceled.alreadyPaid') : t('plans.checkoutCanceled'),
+        at: 'plans',
+      });
+      void refresh();
+    },
+    onError: fail('plans'),
+  });
+
   // While a payment is on its way, closing the app asks first.
   const paying = waitingForPayment || checkout.isPending || stars.isPending;
   useEffect(() => {
@@ -207,12 +236,12 @@ export function BillingPage() {
     if (starsOffered && recommended.stars_price !== null) stars.mutate({ plan_id: recommended.plan_id });
     else checkout.mutate({ plan_id: recommended.plan_id });
   };
-  const mainText = recommended ? t('plans.subscribeTo', { plan: recommended.name }) : null;
+  const mainText = pending.data ? t('plans.resumeCheckout') : recommended ? t('plans.subscribeTo', { plan: recommended.name }) : null;
   const busyBuying = checkout.isPending || stars.isPending;
   useEffect(() => {
     if (!mainText) return;
-    return telegram.mainButton(mainText, () => buyRecommended.current(), busyBuying);
-  }, [mainText, busyBuying]);
+    return telegram.mainButton(mainText, () => (pending.data ? resumeCheckout.current() : buyRecommended.current()), busyBuying);
+  }, [mainText, busyBuying, pending.data]);
 
   return (
     <>
@@ -281,6 +310,24 @@ export function BillingPage() {
             )}
           </div>
         ) : null}
+        {pending.data && pendingPlan ? (
+          <div className="notice notice-info pending-checkout" role="status">
+            <p>{t('plans.pending', { plan: pendingPlan })}</p>
+            <div className="row">
+              <button type="button" className="button" onClick={() => resumeCheckout.current()}>
+                {t('plans.resumeCheckout')}
+              </button>
+              <button
+                type="button"
+                className="button secondary"
+                disabled={dropCheckout.isPending}
+                onClick={() => pending.data && dropCheckout.mutate(pending.data.session_id)}
+              >
+                {t('plans.cancelCheckout')}
+              </button>
+            </div>
+          </div>
+        ) : null}
         {plans.isPending || subscription.isPending ? (
           <Skeleton label={t('plans.loading')} lines={4} />
         ) : plans.isError || subscription.isError ? (
@@ -307,6 +354,7 @@ export function BillingPage() {
                 : undefined
             }
             card={!starsOffered || (config.rails ?? []).includes('stripe')}
+            locked={!!pending.data}
             onUpgrade={(planId) => {
               setNotice(null);
               checkout.mutate({ plan_id: planId });

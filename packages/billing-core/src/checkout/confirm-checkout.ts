@@ -6,7 +6,7 @@ import { stripeCall } from '../stripe/stripe-errors.ts';
 import { getSubscription, type SubscriptionView } from '../subscriptions/get-subscription.ts';
 import { applyInvoice, applySubscription } from '../sync/apply.ts';
 import type { User } from '../users/user.repository.ts';
-import { findCheckoutSession, setCheckoutStatus } from './checkout.repository.ts';
+import { findCheckoutSession, listOpenSessions, setCheckoutStatus } from './checkout.repository.ts';
 
 /** What the first payment of a checkout was: for the success page, as a receipt would say it. */
 export interface CheckoutReceipt {
@@ -100,6 +100,29 @@ async function receiptOf(deps: BillingDeps, invoice: Stripe.Invoice): Promise<Ch
   } catch {
     return receipt;
   }
+}
+
+/** A Checkout the person started and has not finished: to resume (its page) or cancel. */
+export interface PendingCheckout {
+  session_id: string;
+  plan_id: string;
+  url: string;
+  /** ISO 8601: Stripe expires the session then. */
+  expires_at: string;
+}
+
+/**
+ * The person's open Checkout, newest first, while it can still be paid: none once they have a live
+ * subscription (it was paid, or another was). Read from our own rows: no Stripe call.
+ */
+export async function pendingCheckout(deps: BillingDeps, user: User): Promise<PendingCheckout | null> {
+  const [open, subscription] = await Promise.all([listOpenSessions(deps.db, user.id), getSubscription(deps, user)]);
+  if (subscription.tier !== 'free' && ['active', 'trialing', 'past_due'].includes(subscription.status)) return null;
+  const now = deps.clock.now().getTime();
+  const live = open.find((s) => s.url && s.expires_at.getTime() > now + 60_000);
+  return live
+    ? { session_id: live.stripe_session_id, plan_id: live.plan_id, url: live.url as string, expires_at: live.expires_at.toISOString() }
+    : null;
 }
 
 /** The person left Checkout without paying: recorded, and the session expired so it cannot be paid later by surprise. */

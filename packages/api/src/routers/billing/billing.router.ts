@@ -9,6 +9,7 @@ import {
   entitlementsOf,
   getSubscription,
   listInvoices,
+  pendingCheckout,
   previewPlanChange,
   resume,
   returnFromPortal,
@@ -26,6 +27,7 @@ import {
   ZEntitlements,
   ZInvoice,
   ZInvoicesInput,
+  ZPendingCheckout,
   ZPlan,
   ZPlanChangePreview,
   ZPortalInput,
@@ -124,6 +126,17 @@ export const billingRouter = router({
         if (!result.replayed) ctx.deps.metrics.checkoutStart.inc({ plan: input.plan_id });
         return { session_id: result.session_id, url: result.url };
       }),
+    pending: protectedProcedure
+      .meta({
+        openapi: {
+          method: 'GET',
+          path: '/billing/checkout/pending',
+          tags,
+          summary: 'The Checkout the caller started and has not finished (null when none): resume it at its url, or cancel it',
+        },
+      })
+      .output(ZPendingCheckout)
+      .query(({ ctx }) => pendingCheckout(ctx.deps.billing, ctx.user)),
     confirm: protectedProcedure
       .meta({
         openapi: {

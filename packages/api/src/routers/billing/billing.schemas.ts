@@ -85,6 +85,14 @@ export const ZConfirmOutput = z.object({
     .nullable()
     .describe("The first payment, when the checkout is complete: amount, card and Stripe's receipt page"),
 });
+export const ZPendingCheckout = z
+  .object({
+    session_id: z.string(),
+    plan_id: z.string(),
+    url: z.string().describe("Stripe's page to finish paying on"),
+    expires_at: z.string().describe('ISO 8601: when Stripe expires the session'),
+  })
+  .nullable();
 export const ZCancelOutput = z.object({
   message: z.string(),
   checkout_status: z.enum(['canceled', 'complete']).describe('complete: it was paid before it could be canceled'),
