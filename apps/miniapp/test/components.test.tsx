@@ -360,6 +360,7 @@ describe('Invoices', () => {
     pdf_url: 'https://files.example/in_1.pdf',
     hosted_invoice_url: null,
     description: 'Premium',
+    purpose: null,
     ...over,
   });
 
@@ -367,7 +368,7 @@ describe('Invoices', () => {
     render(
       <Invoices
         invoices={[
-          invoice({ description: 'Premium · monthly' }),
+          invoice({ description: 'Stripe text', purpose: { kind: 'create', plan_name: 'Premium', interval: 'month' } }),
           invoice({
             id: 'in_2',
             number: 'A-0002',
@@ -378,6 +379,9 @@ describe('Invoices', () => {
             hosted_invoice_url: 'https://pay.example/in_2',
           }),
           invoice({ id: 'in_3', number: null, pdf_url: null, status: 'draft' }),
+          invoice({ id: 'in_4', purpose: { kind: 'update', plan_name: 'VIP', interval: 'month' } }),
+          invoice({ id: 'in_5', purpose: { kind: 'cycle', plan_name: 'Premium', interval: 'year' } }),
+          invoice({ id: 'in_6', amount_paid: 0, amount_due: 0, purpose: { kind: 'update', plan_name: 'Premium', interval: 'month' } }),
         ]}
       />,
     );
@@ -393,6 +397,11 @@ describe('Invoices', () => {
     expect(second.getAttribute('aria-label')).toContain('$99, Past due');
     // Nothing to open: a plain row.
     expect(within(items[2] as HTMLElement).queryByRole('link')).toBeNull();
+    // What it paid for, in the app's words (Stripe's text only when nothing better is known).
+    expect(items[2]?.textContent).toContain('Premium');
+    expect(items[3]?.textContent).toContain('Upgrade to VIP (prorated)');
+    expect(items[4]?.textContent).toContain('Premium · yearly renewal');
+    expect(items[5]?.textContent).toContain('Downgrade to Premium (prorated)');
   });
 
   it.each([

@@ -39,7 +39,12 @@ describe('plan change preview', () => {
     expect(changed.status).toBe(200);
     expect(changed.body.tier).toBe('vip_monthly');
     const invoices = await call('GET', `${t.api}/billing/invoices`, { token });
-    expect(invoices.body[0]).toMatchObject({ status: 'paid', amount_paid: up.body.amount_due_now });
+    expect(invoices.body[0]).toMatchObject({
+      status: 'paid',
+      amount_paid: up.body.amount_due_now,
+      purpose: { kind: 'update', plan_name: 'VIP', interval: 'month' },
+    });
+    expect(invoices.body[1]).toMatchObject({ purpose: { kind: 'create', plan_name: 'Premium', interval: 'month' } });
 
     const down = await call('GET', `${t.api}/billing/subscription/preview?plan_id=premium_monthly`, { token });
     expect(down.status).toBe(200);

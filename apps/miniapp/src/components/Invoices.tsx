@@ -27,7 +27,14 @@ export function Invoices({ invoices }: { invoices: Invoice[] }) {
       {invoices.map((inv) => {
         const badge = { tone: TONE[inv.status], label: t(`invoices.status.${inv.status}`) };
         const amount = inv.status === 'paid' ? inv.amount_paid : inv.amount_due;
-        const what = inv.description ?? t('invoices.invoice');
+        // A plan change that charged something went up; one that charged nothing left a credit.
+        const kind = inv.purpose?.kind === 'update' ? (amount > 0 ? 'upgrade' : 'downgrade') : inv.purpose?.kind;
+        const what = inv.purpose
+          ? t(`invoices.purpose.${kind}`, {
+              plan: inv.purpose.plan_name,
+              period: t(`invoices.period.${['day', 'week', 'year'].includes(inv.purpose.interval) ? inv.purpose.interval : 'month'}`),
+            })
+          : (inv.description ?? t('invoices.invoice'));
         const target = inv.pdf_url ?? inv.hosted_invoice_url;
         const content = (
           <>

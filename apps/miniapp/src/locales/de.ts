@@ -110,6 +110,20 @@ export const de: Messages = {
     invoice: 'Rechnung',
     pdfLabel: 'PDF der Rechnung {{number}} vom {{date}}: {{what}}, {{amount}}, {{status}}',
     pageLabel: 'Rechnung {{number}} vom {{date}}: {{what}}, {{amount}}, {{status}}',
+    purpose: {
+      create: '{{plan}} · {{period}}',
+      cycle: '{{plan}} · Verlängerung {{period}}',
+      upgrade: 'Upgrade auf {{plan}} (anteilig)',
+      downgrade: 'Downgrade auf {{plan}} (anteilig)',
+      stars: '{{plan}} · 30 Tage mit Telegram-Sternen',
+      stars_renewal: '{{plan}} · Verlängerung mit Telegram-Sternen',
+    },
+    period: {
+      day: 'täglich',
+      week: 'wöchentlich',
+      month: 'monatlich',
+      year: 'jährlich',
+    },
     status: {
       paid: 'Bezahlt',
       open: 'Offen',

@@ -108,6 +108,20 @@ export const en = {
     invoice: 'Invoice',
     pdfLabel: 'PDF of the invoice {{number}} of {{date}}: {{what}}, {{amount}}, {{status}}',
     pageLabel: 'Invoice {{number}} of {{date}}: {{what}}, {{amount}}, {{status}}',
+    purpose: {
+      create: '{{plan}} · {{period}}',
+      cycle: '{{plan}} · {{period}} renewal',
+      upgrade: 'Upgrade to {{plan}} (prorated)',
+      downgrade: 'Downgrade to {{plan}} (prorated)',
+      stars: '{{plan}} · 30 days in Telegram Stars',
+      stars_renewal: '{{plan}} · renewal in Telegram Stars',
+    },
+    period: {
+      day: 'daily',
+      week: 'weekly',
+      month: 'monthly',
+      year: 'yearly',
+    },
     status: {
       paid: 'Paid',
       open: 'Open',

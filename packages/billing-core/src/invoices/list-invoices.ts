@@ -8,6 +8,14 @@ import { findInvoice, findStarPaymentCursor, type InvoiceViewRow, listInvoicePag
 export type InvoiceBadge = 'paid' | 'open' | 'past_due' | 'draft' | 'canceled' | 'uncollectible';
 
 /** One row of the invoice history: the contract of `GET /billing/invoices`. */
+export interface InvoicePurpose {
+  /** `create`: the first invoice; `cycle`: a renewal; `update`: a plan change; `stars`, `stars_renewal`: Telegram Stars. */
+  kind: 'create' | 'cycle' | 'update' | 'stars' | 'stars_renewal';
+  plan_name: string;
+  /** The plan's billing interval (`month`, `year`); for Stars, 30 days. */
+  interval: string;
+}
+
 export interface InvoiceView {
   id: string;
   number: string | null;
@@ -23,6 +31,8 @@ export interface InvoiceView {
   pdf_url: string | null;
   hosted_invoice_url: string | null;
   description: string | null;
+  /** What it paid for, for a client to say in its own language; null when only Stripe's text is known. */
+  purpose: InvoicePurpose | null;
 }
 
 /**
@@ -67,6 +77,7 @@ export function invoiceView(row: InvoiceViewRow, now: Date): InvoiceView {
     pdf_url: row.invoice_pdf,
     hosted_invoice_url: row.hosted_invoice_url,
     description: row.description,
+    purpose: null,
   };
 }
 
@@ -97,12 +108,29 @@ export async function listInvoices(
     if (r.stars_plan_id) {
       // A Stars payment says what it paid for in words: "Premium · 30 days in Telegram Stars".
       const name = plans?.find((p) => p.plan_id === r.stars_plan_id)?.name ?? r.stars_plan_id;
-      return { ...view, description: `${name} · ${r.stars_recurring ? 'renewal' : '30 days'} in Telegram Stars` };
+      return {
+        ...view,
+        description: `${name} · ${r.stars_recurring ? 'renewal' : '30 days'} in Telegram Stars`,
+        purpose: { kind: r.stars_recurring ? 'stars_renewal' : 'stars', plan_name: name, interval: 'month' },
+      };
     }
     const plan = r.price_id ? plans?.find((p) => p.price_id === r.price_id) : undefined;
-    return plan ? { ...view, description: describeInvoice(plan, r.billing_reason) ?? view.description } : view;
+    const kind = KINDS[r.billing_reason ?? ''];
+    return plan
+      ? {
+          ...view,
+          description: describeInvoice(plan, r.billing_reason) ?? view.description,
+          purpose: kind ? { kind, plan_name: plan.name, interval: plan.interval } : null,
+        }
+      : view;
   });
 }
+
+const KINDS: Record<string, InvoicePurpose['kind']> = {
+  subscription_create: 'create',
+  subscription_cycle: 'cycle',
+  subscription_update: 'update',
+};
 
 /**
  * What a card invoice was for, in words, from its plan and why Stripe made it: "Premium · monthly",

@@ -46,6 +46,14 @@ export const ZInvoice = z.object({
   pdf_url: z.string().nullable(),
   hosted_invoice_url: z.string().nullable(),
   description: z.string().nullable(),
+  purpose: z
+    .object({
+      kind: z.enum(['create', 'cycle', 'update', 'stars', 'stars_renewal']),
+      plan_name: z.string(),
+      interval: z.string(),
+    })
+    .nullable()
+    .describe('What it paid for, to say in any language: first payment, renewal, plan change (prorated), or Telegram Stars'),
 });
 
 const ZUrl = z.string().min(1).max(2048);
