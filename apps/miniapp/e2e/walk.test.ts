@@ -171,6 +171,34 @@ describe('a checkout left unfinished', () => {
   });
 });
 
+describe('a promotion code', () => {
+  it('one Stripe does not know is refused next to the field; the demo’s WELCOME10 takes 10 % off the first payment', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true });
+    const page = await context.newPage();
+    try {
+      await page.goto(server.url);
+      await page.getByRole('button', { name: 'Demo login' }).click();
+      const plans = page.getByRole('region', { name: 'Plans' });
+      await plans.getByText('Have a promotion code?').click();
+      const field = plans.getByRole('textbox', { name: 'Promotion code' });
+      await field.fill('nope-2026');
+      await plans.getByRole('button', { name: 'Upgrade to Premium' }).click();
+      const refused = page.locator('.promo').getByRole('alert');
+      await refused.waitFor();
+      expect(await refused.textContent()).toBe('This promotion code is not valid for this plan.');
+      expect(await field.getAttribute('aria-invalid')).toBe('true');
+      await page.screenshot({ path: path.join(shots, 'promotion-code-refused.png'), fullPage: true });
+      expect(await axeViolations(page), 'promotion-code-refused').toEqual([]);
+      await field.fill('welcome10');
+      await plans.getByRole('button', { name: 'Upgrade to Premium' }).click();
+      await page.waitForURL(/\/checkout\/cs_test_/);
+      expect(await page.locator('body').textContent()).toContain('$26.10');
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe('a hanging Stripe', () => {
   it('says so after 3 s, offers Retry or Cancel after 8 s, and Cancel gives the person back the page', async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true });

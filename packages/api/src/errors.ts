@@ -86,7 +86,8 @@ export function wireError(err: unknown): WireError {
       code: 'UNPROCESSABLE_CONTENT',
       rpcCode,
       message: issues ? 'Request failed validation' : error.message,
-      reason: 'VALIDATION_FAILED',
+      // A domain refusal that is a 422 (PROMOTION_CODE_INVALID) keeps its own reason.
+      reason: error.cause instanceof BillingError ? error.cause.code : 'VALIDATION_FAILED',
       ...(issues ? { issues } : {}),
     };
   }

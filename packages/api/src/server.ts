@@ -16,6 +16,7 @@ import {
 } from '@miniapp-billing/billing-core';
 import type { RunningEmulator } from '@miniapp-billing/stripe-emulator';
 import type { RunningTelegramEmulator } from '@miniapp-billing/telegram-emulator';
+import type Stripe from 'stripe';
 import { createHandler } from './app.ts';
 import { TokenService } from './auth/jwt.ts';
 import { PlatformTokens } from './auth/platform.ts';
@@ -55,6 +56,18 @@ function keptSecret(dataDir: string, name: string, make: () => string): string {
   writeFileSync(file, value, { mode: 0o600 });
   return value;
 }
+
+/**
+ * The demo's promotion code, as a Stripe account would have one: WELCOME10, 10 % off the first
+ * invoice. Made once through the Stripe API; the emulator keeps it across restarts.
+ */
+async function seedDemoPromotion(stripe: Stripe): Promise<void> {
+  const existing = await stripe.promotionCodes.list({ code: DEMO_PROMOTION_CODE, limit: 1 });
+  if (existing.data.length > 0) return;
+  const coupon = await stripe.coupons.create({ percent_off: 10, duration: 'once', name: 'Welcome' });
+  await stripe.promotionCodes.create({ promotion: { type: 'coupon', coupon: coupon.id }, code: DEMO_PROMOTION_CODE });
+}
+export const DEMO_PROMOTION_CODE = 'WELCOME10';
 
 /**
  * The composition root: builds every dependency from the environment and starts listening.
@@ -141,6 +154,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
     const appUrl = env.APP_URL ?? url;
 
     const billing = buildBillingDeps(env, { database, apiBase, webhookSecrets, appUrl, metrics, logger });
+    if (emulator) await seedDemoPromotion(billing.stripe);
     // The bot: for the Stars rail (priced plans and a webhook secret), and for notices when they are on.
     const starsRail = sellsStars && !!telegramSecret;
     const notices = env.BOT_NOTICES === '1' || (demo && env.BOT_NOTICES !== '0');

@@ -44,3 +44,31 @@ describe('a pending checkout', () => {
     expect((await call('GET', `${t.api}/billing/checkout/pending`)).status).toBe(401);
   });
 });
+
+describe('a promotion code', () => {
+  it('Stripe does not know is a 422 that says so by its reason, over REST and tRPC; a known one discounts the first invoice', async () => {
+    const { access_token: token } = await telegramLogin(t);
+    const rest = await call('POST', `${t.api}/billing/checkout`, {
+      token,
+      body: { plan_id: 'premium_monthly', promotion_code: 'NOPE-2026' },
+    });
+    expect(rest.status).toBe(422);
+    expect(rest.body).toMatchObject({ code: 'UNPROCESSABLE_CONTENT', reason: 'PROMOTION_CODE_INVALID' });
+    const rpc = await fetch(`${t.base}/trpc/billing.checkout.create`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ plan_id: 'premium_monthly', promotion_code: 'NOPE-2026' }),
+    }).then((r) => r.json() as Promise<{ error: { data: { reason: string; httpStatus: number } } }>);
+    expect(rpc.error.data).toMatchObject({ reason: 'PROMOTION_CODE_INVALID', httpStatus: 422 });
+    // The demo's code (as a Stripe account would have one).
+    const ok = await call('POST', `${t.api}/billing/checkout`, {
+      token,
+      body: { plan_id: 'premium_monthly', promotion_code: 'WELCOME10' },
+    });
+    expect(ok.status).toBe(201);
+    await payOnHostedPage(t, ok.body.url);
+    await call('POST', `${t.api}/billing/checkout/success`, { token, body: { session_id: ok.body.session_id } });
+    const invoices = await call('GET', `${t.api}/billing/invoices`, { token });
+    expect(invoices.body[0]).toMatchObject({ amount_paid: 2610, status: 'paid' });
+  });
+});

@@ -23,7 +23,7 @@ export function BillingPage() {
   const { client, config } = useAuth();
   const queryClient = useQueryClient();
   // A message shows next to what it is about: the current plan, or the plans (where purchases start).
-  const [notice, setNotice] = useState<{ tone: 'error' | 'info'; text: string; at: 'plan' | 'plans' } | null>(null);
+  const [notice, setNotice] = useState<{ tone: 'error' | 'info'; text: string; at: 'plan' | 'plans' | 'promo' } | null>(null);
   const [waitingForPayment, setWaitingForPayment] = useState(false);
   const subscription = useQuery({
     queryKey: billingKeys.subscription,
@@ -65,20 +65,28 @@ export function BillingPage() {
   const intents = useRef(new Map<string, string>());
   // A checkout that waits on Stripe can be given up (Cancel) or asked again (Retry, same key).
   const inFlight = useRef<AbortController | null>(null);
+  // A promotion code typed before choosing a plan: checked by the server with Stripe, applied to the first invoice.
+  const [promo, setPromo] = useState('');
+  const promoCode = promo.trim().toUpperCase();
+  const promoValid = promoCode === '' || /^[A-Z0-9-]{1,64}$/.test(promoCode);
   const checkout = useMutation({
     mutationFn: ({ plan_id }: { plan_id: string }) => {
-      let key = intents.current.get(plan_id);
+      const intent = `${plan_id}:${promoCode}`;
+      let key = intents.current.get(intent);
       if (!key) {
         key = newIdempotencyKey();
-        intents.current.set(plan_id, key);
+        intents.current.set(intent, key);
       }
       inFlight.current?.abort();
       const controller = new AbortController();
       inFlight.current = controller;
-      return client.billing.checkout.create.mutate({ plan_id }, { context: { idempotencyKey: key }, signal: controller.signal });
+      return client.billing.checkout.create.mutate(
+        { plan_id, ...(promoCode ? { promotion_code: promoCode } : {}) },
+        { context: { idempotencyKey: key }, signal: controller.signal },
+      );
     },
     onSuccess: (res, { plan_id }) => {
-      intents.current.delete(plan_id);
+      intents.current.delete(`${plan_id}:${promoCode}`);
       rememberCheckout(res.session_id);
       void queryClient.invalidateQueries({ queryKey: billingKeys.pendingCheckout });
       if (telegram.inTelegram) setWaitingForPayment(true);
@@ -89,11 +97,20 @@ export function BillingPage() {
       if (inFlight.current?.signal.aborted) return;
       // A definite answer ends the intent; a lost one (network, 5xx) keeps its key for the retry.
       const status = billingErrorOf(err).httpStatus;
-      if (status > 0 && status < 500) intents.current.delete(plan_id);
+      if (status > 0 && status < 500) intents.current.delete(`${plan_id}:${promoCode}`);
+      if (billingErrorOf(err).reason === 'PROMOTION_CODE_INVALID') {
+        telegram.haptic('error');
+        return setNotice({ tone: 'error', text: errorText(err), at: 'promo' });
+      }
       fail('plans')(err);
     },
   });
   const checkoutWait = useElapsed(checkout.isPending);
+  /** A card purchase: refused here, beside the code, while the promotion code cannot be one. */
+  const startCheckout = (planId: string) => {
+    if (!promoValid) return setNotice({ tone: 'error', text: t('plans.promoFormat'), at: 'promo' });
+    checkout.mutate({ plan_id: planId });
+  };
   // Back from the portal, re-read the customer from Stripe at once: what the person did there
   // shows now, not when the webhooks arrive.
   const portalReturn = useMutation({
@@ -234,7 +251,7 @@ export function BillingPage() {
     if (!recommended) return;
     setNotice(null);
     if (starsOffered && recommended.stars_price !== null) stars.mutate({ plan_id: recommended.plan_id });
-    else checkout.mutate({ plan_id: recommended.plan_id });
+    else startCheckout(recommended.plan_id);
   };
   const mainText = pending.data ? t('plans.resumeCheckout') : recommended ? t('plans.subscribeTo', { plan: recommended.name }) : null;
   const busyBuying = checkout.isPending || stars.isPending;
@@ -357,7 +374,7 @@ export function BillingPage() {
             locked={!!pending.data}
             onUpgrade={(planId) => {
               setNotice(null);
-              checkout.mutate({ plan_id: planId });
+              startCheckout(planId);
             }}
             loadPreview={loadPreview}
             onSwitch={(planId, prorationDate) => {
@@ -366,6 +383,32 @@ export function BillingPage() {
             }}
           />
         )}
+        {subscription.data?.tier === 'free' && (!starsOffered || (config.rails ?? []).includes('stripe')) ? (
+          <details className="promo" open={promo !== '' || notice?.at === 'promo'}>
+            <summary>{t('plans.promoQuestion')}</summary>
+            <label className="promo-field">
+              <span>{t('plans.promoLabel')}</span>
+              <input
+                type="text"
+                value={promo}
+                maxLength={64}
+                autoCapitalize="characters"
+                autoComplete="off"
+                spellCheck={false}
+                aria-invalid={!promoValid || notice?.at === 'promo'}
+                aria-describedby="promo-hint"
+                onChange={(e) => {
+                  setPromo(e.target.value);
+                  if (notice?.at === 'promo') setNotice(null);
+                }}
+              />
+            </label>
+            <p id="promo-hint" className="muted small">
+              {promoValid ? t('plans.promoHint') : t('plans.promoFormat')}
+            </p>
+            {notice?.at === 'promo' ? <Notice tone={notice.tone} text={notice.text} /> : null}
+          </details>
+        ) : null}
       </Card>
       <Card title={t('invoices.heading')} id="invoices">
         {invoices.isPending ? (
