@@ -163,8 +163,9 @@ describe('a checkout left unfinished', () => {
       await page.goBack();
       await waiting.getByRole('button', { name: 'Cancel checkout' }).click();
       await plans.getByText('Checkout canceled. You have not been charged.').waitFor();
-      expect(await waiting.count()).toBe(0);
-      expect(await plans.getByRole('button', { name: 'Upgrade to VIP' }).isEnabled()).toBe(true);
+      // The pending checkout is read again: gone, and the plans open.
+      await expect.poll(() => waiting.count()).toBe(0);
+      await expect.poll(() => plans.getByRole('button', { name: 'Upgrade to VIP' }).isEnabled()).toBe(true);
     } finally {
       await context.close();
     }
@@ -221,8 +222,8 @@ describe('a hanging Stripe', () => {
       await plans.getByText('Stripe is taking longer than usual.').waitFor({ timeout: 9000 });
       await page.screenshot({ path: path.join(shots, 'hanging-stripe.png'), fullPage: true });
       await plans.getByRole('button', { name: 'Cancel', exact: true }).click();
-      await plans.getByRole('button', { name: 'Upgrade to VIP' }).waitFor();
-      expect(await plans.getByRole('button', { name: 'Upgrade to VIP' }).isEnabled()).toBe(true);
+      // TanStack Query tells React of the reset on its next tick: the button is enabled a moment later.
+      await expect.poll(() => plans.getByRole('button', { name: 'Upgrade to VIP' }).isEnabled(), { timeout: 2000 }).toBe(true);
       expect(await page.getByRole('alert').count()).toBe(0);
     } finally {
       await fault('DELETE');
