@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,8 +142,13 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
     await migrateToLatest(database.db, database.schema);
     const metrics = createMetrics();
     // Listen first: the app URL may depend on the port we get; requests are served once wired below.
+    // Until the handler is wired, a request is answered at once, never left waiting: 503, try again.
+    const starting = (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1', connection: 'close' });
+      res.end('{"status":"starting"}');
+    };
     const listening = await new Promise<Server>((resolve, reject) => {
-      const s = createServer();
+      const s = createServer(starting);
       s.once('error', reject);
       s.listen(env.PORT, env.HOST, () => resolve(s));
     });
@@ -154,7 +159,6 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
     const appUrl = env.APP_URL ?? url;
 
     const billing = buildBillingDeps(env, { database, apiBase, webhookSecrets, appUrl, metrics, logger });
-    if (emulator) await seedDemoPromotion(billing.stripe);
     // The bot: for the Stars rail (priced plans and a webhook secret), and for notices when they are on.
     const starsRail = sellsStars && !!telegramSecret;
     const notices = env.BOT_NOTICES === '1' || (demo && env.BOT_NOTICES !== '0');
@@ -219,6 +223,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
             })
           : undefined,
     };
+    listening.off('request', starting);
     listening.on(
       'request',
       createHandler(deps, {
@@ -241,6 +246,8 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
         },
       }),
     );
+    // The demo account's promotion code, made before the webhook is set (its events are the account's).
+    if (emulator) await seedDemoPromotion(billing.stripe);
     if (emulator) emulator.setWebhook({ url: `${url}/api/v1/billing/webhooks/stripe`, secret: webhookSecrets[0] as string });
     if (telegram && bot && telegramSecret) {
       await bot.init();

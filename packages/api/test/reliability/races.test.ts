@@ -42,6 +42,10 @@ describe('races', () => {
     const live = [...emulator().state.subscriptions.values()].filter(
       (s) => s.customer === customer && ['active', 'trialing', 'past_due'].includes(s.status),
     );
+    // Webhooks are acknowledged first and applied by a worker: the view is read once it has caught up.
+    await expect
+      .poll(async () => (await call('GET', `${t.api}/billing/subscription`, { token })).body.status, { timeout: 10_000, interval: 100 })
+      .toBe('active');
     const view = await call('GET', `${t.api}/billing/subscription`, { token });
     figure('race-two-tabs', {
       tab1_paid: ra !== null,
