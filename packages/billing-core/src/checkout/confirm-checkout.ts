@@ -76,8 +76,9 @@ export async function confirmCheckout(deps: BillingDeps, input: { user: User; se
 
 /**
  * The receipt of a checkout's first invoice: its amount, and for a charge the card and Stripe's
- * receipt page (the invoice's payment, then its charge: two reads, after the database work). The
- * card is a nicety: when Stripe cannot say, the receipt still shows the amount.
+ * receipt page. One Stripe read (the customer's newest charge, taken only when it is this invoice's
+ * amount), after the database work. The card is a nicety: when Stripe cannot say, the receipt still
+ * shows the amount.
  */
 async function receiptOf(deps: BillingDeps, invoice: Stripe.Invoice): Promise<CheckoutReceipt> {
   const receipt: CheckoutReceipt = {
@@ -89,14 +90,13 @@ async function receiptOf(deps: BillingDeps, invoice: Stripe.Invoice): Promise<Ch
     receipt_url: null,
     hosted_invoice_url: invoice.hosted_invoice_url ?? null,
   };
-  if (invoice.amount_paid === 0 || !invoice.id) return receipt;
+  const customer = idOf(invoice.customer);
+  if (invoice.amount_paid === 0 || !customer) return receipt;
   try {
-    const payments = await deps.stripe.invoicePayments.list({ invoice: invoice.id, limit: 1 });
-    const pi = idOf(payments.data[0]?.payment?.payment_intent);
-    if (!pi) return receipt;
-    const charge = (await deps.stripe.charges.list({ payment_intent: pi, limit: 1 })).data[0];
-    const card = charge?.payment_method_details?.card;
-    return { ...receipt, card_brand: card?.brand ?? null, card_last4: card?.last4 ?? null, receipt_url: charge?.receipt_url ?? null };
+    const charge = (await deps.stripe.charges.list({ customer, limit: 1 })).data[0];
+    if (!charge || !charge.paid || charge.amount !== invoice.amount_paid || charge.currency !== invoice.currency) return receipt;
+    const card = charge.payment_method_details?.card;
+    return { ...receipt, card_brand: card?.brand ?? null, card_last4: card?.last4 ?? null, receipt_url: charge.receipt_url ?? null };
   } catch {
     return receipt;
   }
