@@ -7,7 +7,7 @@ import { serveStats } from './child.ts';
 
 // The baseline: raw node:http, jsonwebtoken with a KeyObject, one pg select by primary key, ~200
 // bytes of JSON. The same work our endpoint does, with nothing else. `/page` is the Mini App's
-// page load (subscription, plans, invoices) with the same nothing else.
+// page load (subscription, plans, invoices, pending checkout) with the same nothing else.
 const key = createSecretKey(Buffer.from(process.env.JWT_SECRET as string));
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_SIZE ?? 10) });
 
@@ -44,10 +44,10 @@ const PLANS = [
 
 /**
  * The Mini App's page load, answered as one tRPC batch would be: the person's subscription, the
- * plans and the newest 20 invoices, the two queries in parallel, one JSON array.
+ * plans, the newest 20 invoices and their open checkout, the three queries in parallel, one JSON array.
  */
 async function page(userId: string): Promise<string> {
-  const [subs, invoices] = await Promise.all([
+  const [subs, invoices, open] = await Promise.all([
     pool.query(
       'select stripe_subscription_id, plan_id, status, amount, currency, interval, current_period_start, current_period_end, cancel_at_period_end from subscriptions where user_id = $1 order by stripe_created desc',
       [userId],
@@ -56,7 +56,15 @@ async function page(userId: string): Promise<string> {
       'select stripe_invoice_id, number, amount_paid, amount_due, currency, stripe_status, stripe_created, invoice_pdf, hosted_invoice_url, description from invoices where user_id = $1 order by stripe_created desc limit 20',
       [userId],
     ),
+    pool.query(
+      "select stripe_session_id, plan_id, url, expires_at from checkout_sessions where user_id = $1 and status = 'open' and expires_at > now() order by created_at desc limit 1",
+      [userId],
+    ),
   ]);
+  const session = open.rows[0];
+  const pending = session
+    ? { session_id: session.stripe_session_id, plan_id: session.plan_id, url: session.url, expires_at: session.expires_at.toISOString() }
+    : null;
   const sub = subs.rows[0];
   const subscription = sub
     ? {
@@ -89,7 +97,12 @@ async function page(userId: string): Promise<string> {
     hosted_invoice_url: r.hosted_invoice_url,
     description: r.description,
   }));
-  return JSON.stringify([{ result: { data: subscription } }, { result: { data: PLANS } }, { result: { data: history } }]);
+  return JSON.stringify([
+    { result: { data: subscription } },
+    { result: { data: PLANS } },
+    { result: { data: history } },
+    { result: { data: pending } },
+  ]);
 }
 
 const server = createServer(async (req, res) => {

@@ -4,9 +4,10 @@ import { BillingError } from '../errors.ts';
 import { idOf } from '../stripe/ids.ts';
 import { stripeCall } from '../stripe/stripe-errors.ts';
 import { getSubscription, type SubscriptionView } from '../subscriptions/get-subscription.ts';
+import { BLOCKING_STATUSES } from '../subscriptions/statuses.ts';
 import { applyInvoice, applySubscription } from '../sync/apply.ts';
 import type { User } from '../users/user.repository.ts';
-import { findCheckoutSession, listOpenSessions, setCheckoutStatus } from './checkout.repository.ts';
+import { findCheckoutSession, setCheckoutStatus } from './checkout.repository.ts';
 
 /** What the first payment of a checkout was: for the success page, as a receipt would say it. */
 export interface CheckoutReceipt {
@@ -94,7 +95,7 @@ async function receiptOf(deps: BillingDeps, invoice: Stripe.Invoice): Promise<Ch
   if (invoice.amount_paid === 0 || !customer) return receipt;
   try {
     const charge = (await deps.stripe.charges.list({ customer, limit: 1 })).data[0];
-    if (!charge || !charge.paid || charge.amount !== invoice.amount_paid || charge.currency !== invoice.currency) return receipt;
+    if (!charge?.paid || charge.amount !== invoice.amount_paid || charge.currency !== invoice.currency) return receipt;
     const card = charge.payment_method_details?.card;
     return { ...receipt, card_brand: card?.brand ?? null, card_last4: card?.last4 ?? null, receipt_url: charge.receipt_url ?? null };
   } catch {
@@ -113,15 +114,44 @@ export interface PendingCheckout {
 
 /**
  * The person's open Checkout, newest first, while it can still be paid: none once they have a live
- * subscription (it was paid, or another was). Read from our own rows: no Stripe call.
+ * subscription on either rail (it was paid, or another was). One statement on our own rows, no
+ * Stripe call: it rides in the page load's batch.
  */
 export async function pendingCheckout(deps: BillingDeps, user: User): Promise<PendingCheckout | null> {
-  const [open, subscription] = await Promise.all([listOpenSessions(deps.db, user.id), getSubscription(deps, user)]);
-  if (subscription.tier !== 'free' && ['active', 'trialing', 'past_due'].includes(subscription.status)) return null;
-  const now = deps.clock.now().getTime();
-  const live = open.find((s) => s.url && s.expires_at.getTime() > now + 60_000);
-  return live
-    ? { session_id: live.stripe_session_id, plan_id: live.plan_id, url: live.url as string, expires_at: live.expires_at.toISOString() }
+  const soon = new Date(deps.clock.now().getTime() + 60_000);
+  const row = await deps.db
+    .selectFrom('checkout_sessions as c')
+    .select(['c.stripe_session_id', 'c.plan_id', 'c.url', 'c.expires_at'])
+    .where('c.user_id', '=', user.id)
+    .where('c.status', '=', 'open')
+    .where('c.url', 'is not', null)
+    .where('c.expires_at', '>', soon)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('subscriptions as s')
+            .select('s.user_id')
+            .where('s.user_id', '=', user.id)
+            .where('s.status', 'in', [...BLOCKING_STATUSES]),
+        ),
+      ),
+    )
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('star_subscriptions as t')
+            .select('t.user_id')
+            .where('t.user_id', '=', user.id)
+            .where('t.expires_at', '>', deps.clock.now())
+            .where('t.refunded_at', 'is', null),
+        ),
+      ),
+    )
+    .orderBy('c.created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row
+    ? { session_id: row.stripe_session_id, plan_id: row.plan_id, url: row.url as string, expires_at: row.expires_at.toISOString() }
     : null;
 }
 
