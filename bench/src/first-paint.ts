@@ -1,15 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
 import { ensureChromium } from '../../apps/miniapp/e2e/chromium.ts';
+import { demoReady, spawnDemo } from './demo-process.ts';
 
 // `pnpm bench` (section 8), or alone: `pnpm --filter @miniapp-billing/bench first-paint`.
 // The Mini App's first contentful paint and first real content in headless Chromium under
 // DevTools' network presets, from the demo as `pnpm start` serves it. Loopback only.
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RUNS = Number(process.env.FIRST_PAINT_RUNS ?? 3);
 
 /** DevTools' presets, as Chromium's own throttling defines them (latency in ms, throughput in bytes/s). */
@@ -21,30 +20,12 @@ const TARGET: Record<keyof typeof PROFILES, number> = { 'Fast 4G': 2500, 'Slow 3
 
 async function startDemo(): Promise<{ url: string; proc: ChildProcess }> {
   const port = 21_000 + Math.floor(Math.random() * 19_000);
-  const proc = spawn('pnpm', ['start'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      STRIPE_EMULATOR_PORT: String(port + 1),
-      TELEGRAM_EMULATOR_PORT: String(port + 2),
-      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'bench-paint-')),
-      LOG_LEVEL: 'warn',
-    },
-    stdio: 'ignore',
-    detached: true,
-  });
+  const proc = spawnDemo(port, mkdtempSync(path.join(tmpdir(), 'bench-paint-')));
   const url = `http://127.0.0.1:${port}`;
   const started = Date.now();
   for (;;) {
     if (Date.now() - started > 90_000) throw new Error('the demo did not become ready in 90 s');
-    if (
-      await fetch(`${url}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return { url, proc };
+    if (await demoReady(port)) return { url, proc };
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -12,6 +12,7 @@ import jwt from 'jsonwebtoken';
 import { sql } from 'kysely';
 import pg from 'pg';
 import Stripe from 'stripe';
+import { demoReady, spawnDemo } from './demo-process.ts';
 
 /** The demo's monthly plans: the three the raw baseline answers with. */
 const benchCatalog = {
@@ -651,27 +652,11 @@ async function main() {
 async function timeStart(dataDir: string): Promise<number> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const started = performance.now();
-  const proc = spawn('pnpm', ['start'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      STRIPE_EMULATOR_PORT: String(port + 1),
-      TELEGRAM_EMULATOR_PORT: String(port + 2),
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: 'ignore',
-    detached: true,
-  });
+  const proc = spawnDemo(port, dataDir);
   try {
     for (;;) {
       if (performance.now() - started > 60_000) throw new Error('demo did not become ready in 60 s');
-      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) return performance.now() - started;
+      if (await demoReady(port)) return performance.now() - started;
       await new Promise((r) => setTimeout(r, 50));
     }
   } finally {

@@ -20,6 +20,19 @@ async function shot(page: Page, name: string) {
   if (new URL(page.url()).origin === new URL(server.url).origin) expect(await axeViolations(page), name).toEqual([]);
 }
 
+/** A phone-sized page signed in as a new demo user, closed after `walk` whatever happens. */
+async function asDemoUser(walk: (page: Page) => Promise<void>): Promise<void> {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true });
+  try {
+    const page = await context.newPage();
+    await page.goto(server.url);
+    await page.getByRole('button', { name: 'Demo login' }).click();
+    await walk(page);
+  } finally {
+    await context.close();
+  }
+}
+
 describe.each(['light', 'dark'] as const)('the billing walk in a real browser (%s)', (scheme) => {
   it('demo login → free → upgrade → pay → plan activated → paid invoice with PDF → portal → cancels on', async () => {
     const context = await browser.newContext({
@@ -141,11 +154,7 @@ describe.each(['light', 'dark'] as const)('the billing walk in a real browser (%
 
 describe('a checkout left unfinished', () => {
   it('Back from Stripe shows it pending with Continue and Cancel; no other purchase starts until it is settled', async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true });
-    const page = await context.newPage();
-    try {
-      await page.goto(server.url);
-      await page.getByRole('button', { name: 'Demo login' }).click();
+    await asDemoUser(async (page) => {
       const plans = page.getByRole('region', { name: 'Plans' });
       await plans.getByRole('button', { name: 'Upgrade to Premium' }).click();
       await page.waitForURL(/\/checkout\/cs_test_/);
@@ -166,19 +175,13 @@ describe('a checkout left unfinished', () => {
       // The pending checkout is read again: gone, and the plans open.
       await expect.poll(() => waiting.count()).toBe(0);
       await expect.poll(() => plans.getByRole('button', { name: 'Upgrade to VIP' }).isEnabled()).toBe(true);
-    } finally {
-      await context.close();
-    }
+    });
   });
 });
 
 describe('a promotion code', () => {
   it('one Stripe does not know is refused next to the field; the demo’s WELCOME10 takes 10 % off the first payment', async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true });
-    const page = await context.newPage();
-    try {
-      await page.goto(server.url);
-      await page.getByRole('button', { name: 'Demo login' }).click();
+    await asDemoUser(async (page) => {
       const plans = page.getByRole('region', { name: 'Plans' });
       await plans.getByText('Have a promotion code?').click();
       const field = plans.getByRole('textbox', { name: 'Promotion code' });
@@ -194,9 +197,7 @@ describe('a promotion code', () => {
       await plans.getByRole('button', { name: 'Upgrade to Premium' }).click();
       await page.waitForURL(/\/checkout\/cs_test_/);
       expect(await page.locator('body').textContent()).toContain('$26.10');
-    } finally {
-      await context.close();
-    }
+    });
   });
 });
 
