@@ -70,8 +70,9 @@ export function BillingPage() {
   const promoCode = promo.trim().toUpperCase();
   const promoValid = promoCode === '' || /^[A-Z0-9-]{1,64}$/.test(promoCode);
   const checkout = useMutation({
-    mutationFn: ({ plan_id }: { plan_id: string }) => {
-      const intent = `${plan_id}:${promoCode}`;
+    // The code is part of the intent: the same plan with another code is another request.
+    mutationFn: ({ plan_id, code }: { plan_id: string; code: string }) => {
+      const intent = `${plan_id}:${code}`;
       let key = intents.current.get(intent);
       if (!key) {
         key = newIdempotencyKey();
@@ -81,23 +82,23 @@ export function BillingPage() {
       const controller = new AbortController();
       inFlight.current = controller;
       return client.billing.checkout.create.mutate(
-        { plan_id, ...(promoCode ? { promotion_code: promoCode } : {}) },
+        { plan_id, ...(code ? { promotion_code: code } : {}) },
         { context: { idempotencyKey: key }, signal: controller.signal },
       );
     },
-    onSuccess: (res, { plan_id }) => {
-      intents.current.delete(`${plan_id}:${promoCode}`);
+    onSuccess: (res, { plan_id, code }) => {
+      intents.current.delete(`${plan_id}:${code}`);
       rememberCheckout(res.session_id);
       void queryClient.invalidateQueries({ queryKey: billingKeys.pendingCheckout });
       if (telegram.inTelegram) setWaitingForPayment(true);
       telegram.openExternal(res.url);
     },
-    onError: (err, { plan_id }) => {
+    onError: (err, { plan_id, code }) => {
       // Given up by the person: nothing to say (a Retry started another attempt with the same key).
       if (inFlight.current?.signal.aborted) return;
       // A definite answer ends the intent; a lost one (network, 5xx) keeps its key for the retry.
       const status = billingErrorOf(err).httpStatus;
-      if (status > 0 && status < 500) intents.current.delete(`${plan_id}:${promoCode}`);
+      if (status > 0 && status < 500) intents.current.delete(`${plan_id}:${code}`);
       if (billingErrorOf(err).reason === 'PROMOTION_CODE_INVALID') {
         telegram.haptic('error');
         return setNotice({ tone: 'error', text: errorText(err), at: 'promo' });
@@ -109,7 +110,7 @@ export function BillingPage() {
   /** A card purchase: refused here, beside the code, while the promotion code cannot be one. */
   const startCheckout = (planId: string) => {
     if (!promoValid) return setNotice({ tone: 'error', text: t('plans.promoFormat'), at: 'promo' });
-    checkout.mutate({ plan_id: planId });
+    checkout.mutate({ plan_id: planId, code: promoCode });
   };
   // Back from the portal, re-read the customer from Stripe at once: what the person did there
   // shows now, not when the webhooks arrive.
