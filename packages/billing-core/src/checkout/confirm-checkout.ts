@@ -1,10 +1,10 @@
 import type Stripe from 'stripe';
 import type { BillingDeps } from '../deps.ts';
 import { BillingError } from '../errors.ts';
+import { hasLiveSubscription } from '../stars/stars.ts';
 import { idOf } from '../stripe/ids.ts';
 import { stripeCall } from '../stripe/stripe-errors.ts';
 import { getSubscription, type SubscriptionView } from '../subscriptions/get-subscription.ts';
-import { BLOCKING_STATUSES } from '../subscriptions/statuses.ts';
 import { applyInvoice, applySubscription } from '../sync/apply.ts';
 import type { User } from '../users/user.repository.ts';
 import { findCheckoutSession, setCheckoutStatus } from './checkout.repository.ts';
@@ -114,45 +114,23 @@ export interface PendingCheckout {
 
 /**
  * The person's open Checkout, newest first, while it can still be paid: none once they have a live
- * subscription on either rail (it was paid, or another was). One statement on our own rows, no
- * Stripe call: it rides in the page load's batch.
+ * subscription on either rail (it was paid, or another was; the rule checkout itself keeps). Our own
+ * rows, no Stripe call: it rides in the page load's batch, where the usual answer (no open session)
+ * costs one query.
  */
 export async function pendingCheckout(deps: BillingDeps, user: User): Promise<PendingCheckout | null> {
-  const soon = new Date(deps.clock.now().getTime() + 60_000);
   const row = await deps.db
-    .selectFrom('checkout_sessions as c')
-    .select(['c.stripe_session_id', 'c.plan_id', 'c.url', 'c.expires_at'])
-    .where('c.user_id', '=', user.id)
-    .where('c.status', '=', 'open')
-    .where('c.url', 'is not', null)
-    .where('c.expires_at', '>', soon)
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('subscriptions as s')
-            .select('s.user_id')
-            .where('s.user_id', '=', user.id)
-            .where('s.status', 'in', [...BLOCKING_STATUSES]),
-        ),
-      ),
-    )
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('star_subscriptions as t')
-            .select('t.user_id')
-            .where('t.user_id', '=', user.id)
-            .where('t.expires_at', '>', deps.clock.now())
-            .where('t.refunded_at', 'is', null),
-        ),
-      ),
-    )
-    .orderBy('c.created_at', 'desc')
+    .selectFrom('checkout_sessions')
+    .select(['stripe_session_id', 'plan_id', 'url', 'expires_at'])
+    .where('user_id', '=', user.id)
+    .where('status', '=', 'open')
+    .where('url', 'is not', null)
+    .where('expires_at', '>', new Date(deps.clock.now().getTime() + 60_000))
+    .orderBy('created_at', 'desc')
     .limit(1)
     .executeTakeFirst();
-  return row
-    ? { session_id: row.stripe_session_id, plan_id: row.plan_id, url: row.url as string, expires_at: row.expires_at.toISOString() }
-    : null;
+  if (!row || (await hasLiveSubscription(deps, user.id))) return null;
+  return { session_id: row.stripe_session_id, plan_id: row.plan_id, url: row.url as string, expires_at: row.expires_at.toISOString() };
 }
 
 /** The person left Checkout without paying: recorded, and the session expired so it cannot be paid later by surprise. */
