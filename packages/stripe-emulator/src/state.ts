@@ -559,13 +559,23 @@ export class StripeState {
     return sub;
   }
 
-  /** Now, or a `proration_date` inside the current period and not in the future (Stripe refuses others). */
-  private prorationMoment(sub: Subscription, date: number | undefined): number {
+  /**
+   * Now, or a `proration_date` inside the current period (Stripe refuses others). An update is
+   * prorated at a moment already past; a preview may price one later in the period.
+   */
+  private prorationMoment(sub: Subscription, date: number | undefined, use: 'update' | 'preview' = 'update'): number {
     const now = this.now();
     if (date === undefined) return now;
-    const start = sub.items.data[0]?.current_period_start ?? now;
-    if (date < start || date > now) {
-      throw invalid('The proration_date must be within the current billing period and not in the future.', 'proration_date');
+    const item = sub.items.data[0];
+    const start = item?.current_period_start ?? now;
+    const latest = use === 'update' ? now : (item?.current_period_end ?? now);
+    if (date < start || date > latest) {
+      throw invalid(
+        use === 'update'
+          ? 'The proration_date must be within the current billing period and not in the future.'
+          : 'The proration_date must be within the current billing period.',
+        use === 'update' ? 'proration_date' : 'subscription_details[proration_date]',
+      );
     }
     return date;
   }
@@ -779,7 +789,7 @@ export class StripeState {
     }
     if (!isLive(real.status)) throw invalid('The subscription has ended and has no upcoming invoice.', 'subscription');
     const sub = structuredClone(real);
-    const now = input.proration_date ?? this.now();
+    const now = this.prorationMoment(sub, input.proration_date, 'preview');
     const prorations: InvoiceLine[] = [];
     for (const [i, change] of (input.items ?? []).entries()) {
       if (change.deleted && change.id) {

@@ -428,6 +428,14 @@ describe('routes a billing system uses', () => {
         proration_date: pricedAt,
       },
     });
+    // A preview priced outside the period is refused, as Stripe does.
+    await expect(
+      stripe.invoices.createPreview({
+        customer: c.id,
+        subscription: sub.id,
+        subscription_details: { items: [{ id: item, price: 'price_vip_monthly' }], proration_date: at - 1 },
+      }),
+    ).rejects.toMatchObject({ type: 'StripeInvalidRequestError', param: 'subscription_details[proration_date]' });
     // An hour passes between the preview and the confirmation: the date keeps the amount.
     await control(emulator, 'POST', '/clock/advance', { seconds: 3600 });
     for (const bad of [at - 1, pricedAt + 7200]) {
