@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import { PREPARED } from '../db/prepared.ts';
 import type { BillingDeps } from '../deps.ts';
 import { BillingError } from '../errors.ts';
 import { hasLiveSubscription } from '../stars/stars.ts';
@@ -121,6 +122,7 @@ export interface PendingCheckout {
 export async function pendingCheckout(deps: BillingDeps, user: User): Promise<PendingCheckout | null> {
   const row = await deps.db
     .selectFrom('checkout_sessions')
+    .modifyFront(PREPARED)
     .select(['stripe_session_id', 'plan_id', 'url', 'expires_at'])
     .where('user_id', '=', user.id)
     .where('status', '=', 'open')

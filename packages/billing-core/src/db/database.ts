@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { hasCluster, pgliteTemplate } from './pglite-template.ts';
+import { PREPARED_MARK, preparedName } from './prepared.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -39,10 +40,23 @@ export interface DatabaseHandle {
 // int8 as string keeps precision; callers convert with Number() where they know the range.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => v);
 
+/** A `pg` client that sends the statements marked PREPARED as named ones; everything else as before. */
+class PreparingClient extends pg.Client {
+  // pg's query has a dozen overloads; this forwards each one unchanged.
+  override query(config: any, values?: any, callback?: any): any {
+    if (typeof config === 'string' && Array.isArray(values) && config.includes(PREPARED_MARK)) {
+      const name = preparedName(config);
+      if (name) return super.query({ name, text: config, values }, callback);
+    }
+    return super.query(config, values, callback);
+  }
+}
+
 /** One code path for both databases: PostgreSQL through `pg`, or PGlite embedded. */
 export async function createDatabase(options: DatabaseOptions = {}): Promise<DatabaseHandle> {
   if (options.url) {
     const pool = new pg.Pool({
+      Client: PreparingClient,
       connectionString: options.url,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/executor.ts';
+import { PREPARED } from '../db/prepared.ts';
 import type { InvoiceRow, NewInvoice } from '../db/schema.ts';
 import type { ApplyOutcome } from '../subscriptions/subscription.repository.ts';
 
@@ -83,7 +84,7 @@ export async function listInvoicePage(
     ? sql`and (${starsCreated} < ${after.created} or (${starsCreated} = ${after.created} and telegram_payment_charge_id < ${after.id}))`
     : sql``;
   const { rows } = await sql<InvoiceViewRow>`
-    select * from (
+    select ${PREPARED} * from (
       (select stripe_invoice_id, number, amount_paid, amount_due, currency, stripe_status, due_date, attempt_count, billing_reason,
               stripe_created, invoice_pdf, hosted_invoice_url, description, price_id, null::text as stars_plan_id, null::boolean as stars_recurring
          from invoices where user_id = ${userId} ${invoiceCursor}

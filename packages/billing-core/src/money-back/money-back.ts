@@ -1,5 +1,6 @@
 import type Stripe from 'stripe';
 import type { Executor, Trx } from '../db/executor.ts';
+import { PREPARED } from '../db/prepared.ts';
 import type { PaymentChargeRow } from '../db/schema.ts';
 import type { BillingDeps } from '../deps.ts';
 import { BillingError } from '../errors.ts';
@@ -180,6 +181,7 @@ export type MoneyBackFlag = 'dispute_open' | 'dispute_lost';
 export async function moneyBackFlags(db: Executor, userId: string): Promise<MoneyBackFlag[]> {
   const rows = await db
     .selectFrom('payment_charges')
+    .modifyFront(PREPARED)
     .select('dispute_status')
     .where('user_id', '=', userId)
     .where('stripe_dispute_id', 'is not', null)

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/executor.ts';
+import { PREPARED } from '../db/prepared.ts';
 import type { NewSubscription, SubscriptionRow } from '../db/schema.ts';
 
 export async function listUserSubscriptions(db: Executor, userId: string): Promise<SubscriptionRow[]> {
@@ -31,7 +32,7 @@ export type SubscriptionViewRow = Pick<SubscriptionRow, (typeof VIEW_COLUMNS)[nu
  */
 export async function listUserSubscriptionViews(db: Executor, userId: string): Promise<SubscriptionViewRow[]> {
   const { rows } = await sql<SubscriptionViewRow>`
-    select 'stripe' as rail, stripe_subscription_id, plan_id, price_id, amount, currency, interval, status,
+    select ${PREPARED} 'stripe' as rail, stripe_subscription_id, plan_id, price_id, amount, currency, interval, status,
            current_period_start, current_period_end, cancel_at_period_end, cancel_at, stripe_created
       from subscriptions where user_id = ${userId}
     union all
