@@ -26,8 +26,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 const QUICK = process.env.BENCH_QUICK === '1';
-// BENCH_ONLY=burst runs only the Stripe-burst and busy-user scenarios (4 and 5).
+// BENCH_ONLY=burst runs only the Stripe-burst and busy-user scenarios (4 and 5); BENCH_ONLY=reads only
+// the reads (1, 1b and 2). Either prints its figures and leaves bench/RESULTS.md as it is.
 const ONLY_BURST = process.env.BENCH_ONLY === 'burst';
+const ONLY_READS = process.env.BENCH_ONLY === 'reads';
 const DURATION = QUICK ? 3 : 8;
 const CONNECTIONS = 50;
 const USERS = 256;
@@ -347,6 +349,7 @@ async function main() {
         `| history | req/s | p50 ms | p99 ms |\n|---|---|---|---|\n| 10 | ${inv10.rps} | ${inv10.p50} | ${inv10.p99} |\n| 10,000 | ${inv10k.rps} | ${inv10k.p50} | ${inv10k.p99} |`,
       );
       log(`\np50 ratio (10,000 / 10): ${(inv10k.p50 / Math.max(inv10.p50, 0.001)).toFixed(2)}× (target ≤ 1.5×)`);
+      if (ONLY_READS) return;
     }
 
     // 3. Stripe calls per user action, counted at the emulator.

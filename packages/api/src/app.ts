@@ -77,7 +77,7 @@ export const securityHeaders = (inlineScripts: string[] = []) =>
  * Security headers for API answers (helmet): JSON is never a document, so nothing may load from
  * it or frame it (OWASP's REST headers), and the document-only headers are left out.
  */
-export const apiSecurityHeaders = helmet({
+const apiSecurityHeaders = helmet({
   contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
   referrerPolicy: { policy: 'no-referrer' },
   frameguard: false,
@@ -89,6 +89,23 @@ export const apiSecurityHeaders = helmet({
   xPermittedCrossDomainPolicies: false,
   xXssProtection: false,
 });
+
+/**
+ * The headers of every API answer: helmet's (above), which depend on nothing in the request, so
+ * helmet runs once at start-up and its set is recorded; and `Cache-Control: no-store`, since billing
+ * answers are per person and never stored by a browser or a proxy.
+ */
+const API_HEADERS: Map<string, string | string[]> = (() => {
+  const headers = new Map<string, string | string[]>();
+  const recorder = {
+    setHeader: (name: string, value: string | string[]) => headers.set(name, value),
+    removeHeader: (name: string) => headers.delete(name),
+  };
+  apiSecurityHeaders(recorder as never, recorder as never, () => undefined);
+  if (headers.size === 0) throw new Error('helmet set no headers');
+  headers.set('Cache-Control', 'no-store');
+  return headers;
+})();
 
 /**
  * Pages, not API: the docs page and the built Mini App (precompressed brotli and gzip, hashed
@@ -270,11 +287,12 @@ export function createHandler(deps: ApiDeps, options: AppOptions = {}): (req: In
   return (req, res) => {
     const url = req.url ?? '';
     const api = (url.startsWith('/api/') && !url.startsWith(`${REST_BASE}/docs`)) || url.startsWith(TRPC_BASE);
-    (api ? apiSecurityHeaders : documentHeaders)(req, res, () => {
+    const serve = () => {
       const exchange = observe(metrics, logger, req, res);
-      // Billing answers are per person: never stored by a browser or a proxy.
-      if (api) res.setHeader('Cache-Control', 'no-store');
       Promise.resolve(route(req, res, exchange)).catch((err: unknown) => sendRestError(res, exchange, err));
-    });
+    };
+    if (!api) return documentHeaders(req, res, serve);
+    res.setHeaders(API_HEADERS);
+    serve();
   };
 }
