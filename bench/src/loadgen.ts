@@ -2,7 +2,9 @@ import autocannon from 'autocannon';
 
 // A load generator in a process of its own, so that what one measures is not timed through an event
 // loop another load keeps saturated. GETs with rotating tokens for `duration` seconds, or each of
-// `posts` once (pre-signed webhook deliveries) over `connections` kept-alive connections.
+// `posts` once (pre-signed webhook deliveries) over `connections` kept-alive connections. For posts it
+// also tells apart each connection's first answer (which includes the wait for the server to accept
+// the connection) from the answers on connections already open.
 interface Job {
   url: string;
   path: string;
@@ -15,7 +17,12 @@ interface Job {
 process.once('message', async (m: Job) => {
   let i = 0;
   const posts = m.posts;
-  const result = await autocannon({
+  // Every answer's latency, split by whether it was its connection's first.
+  const first: number[] = [];
+  const later: number[] = [];
+  const seen = new WeakSet<object>();
+  // Without a callback autocannon returns its instance (an event emitter) as a promise of the result.
+  const run = autocannon({
     url: m.url,
     connections: m.connections,
     ...(posts ? { amount: posts.length } : { duration: m.duration ?? 5 }),
@@ -39,7 +46,16 @@ process.once('message', async (m: Job) => {
             },
           },
     ],
+  }) as unknown as autocannon.Instance & Promise<autocannon.Result>;
+  run.on('response', (client: object, _status: number, _bytes: number, ms: number) => {
+    (seen.has(client) ? later : first).push(ms);
+    seen.add(client);
   });
+  const result = await run;
+  const pct = (xs: number[], q: number) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0);
+  };
   process.send?.({
     rps: Math.round(result.requests.average),
     p50: result.latency.p50,
@@ -50,6 +66,12 @@ process.once('message', async (m: Job) => {
     non2xx: result.non2xx,
     requests: result.requests.total,
     cpuPerRequestMicros: 0,
+    ...(posts
+      ? {
+          firstOnConnection: { n: first.length, p50: pct(first, 0.5), max: pct(first, 1) },
+          onOpenConnection: { n: later.length, p50: pct(later, 0.5), p99: pct(later, 0.99), max: pct(later, 1) },
+        }
+      : {}),
   });
   process.exit(0);
 });

@@ -101,6 +101,9 @@ interface Load {
   non2xx: number;
   requests: number;
   cpuPerRequestMicros: number;
+  /** Posts only (loadgen.ts): each connection's first answer, and the answers on connections already open. */
+  firstOnConnection?: { n: number; p50: number; max: number };
+  onOpenConnection?: { n: number; p50: number; p99: number; max: number };
 }
 
 async function load(
@@ -557,6 +560,12 @@ async function main() {
     log(
       `| ${acked.requests} | ${acked.p50} | ${acked.p90 ?? '?'} | ${acked.p99} | ${acked.max ?? '?'} | ${failures} | ${(visibleMs / 1000).toFixed(1)} s | ${lost} | ${twice} | ${(drainRequests.length / burstEvents.length).toFixed(2)} | ${Math.max(0, ...perSecond.values())} |`,
     );
+    const openAcks = acked.onOpenConnection;
+    const freshAcks = acked.firstOnConnection;
+    if (openAcks && freshAcks)
+      log(
+        `\nThe same acknowledgments split by connection: on connections already open (${openAcks.n}), p50 ${openAcks.p50} ms, p99 ${openAcks.p99} ms, max ${openAcks.max} ms; the first on each of the ${freshAcks.n} new connections, p50 ${freshAcks.p50} ms, max ${freshAcks.max} ms (it includes the wait to be accepted: see NOTES.md).`,
+      );
 
     // 5. One busy user: 25 parallel checkouts with Stripe 400 ms late, while others read.
     const busy = { id: randomUUID(), name: 'Busy' };
