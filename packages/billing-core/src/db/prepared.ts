@@ -9,7 +9,8 @@ export const PREPARED_MARK = '/*prepared*/';
  * connection instead of at every call (the page load's reads are `union all`s over both rails, whose
  * planning cost more than running them). Opt-in, for statements whose text is fixed: each distinct
  * text is one prepared statement per connection, and at most MAX_PREPARED texts are ever named (the
- * rest run unnamed). On PGlite the mark is only a comment.
+ * rest run unnamed). Never on `select *`: a column a migration adds would change the result of a
+ * statement still prepared on another process's open connection. On PGlite the mark is only a comment.
  */
 export const PREPARED = sql.raw(PREPARED_MARK);
 const MAX_PREPARED = 64;
