@@ -1,14 +1,14 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/executor.ts';
+import { type ApplyOutcome, upsertMirrorRow } from '../db/mirror.ts';
 import { PREPARED } from '../db/prepared.ts';
 import type { InvoiceRow, NewInvoice } from '../db/schema.ts';
-import type { ApplyOutcome } from '../subscriptions/subscription.repository.ts';
 
 export async function findInvoice(db: Executor, id: string): Promise<InvoiceRow | undefined> {
   return db.selectFrom('invoices').selectAll().where('stripe_invoice_id', '=', id).executeTakeFirst();
 }
 
-const COMPARED: Array<keyof NewInvoice & keyof InvoiceRow> = [
+const COMPARED = [
   'stripe_status',
   'amount_due',
   'amount_paid',
@@ -17,25 +17,11 @@ const COMPARED: Array<keyof NewInvoice & keyof InvoiceRow> = [
   'number',
   'invoice_pdf',
   'price_id',
-];
+] as const;
 
 /** Upserts the mirror row; an older read never overwrites a newer one. */
-export async function upsertInvoice(db: Executor, row: NewInvoice, previous?: InvoiceRow): Promise<ApplyOutcome> {
-  if (previous && Number(previous.state_read_at) > Number(row.state_read_at)) return 'stale';
-  const changed = !previous || COMPARED.some((k) => previous[k] !== row[k]);
-  const { stripe_invoice_id: _id, ...update } = row;
-  await db
-    .insertInto('invoices')
-    .values(row)
-    .onConflict((oc) =>
-      oc
-        .column('stripe_invoice_id')
-        .doUpdateSet({ ...update, updated_at: sql`now()` })
-        .where('invoices.state_read_at', '<=', row.state_read_at),
-    )
-    .execute();
-  if (!previous) return 'inserted';
-  return changed ? 'updated' : 'unchanged';
+export function upsertInvoice(db: Executor, row: NewInvoice, previous?: InvoiceRow): Promise<ApplyOutcome> {
+  return upsertMirrorRow(db, 'invoices', row, previous, COMPARED);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/executor.ts';
+import { type ApplyOutcome, upsertMirrorRow } from '../db/mirror.ts';
 import { PREPARED } from '../db/prepared.ts';
 import type { NewSubscription, SubscriptionRow } from '../db/schema.ts';
 
@@ -48,9 +49,9 @@ export async function findSubscription(db: Executor, id: string): Promise<Subscr
   return db.selectFrom('subscriptions').selectAll().where('stripe_subscription_id', '=', id).executeTakeFirst();
 }
 
-export type ApplyOutcome = 'inserted' | 'updated' | 'unchanged' | 'stale';
+export type { ApplyOutcome } from '../db/mirror.ts';
 
-const COMPARED: Array<keyof NewSubscription> = [
+const COMPARED = [
   'status',
   'plan_id',
   'price_id',
@@ -60,33 +61,14 @@ const COMPARED: Array<keyof NewSubscription> = [
   'cancel_at_period_end',
   'cancel_at',
   'ended_at',
-];
-
-const same = (a: unknown, b: unknown) =>
-  a instanceof Date || b instanceof Date
-    ? String(a && new Date(a as Date).getTime()) === String(b && new Date(b as Date).getTime())
-    : a === b;
+] as const;
 
 /**
  * Upserts the state read from Stripe. A state read earlier than the stored one is never applied
  * (`state_read_at`), so a slow, older read cannot overwrite a newer one.
  */
-export async function upsertSubscription(trx: Executor, row: NewSubscription, previous?: SubscriptionRow): Promise<ApplyOutcome> {
-  if (previous && Number(previous.state_read_at) > Number(row.state_read_at)) return 'stale';
-  const changed = !previous || COMPARED.some((k) => !same(previous[k as keyof SubscriptionRow], row[k]));
-  const { stripe_subscription_id: _id, ...update } = row;
-  await trx
-    .insertInto('subscriptions')
-    .values(row)
-    .onConflict((oc) =>
-      oc
-        .column('stripe_subscription_id')
-        .doUpdateSet({ ...update, updated_at: sql`now()` })
-        .where('subscriptions.state_read_at', '<=', row.state_read_at),
-    )
-    .execute();
-  if (!previous) return 'inserted';
-  return changed ? 'updated' : 'unchanged';
+export function upsertSubscription(trx: Executor, row: NewSubscription, previous?: SubscriptionRow): Promise<ApplyOutcome> {
+  return upsertMirrorRow(trx, 'subscriptions', row, previous, COMPARED);
 }
 
 /** How many of a person's subscriptions are in one of `statuses` (at most `limit` are counted). */
