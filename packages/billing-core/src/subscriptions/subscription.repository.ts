@@ -49,8 +49,6 @@ export async function findSubscription(db: Executor, id: string): Promise<Subscr
   return db.selectFrom('subscriptions').selectAll().where('stripe_subscription_id', '=', id).executeTakeFirst();
 }
 
-export type { ApplyOutcome } from '../db/mirror.ts';
-
 const COMPARED = [
   'status',
   'plan_id',

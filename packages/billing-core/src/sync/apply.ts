@@ -1,12 +1,13 @@
 import type Stripe from 'stripe';
 import type { Trx } from '../db/executor.ts';
+import type { ApplyOutcome } from '../db/mirror.ts';
 import { invoiceRowFrom } from '../invoices/invoice.mapper.ts';
 import { findInvoice, upsertInvoice } from '../invoices/invoice.repository.ts';
 import { notifyOnce } from '../notices/notice.repository.ts';
 import type { PlanCatalog } from '../plans/plans.ts';
 import { isActivated } from '../subscriptions/statuses.ts';
 import { subscriptionRowFrom } from '../subscriptions/subscription.mapper.ts';
-import { type ApplyOutcome, findSubscription, upsertSubscription } from '../subscriptions/subscription.repository.ts';
+import { findSubscription, upsertSubscription } from '../subscriptions/subscription.repository.ts';
 
 /**
  * Mirror writes: each applies one object already read from Stripe, inside the caller's short
