@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDatabase, DEFAULT_CATALOG, migrateToLatest } from '@miniapp-billing/billing-core';
+import { createDatabase, DEFAULT_CATALOG, migrateDatabase } from '@miniapp-billing/billing-core';
 import { signPayload } from '@miniapp-billing/stripe-emulator';
 import autocannon from 'autocannon';
 import jwt from 'jsonwebtoken';
@@ -208,7 +208,7 @@ async function main() {
   const children: Child[] = [];
   try {
     const database = await createDatabase({ url: benchUrl, poolSize: 4 });
-    await migrateToLatest(database.db);
+    await migrateDatabase(database);
     const db = database.db;
 
     // Seed: 256 subscribed users, one user with 10 invoices and one with 10,000.

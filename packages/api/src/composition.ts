@@ -11,6 +11,7 @@ import {
   noticeStarsLapses,
   noticeStarsRenewals,
   PlanCatalog,
+  QueueProblem,
   StripeBudget,
   type StripeEventWorkerOptions,
   startNoticeSender,
@@ -80,6 +81,7 @@ export function buildBillingDeps(env: Env, parts: BillingParts): BillingDeps {
   if (metrics) instrumentStripe(stripe, metrics);
   return {
     db: parts.database.db,
+    queue: parts.database.queue,
     stripe,
     clock: systemClock,
     config,
@@ -132,6 +134,15 @@ export function workerOptions(env: Env): StripeEventWorkerOptions & { concurrenc
     maxAttempts: env.EVENT_MAX_ATTEMPTS,
   };
 }
+
+/**
+ * How a worker's failures are logged: graphile-worker's own problems in its words (they name jobs and
+ * runners, no person and no secret), anything else by its class alone.
+ */
+export const workerErrorLog = (logger: Logger) => (err: unknown) => {
+  if (err instanceof QueueProblem) logger[err.level === 'error' ? 'error' : 'warn']({ queue: err.message }, 'event queue problem');
+  else logger.error({ err: { name: (err as Error)?.name } }, 'stripe event worker error');
+};
 
 /** The demo bot's token for the in-process Telegram emulator (no real bot has it). */
 export const DEMO_BOT_TOKEN = '7000000001:AAEmulatorTokenForTheBillingDemoBot';

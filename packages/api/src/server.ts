@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import {
   createRateLimiter,
   type DatabaseHandle,
-  migrateToLatest,
+  migrateDatabase,
   type NoticeSender,
   queueStats,
   type StripeEventWorker,
@@ -21,7 +21,7 @@ import { createHandler } from './app.ts';
 import { TokenService } from './auth/jwt.ts';
 import { PlatformTokens } from './auth/platform.ts';
 import { UserCache } from './auth/user-cache.ts';
-import { buildBillingDeps, DEMO_BOT_TOKEN, openDatabase, startBillingNotices, workerOptions } from './composition.ts';
+import { buildBillingDeps, DEMO_BOT_TOKEN, openDatabase, startBillingNotices, workerErrorLog, workerOptions } from './composition.ts';
 import { type ApiDeps, parseServiceTokens } from './context.ts';
 import { ConfigError, type Env } from './env.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -139,7 +139,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
   let worker: StripeEventWorker | undefined;
   let noticeSender: NoticeSender | undefined;
   try {
-    await migrateToLatest(database.db, database.schema);
+    await migrateDatabase(database);
     const metrics = createMetrics();
     // Listen first: the app URL may depend on the port we get; requests are served once wired below.
     // Until the handler is wired, a request is answered at once, never left waiting: 503, try again.
@@ -184,11 +184,11 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
         starsRail,
         lapseGraceSeconds: env.STARS_LAPSE_GRACE_SECONDS ?? (demo ? 2 : 600),
       });
-    observeQueue(metrics, () => queueStats(database.db));
+    observeQueue(metrics, () => queueStats(database.db, database.queue));
     if (env.EVENT_WORKERS > 0) {
       worker = startStripeEventWorker(billing, {
         ...workerOptions(env),
-        onError: (err) => logger.error({ err: { name: (err as Error)?.name } }, 'stripe event worker error'),
+        onError: workerErrorLog(logger),
       });
     }
     const deps: ApiDeps = {

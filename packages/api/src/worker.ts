@@ -1,5 +1,5 @@
-import { migrateToLatest, type NoticeSender, sellsInStars, startStripeEventWorker } from '@miniapp-billing/billing-core';
-import { buildBillingDeps, openDatabase, startBillingNotices, workerOptions } from './composition.ts';
+import { migrateDatabase, type NoticeSender, sellsInStars, startStripeEventWorker } from '@miniapp-billing/billing-core';
+import { buildBillingDeps, openDatabase, startBillingNotices, workerErrorLog, workerOptions } from './composition.ts';
 import { parseEnvOrExit } from './env.ts';
 import { createLogger } from './logger.ts';
 import { createBillingBot } from './telegram/bot.ts';
@@ -13,7 +13,7 @@ const env = parseEnvOrExit(process.env);
 const logger = createLogger(env.LOG_LEVEL);
 try {
   const database = await openDatabase(env, 'miniapp-billing-worker');
-  await migrateToLatest(database.db, database.schema);
+  await migrateDatabase(database);
   const billing = buildBillingDeps(env, {
     database,
     apiBase: env.STRIPE_API_BASE,
@@ -26,7 +26,7 @@ try {
     ...options,
     concurrency: Math.max(1, options.concurrency),
     keepAlive: true,
-    onError: (err) => logger.error({ err: { name: (err as Error)?.name } }, 'stripe event worker error'),
+    onError: workerErrorLog(logger),
   });
   // Billing notices through the bot, when they are on (BOT_NOTICES=1 and a bot token).
   let notices: NoticeSender | undefined;

@@ -3,6 +3,7 @@ import type { BillingConfig } from './config.ts';
 import type { Db } from './db/database.ts';
 import type { PlanCatalog } from './plans/plans.ts';
 import type { StarsBotApi } from './stars/stars.ts';
+import type { EventQueue } from './webhooks/event-queue.ts';
 
 export interface Clock {
   now(): Date;
@@ -41,6 +42,11 @@ export interface BillingDeps {
   config: BillingConfig;
   plans: PlanCatalog;
   observer?: BillingObserver | undefined;
+  /**
+   * Where Stripe event runs wait: the database handle's `queue` (graphile-worker on PostgreSQL).
+   * Absent: the table queue.
+   */
+  queue?: EventQueue | undefined;
   /** The bot's Bot API, for the Telegram Stars rail (absent: the rail is off). */
   telegram?: StarsBotApi | undefined;
 }

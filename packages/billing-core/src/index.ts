@@ -17,7 +17,7 @@ export { ensureCustomer } from './customers/ensure-customer.ts';
 export { isUserId } from './customers/resolve-owner.ts';
 export { createDatabase, type DatabaseHandle, type DatabaseOptions, type Db } from './db/database.ts';
 export { isDatabaseUnavailable } from './db/database-errors.ts';
-export { migrateToLatest, migrationsApplied } from './db/migrate.ts';
+export { migrateDatabase, migrateToLatest, migrationsApplied } from './db/migrate.ts';
 export type { Database } from './db/schema.ts';
 export { type BillingDeps, type BillingObserver, type Clock, type EventFailure, systemClock, type WebhookOutcome } from './deps.ts';
 export { type Entitlements, entitlementsOf } from './entitlements/entitlements.ts';
@@ -73,11 +73,13 @@ export {
   queueStats,
   replayEvents,
 } from './webhooks/event.repository.ts';
+export { type EventQueue, TABLE_QUEUE } from './webhooks/event-queue.ts';
+export { runStripeEventJobs, startStripeEventWorker } from './webhooks/event-workers.ts';
+export { QueueProblem } from './webhooks/graphile-logger.ts';
 export { eventTypeLabel, HANDLED_EVENT_TYPES, receiveStripeWebhook, type WebhookReceipt } from './webhooks/receive-stripe-webhook.ts';
 export {
-  runStripeEventJobs,
+  drainTableQueue,
   type StripeEventWorker,
   type StripeEventWorkerOptions,
-  startStripeEventWorker,
 } from './webhooks/stripe-event-worker.ts';
 export { MAX_WEBHOOK_BYTES, verifyStripeEvent } from './webhooks/verify-stripe-event.ts';

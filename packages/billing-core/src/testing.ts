@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { createDatabase, type DatabaseHandle } from './db/database.ts';
-import { migrateToLatest } from './db/migrate.ts';
+import { migrateDatabase } from './db/migrate.ts';
 
 /**
  * A fresh, migrated database for one test file: its own schema on the PostgreSQL server in
@@ -14,6 +14,7 @@ export async function createTestDatabase(options: {
   poolSize?: number;
   connectionTimeoutMillis?: number;
   applicationName?: string;
+  eventQueue?: 'graphile-worker' | 'table';
 }): Promise<DatabaseHandle> {
   if (options.postgres && options.url) {
     const schema = `t_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
@@ -23,17 +24,20 @@ export async function createTestDatabase(options: {
       poolSize: options.poolSize ?? 20,
       connectionTimeoutMillis: options.connectionTimeoutMillis,
       applicationName: options.applicationName,
+      eventQueue: options.eventQueue,
     });
-    await migrateToLatest(handle.db, schema);
+    await migrateDatabase(handle);
     return {
       ...handle,
       close: async () => {
         await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(handle.db).catch(() => undefined);
+        if (handle.queue.kind === 'graphile-worker')
+          await sql`drop schema if exists ${sql.id(handle.queue.schema)} cascade`.execute(handle.db).catch(() => undefined);
         await handle.close();
       },
     };
   }
   const handle = await createDatabase();
-  await migrateToLatest(handle.db);
+  await migrateDatabase(handle);
   return handle;
 }

@@ -1,14 +1,7 @@
 import { signPayload } from '@miniapp-billing/stripe-emulator';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type BillingDeps,
-  type BillingObserver,
-  createCheckout,
-  receiveStripeWebhook,
-  runStripeEventJobs,
-  type User,
-} from '../src/index.ts';
+import { type BillingObserver, createCheckout, receiveStripeWebhook, runStripeEventJobs, type User } from '../src/index.ts';
 import { type Harness, harness, pay, WEBHOOK_SECRET } from './harness.ts';
 
 const USERS = Number(process.env.CHAOS_USERS ?? 200);
@@ -96,7 +89,7 @@ describe('delivery chaos', () => {
       const r = await receiveStripeWebhook(h.deps, Buffer.from(payload), signPayload(payload, WEBHOOK_SECRET));
       receipts[r.outcome] += 1;
     });
-    // Workers, some of whose first runs meet a Stripe that cannot be reached (an outage), as several
+    // Workers, some of whose first runs meet a Stripe outage (its first reads answer 500), as several
     // processes would; what failed is retried with backoff and applied later.
     const applied = new Map<string, number>();
     let failedRuns = 0;
@@ -109,21 +102,20 @@ describe('delivery chaos', () => {
         failedRuns += 1;
       },
     };
-    const counting = (deps: BillingDeps): BillingDeps => ({ ...deps, observer });
-    const down: BillingDeps = counting({
-      ...h.deps,
-      stripe: new Stripe('sk_test_down', { host: '127.0.0.1', port: 9, protocol: 'http', maxNetworkRetries: 0, timeout: 1000 }),
-    });
-    const jobs = Number(
+    const customersWaiting = Number(
       (
         await h.deps.db
-          .selectFrom('stripe_customer_jobs')
-          .select((eb) => eb.fn.countAll().as('n'))
+          .selectFrom('stripe_events')
+          .select((eb) => eb.fn.count('stripe_customer_id').distinct().as('n'))
+          .where('status', '=', 'pending')
           .executeTakeFirstOrThrow()
       ).n,
     );
-    await runStripeEventJobs(down, { maxRuns: Math.max(1, Math.floor(jobs * FAIL_FIRST_RATE * 5)), backoffMs: () => 0 });
-    await Promise.all(Array.from({ length: CONCURRENCY }, () => runStripeEventJobs(counting(h.deps), { backoffMs: () => 0 })));
+    const outage = Math.max(1, Math.floor(customersWaiting * FAIL_FIRST_RATE * 5));
+    await h.control('POST', '/faults', { method: 'GET', path: '*', status: 500, count: outage });
+    const workers = { backoffMs: () => 0, maxAttempts: 50 };
+    await Promise.all(Array.from({ length: CONCURRENCY }, () => runStripeEventJobs({ ...h.deps, observer }, workers)));
+    await h.control('DELETE', '/faults');
     const elapsed = Date.now() - started;
     const ledgerRows = await h.deps.db.selectFrom('stripe_events').select(['event_id', 'status', 'attempts']).execute();
     for (const r of ledgerRows) if (r.status === 'processed') applied.set(r.event_id, r.attempts);

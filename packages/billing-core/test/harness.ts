@@ -95,7 +95,7 @@ export async function harness(
   const config = testConfig(options.config);
   const plans = new PlanCatalog(stripe, config.catalog);
   await plans.list();
-  const deps: BillingDeps = { db: database.db, stripe, clock: { now: () => new Date() }, config, plans };
+  const deps: BillingDeps = { db: database.db, queue: database.queue, stripe, clock: { now: () => new Date() }, config, plans };
   depsRef = deps;
   const jobOptions = { backoffMs: () => 50 };
   if (options.webhooks) worker = startStripeEventWorker(deps, { ...jobOptions, pollMs: 100 });

@@ -1,4 +1,4 @@
-import { findEvent, listEvents, migrateToLatest, replayEvents } from '@miniapp-billing/billing-core';
+import { findEvent, listEvents, migrateDatabase, replayEvents } from '@miniapp-billing/billing-core';
 import { openDatabase } from '../composition.ts';
 import { ConfigError, parseEnv } from '../env.ts';
 
@@ -17,7 +17,7 @@ try {
   const [command, ...args] = process.argv.slice(2);
   const database = await openDatabase(env, 'miniapp-billing-events');
   try {
-    await migrateToLatest(database.db, database.schema);
+    await migrateDatabase(database);
     if (command === 'list') {
       const status = args.find((a) => (STATUSES as readonly string[]).includes(a)) as (typeof STATUSES)[number] | undefined;
       const limitAt = args.indexOf('--limit');
@@ -44,7 +44,11 @@ try {
         process.exitCode = 1;
       } else console.log(JSON.stringify(event, null, 2));
     } else if (command === 'replay' && args.length > 0) {
-      const count = await replayEvents(database.db, args[0] === '--all-dead' ? 'all-dead' : args.filter((a) => a.startsWith('evt_')));
+      const count = await replayEvents(
+        database.db,
+        database.queue,
+        args[0] === '--all-dead' ? 'all-dead' : args.filter((a) => a.startsWith('evt_')),
+      );
       console.log(`${count} event(s) queued again`);
     } else {
       console.error(usage);

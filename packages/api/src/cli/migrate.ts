@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { createDatabase, migrateToLatest } from '@miniapp-billing/billing-core';
+import { createDatabase, migrateDatabase } from '@miniapp-billing/billing-core';
 import { ConfigError, parseEnv } from '../env.ts';
 
 // `pnpm db:migrate`: brings DATABASE_URL (or the PGlite in DATA_DIR) to the latest schema.
@@ -7,7 +7,7 @@ import { ConfigError, parseEnv } from '../env.ts';
 try {
   const env = parseEnv(process.env);
   const database = await createDatabase(env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: path.join(env.DATA_DIR, 'pglite') });
-  const result = await migrateToLatest(database.db, database.schema);
+  const result = await migrateDatabase(database);
   for (const r of result.results ?? []) console.log(`${r.status === 'Success' ? 'applied' : r.status}: ${r.migrationName}`);
   if (!result.results?.length) console.log('already up to date');
   await database.close();

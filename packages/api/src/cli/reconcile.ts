@@ -1,4 +1,4 @@
-import { migrateToLatest, reconcile, reconcileStars, sellsInStars } from '@miniapp-billing/billing-core';
+import { migrateDatabase, reconcile, reconcileStars, sellsInStars } from '@miniapp-billing/billing-core';
 import { Api } from 'grammy';
 import { cliBillingDeps, DEMO_BOT_TOKEN, openDatabase } from '../composition.ts';
 import { ConfigError, parseEnv } from '../env.ts';
@@ -11,7 +11,7 @@ import { ConfigError, parseEnv } from '../env.ts';
 try {
   const env = parseEnv(process.env);
   const database = await openDatabase(env, 'miniapp-billing-reconcile');
-  await migrateToLatest(database.db, database.schema);
+  await migrateDatabase(database);
   const deps = cliBillingDeps(env, database);
   const started = Date.now();
   const report = await reconcile(deps, { requestsPerSecond: 20 });

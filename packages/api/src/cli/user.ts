@@ -1,4 +1,4 @@
-import { type BillingState, billingState, findUserForOperator, migrateToLatest } from '@miniapp-billing/billing-core';
+import { type BillingState, billingState, findUserForOperator, migrateDatabase } from '@miniapp-billing/billing-core';
 import { cliBillingDeps, openDatabase } from '../composition.ts';
 import { ConfigError, parseEnv } from '../env.ts';
 
@@ -79,7 +79,7 @@ if (isMain) {
     }
     const database = await openDatabase(env, 'miniapp-billing-user');
     try {
-      await migrateToLatest(database.db, database.schema);
+      await migrateDatabase(database);
       const deps = cliBillingDeps(env, database);
       const user = await findUserForOperator(database.db, query);
       if (!user) {

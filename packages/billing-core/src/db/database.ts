@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { type EventQueue, graphileSchemaFor, TABLE_QUEUE } from '../webhooks/event-queue.ts';
 import { hasCluster, pgliteTemplate } from './pglite-template.ts';
 import { PREPARED_MARK, preparedName } from './prepared.ts';
 import type { Database } from './schema.ts';
@@ -23,6 +24,11 @@ export interface DatabaseOptions {
   schema?: string | undefined;
   /** Shown in pg_stat_activity: tells this service's connections from others. */
   applicationName?: string | undefined;
+  /**
+   * The Stripe event queue on PostgreSQL: graphile-worker (the default) or the table queue the
+   * embedded PGlite uses (`table`, for a test of that queue on PostgreSQL).
+   */
+  eventQueue?: 'graphile-worker' | 'table' | undefined;
 }
 
 export interface DatabaseHandle {
@@ -32,6 +38,8 @@ export interface DatabaseHandle {
   pool?: pg.Pool | undefined;
   /** The schema the tables live in. */
   schema: string;
+  /** Where Stripe event runs wait (graphile-worker on PostgreSQL, the table queue on PGlite). */
+  queue: EventQueue;
   /** Resolves true when a trivial query succeeds. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -78,6 +86,15 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       kind: 'postgres',
       pool,
       schema: options.schema ?? 'public',
+      queue:
+        options.eventQueue === 'table'
+          ? TABLE_QUEUE
+          : {
+              kind: 'graphile-worker',
+              schema: graphileSchemaFor(options.schema ?? 'public'),
+              connectionString: options.url,
+              applicationName: `${options.applicationName ?? 'miniapp-billing'}-queue`,
+            },
       ping: () => ping(db),
       close: () => db.destroy(),
     };
@@ -86,7 +103,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
   const pglite = new PGlite(options.dataDir, template ? { loadDataDir: template } : {});
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  return { db, kind: 'pglite', schema: 'public', ping: () => ping(db), close: () => db.destroy() };
+  return { db, kind: 'pglite', schema: 'public', queue: TABLE_QUEUE, ping: () => ping(db), close: () => db.destroy() };
 }
 
 async function ping(db: Db): Promise<boolean> {

@@ -137,6 +137,12 @@ export interface StripeCustomerJobTable {
   created_at: CreatedAt;
 }
 
+/** The graphile-worker workers alive right now, each seen at most a few seconds ago. */
+export interface EventQueueWorkerTable {
+  worker_id: string;
+  seen_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 /** The one Checkout Session being created for a person right now. */
 export interface CheckoutCreationTable {
   user_id: string;
@@ -221,6 +227,7 @@ export interface Database {
   invoices: InvoiceTable;
   stripe_events: StripeEventTable;
   stripe_customer_jobs: StripeCustomerJobTable;
+  event_queue_workers: EventQueueWorkerTable;
   checkout_creations: CheckoutCreationTable;
   checkout_sessions: CheckoutSessionTable;
   billing_notifications: BillingNotificationTable;

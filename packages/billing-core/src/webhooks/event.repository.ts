@@ -1,7 +1,8 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Executor, Trx } from '../db/executor.ts';
 import type { EventSummary, StripeEventRow, StripeEventStatus } from '../db/schema.ts';
+import { CUSTOMER_TASK, type EventQueue, type GraphileQueue, graphileFn, graphileJobs } from './event-queue.ts';
 
 export interface EventRecord {
   id: string;
@@ -15,38 +16,57 @@ export interface EventRecord {
 
 /**
  * Stores received events, each once (the event id is the key), and enqueues the customers of the
- * `pending` ones: one job row per customer, whose `version` every new event bumps, so a run that
- * started before it knows to run again. One statement (data-modifying CTEs) for the whole batch:
- * the rows and their jobs are written together or not at all, in one round trip. Returns the ids
- * that were new (the others were duplicates).
+ * `pending` ones: one waiting job per customer, into which later events fold (on the table queue its
+ * `version` moves, so a run that started before them knows to run again; graphile-worker's job key
+ * does the same). One statement (data-modifying CTEs) for the whole batch: the rows and their jobs are
+ * written together or not at all, in one round trip. Returns the ids that were new (the others were
+ * duplicates).
  */
 export async function storeEvents(
   db: Executor,
+  queue: EventQueue,
   events: Array<{ record: EventRecord; status: 'pending' | 'ignored' }>,
 ): Promise<Set<string>> {
   if (events.length === 0) return new Set();
   const unique = [...new Map(events.map((e) => [e.record.id, e])).values()];
-  const rows = await db
-    .with('stored', (qb) =>
-      qb
-        .insertInto('stripe_events')
-        .values(
-          unique.map(({ record, status }) => ({
-            event_id: record.id,
-            type: record.type,
-            stripe_created: record.created,
-            stripe_customer_id: record.customerId,
-            object_type: record.objectType,
-            object_id: record.objectId,
-            summary: JSON.stringify(record.summary),
-            status,
-            attempts: 0,
-            processed_at: status === 'ignored' ? new Date() : null,
-          })),
-        )
-        .onConflict((oc) => oc.column('event_id').doNothing())
-        .returning(['event_id', 'stripe_customer_id', 'status']),
-    )
+  const stored = db.with('stored', (qb) =>
+    qb
+      .insertInto('stripe_events')
+      .values(
+        unique.map(({ record, status }) => ({
+          event_id: record.id,
+          type: record.type,
+          stripe_created: record.created,
+          stripe_customer_id: record.customerId,
+          object_type: record.objectType,
+          object_id: record.objectId,
+          summary: JSON.stringify(record.summary),
+          status,
+          attempts: 0,
+          processed_at: status === 'ignored' ? new Date() : null,
+        })),
+      )
+      .onConflict((oc) => oc.column('event_id').doNothing())
+      .returning(['event_id', 'stripe_customer_id', 'status']),
+  );
+  if (queue.kind === 'graphile-worker') {
+    // A select CTE runs only when read: the count makes the statement read every job it adds.
+    const rows = await stored
+      .with('enqueued', (qb) =>
+        qb
+          .selectFrom('stored')
+          .select(addJob(queue, sql.ref('stored.stripe_customer_id')).as('job'))
+          .where('stored.status', '=', 'pending')
+          .where('stored.stripe_customer_id', 'is not', null)
+          .groupBy('stored.stripe_customer_id'),
+      )
+      .selectFrom('stored')
+      .select('event_id')
+      .where(sql<boolean>`(select count(*) from enqueued) >= 0`)
+      .execute();
+    return new Set(rows.map((r) => r.event_id));
+  }
+  const rows = await stored
     .with('enqueued', (qb) =>
       qb
         .insertInto('stripe_customer_jobs')
@@ -73,15 +93,28 @@ export async function storeEvents(
   return new Set(rows.map((r) => r.event_id));
 }
 
-/** Asks for a run over this customer's waiting events (now, or at once if it was backing off). */
-export async function enqueueCustomer(db: Executor, customerId: string): Promise<void> {
+/**
+ * graphile-worker's `add_job` for one customer: their own named queue (one run at a time, in order)
+ * and their id as the job key, so a waiting job takes the new events in (its run time moves to
+ * `runAt`, now by default) and a running one is followed by exactly one more.
+ */
+const addJob = (queue: GraphileQueue, customer: RawBuilder<unknown>, runAt?: Date) =>
+  sql`${graphileFn(queue, 'add_job')}(${CUSTOMER_TASK}, json_build_object('customer', ${customer}), queue_name => ${customer}, job_key => ${customer}, run_at => ${runAt ?? null}::timestamptz)`;
+
+/** Asks for a run over these customers' waiting events at `runAt` (default: now, even if one was backing off). */
+export async function enqueueCustomers(db: Executor, queue: EventQueue, customerIds: readonly string[], runAt?: Date): Promise<void> {
+  if (customerIds.length === 0) return;
+  if (queue.kind === 'graphile-worker') {
+    await sql`select ${addJob(queue, sql`c`, runAt)} from unnest(${[...new Set(customerIds)]}::text[]) as c`.execute(db);
+    return;
+  }
   await db
     .insertInto('stripe_customer_jobs')
-    .values({ stripe_customer_id: customerId })
+    .values([...new Set(customerIds)].map((c) => ({ stripe_customer_id: c, ...(runAt ? { run_at: runAt } : {}) })))
     .onConflict((oc) =>
       oc.column('stripe_customer_id').doUpdateSet({
         version: sql`stripe_customer_jobs.version + 1`,
-        run_at: sql`least(stripe_customer_jobs.run_at, now())`,
+        run_at: runAt ? sql`excluded.run_at` : sql`least(stripe_customer_jobs.run_at, now())`,
       }),
     )
     .execute();
@@ -126,21 +159,25 @@ export async function waitingEvents(db: Executor, customerId: string, limit: num
     .execute();
 }
 
+/**
+ * Marks events. `attempt` is the run's attempt number when it failed (the run may have marked them
+ * processed before failing after its apply: the count is set, not bumped twice); otherwise each
+ * event's count goes up by one.
+ */
 export async function setEventsStatus(
   db: Executor,
   ids: string[],
   status: StripeEventStatus,
-  error: string | null = null,
-  nextAttemptAt: Date | null = null,
+  failure: { error: string; nextAttemptAt: Date | null; attempt: number } | null = null,
 ): Promise<void> {
   if (ids.length === 0) return;
   await db
     .updateTable('stripe_events')
     .set({
       status,
-      attempts: sql`attempts + 1`,
-      last_error: error,
-      next_attempt_at: nextAttemptAt,
+      attempts: failure ? failure.attempt : sql`attempts + 1`,
+      last_error: failure?.error ?? null,
+      next_attempt_at: failure?.nextAttemptAt ?? null,
       processed_at: status === 'processed' || status === 'ignored' ? new Date() : null,
     })
     .where('event_id', 'in', ids)
@@ -169,18 +206,25 @@ export async function finishCustomerJob(db: Executor, job: ClaimedJob): Promise<
 export async function retryCustomerJob(db: Executor, job: ClaimedJob, runAt: Date, error: string): Promise<void> {
   await db
     .updateTable('stripe_customer_jobs')
-    .set({ locked_until: null, locked_by: null, attempts: job.attempts + 1, last_error: error, run_at: runAt })
+    .set({ locked_until: null, locked_by: null, attempts: sql`attempts + 1`, last_error: error, run_at: runAt })
     .where('stripe_customer_id', '=', job.customerId)
     .execute();
 }
 
 /** How much is waiting, for the metrics: jobs, events, the oldest waiting event's age, dead events. */
-export async function queueStats(db: Executor): Promise<{ pending: number; oldestPendingSeconds: number; dead: number; jobs: number }> {
+export async function queueStats(
+  db: Executor,
+  queue: EventQueue,
+): Promise<{ pending: number; oldestPendingSeconds: number; dead: number; jobs: number }> {
+  const jobs =
+    queue.kind === 'graphile-worker'
+      ? sql`(select count(*) from ${graphileJobs(queue)} where task_identifier = ${CUSTOMER_TASK})`
+      : sql`(select count(*) from stripe_customer_jobs)`;
   const row = await sql<{ pending: string | number; oldest: string | number | null; dead: string | number; jobs: string | number }>`
     select (select count(*) from stripe_events where status in ('pending', 'failed')) as pending,
            (select extract(epoch from now() - min(received_at)) from stripe_events where status in ('pending', 'failed')) as oldest,
            (select count(*) from stripe_events where status = 'dead') as dead,
-           (select count(*) from stripe_customer_jobs) as jobs`.execute(db);
+           ${jobs} as jobs`.execute(db);
   const r = row.rows[0];
   return {
     pending: Number(r?.pending ?? 0),
@@ -202,11 +246,11 @@ export async function findEvent(db: Executor, eventId: string): Promise<StripeEv
 }
 
 /** Puts dead (or any stored) events back in the queue and enqueues their customers; returns how many. */
-export async function replayEvents(db: Db, eventIds: string[] | 'all-dead'): Promise<number> {
-  return db.transaction().execute((trx) => replayIn(trx, eventIds));
+export async function replayEvents(db: Db, queue: EventQueue, eventIds: string[] | 'all-dead'): Promise<number> {
+  return db.transaction().execute((trx) => replayIn(trx, queue, eventIds));
 }
 
-async function replayIn(trx: Trx, eventIds: string[] | 'all-dead'): Promise<number> {
+async function replayIn(trx: Trx, queue: EventQueue, eventIds: string[] | 'all-dead'): Promise<number> {
   let q = trx
     .updateTable('stripe_events')
     .set({ status: 'pending', last_error: null, next_attempt_at: null })
@@ -214,6 +258,6 @@ async function replayIn(trx: Trx, eventIds: string[] | 'all-dead'): Promise<numb
   q = eventIds === 'all-dead' ? q.where('status', '=', 'dead') : q.where('event_id', 'in', eventIds.length ? eventIds : ['']);
   const rows = await q.returning('stripe_customer_id').execute();
   const customers = new Set(rows.map((r) => r.stripe_customer_id).filter((c): c is string => c !== null));
-  for (const c of customers) await enqueueCustomer(trx, c);
+  await enqueueCustomers(trx, queue, [...customers]);
   return rows.length;
 }

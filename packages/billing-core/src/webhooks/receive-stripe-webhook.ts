@@ -3,6 +3,7 @@ import { isDatabaseUnavailable } from '../db/database-errors.ts';
 import type { BillingDeps } from '../deps.ts';
 import { CHARGE_ID, customerIdOf, idOf, invoiceSubscriptionId } from '../stripe/ids.ts';
 import { type EventRecord, storeEvents } from './event.repository.ts';
+import { type EventQueue, TABLE_QUEUE } from './event-queue.ts';
 import { verifyStripeEvent } from './verify-stripe-event.ts';
 
 /** The event types a worker applies; every other type is acknowledged and recorded as ignored. */
@@ -46,7 +47,10 @@ class ReceiptWriter {
   private queue: Pending[] = [];
   private writing = false;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly eventQueue: EventQueue,
+  ) {}
 
   store(record: EventRecord, status: 'pending' | 'ignored'): Promise<boolean> {
     return new Promise((resolve, reject) => {
@@ -64,9 +68,9 @@ class ReceiptWriter {
         try {
           // A connection that died under us (a restart, a failover) is retried once on a fresh one:
           // the statement is idempotent (ids are keys), so a retry of a write that landed reads as duplicates.
-          const stored = await storeEvents(this.db, batch).catch((err: unknown) => {
+          const stored = await storeEvents(this.db, this.eventQueue, batch).catch((err: unknown) => {
             if (!isDatabaseUnavailable(err)) throw err;
-            return storeEvents(this.db, batch);
+            return storeEvents(this.db, this.eventQueue, batch);
           });
           // The first of two identical ids in one batch is the one stored; the second is a duplicate.
           const claimed = new Set<string>();
@@ -85,12 +89,17 @@ class ReceiptWriter {
   }
 }
 
-const writers = new WeakMap<Db, ReceiptWriter>();
-const receiptWriter = (db: Db) => {
-  let writer = writers.get(db);
+const writers = new WeakMap<Db, Map<EventQueue, ReceiptWriter>>();
+const receiptWriter = (db: Db, queue: EventQueue) => {
+  let byQueue = writers.get(db);
+  if (!byQueue) {
+    byQueue = new Map();
+    writers.set(db, byQueue);
+  }
+  let writer = byQueue.get(queue);
   if (!writer) {
-    writer = new ReceiptWriter(db);
-    writers.set(db, writer);
+    writer = new ReceiptWriter(db, queue);
+    byQueue.set(queue, writer);
   }
   return writer;
 };
@@ -145,7 +154,7 @@ function recordOf(event: Stripe.Event): EventRecord {
  * recorded as ignored and acknowledged, so Stripe does not retry them.
  */
 export async function receiveStripeWebhook(
-  deps: Pick<BillingDeps, 'db' | 'config' | 'observer' | 'clock'>,
+  deps: Pick<BillingDeps, 'db' | 'config' | 'observer' | 'clock' | 'queue'>,
   rawBody: Buffer | string,
   signature: unknown,
 ): Promise<WebhookReceipt> {
@@ -153,7 +162,7 @@ export async function receiveStripeWebhook(
   const record = recordOf(event);
   const foreign = (event as { account?: unknown }).account != null || event.livemode !== deps.config.livemode;
   const applicable = !foreign && HANDLED_EVENT_TYPES.has(event.type) && record.customerId !== null && record.objectId !== null;
-  const stored = await receiptWriter(deps.db).store(record, applicable ? 'pending' : 'ignored');
+  const stored = await receiptWriter(deps.db, deps.queue ?? TABLE_QUEUE).store(record, applicable ? 'pending' : 'ignored');
   const outcome = !stored ? 'duplicate' : applicable ? 'queued' : 'ignored';
   deps.observer?.webhook?.({
     type: event.type,

@@ -19,17 +19,21 @@ import { applyInvoice, applyInvoiceGone, applySubscription, applySubscriptionGon
 import {
   type ClaimedJob,
   claimCustomerJob,
-  enqueueCustomer,
+  enqueueCustomers,
   finishCustomerJob,
   retryCustomerJob,
   setEventsStatus,
   waitingEvents,
 } from './event.repository.ts';
+import { TABLE_QUEUE } from './event-queue.ts';
 
 export interface StripeEventWorkerOptions {
-  /** Names this worker in the job table (`locked_by`). */
+  /** Names this worker in the job table (`locked_by`; the table queue). */
   workerId?: string;
-  /** How long a claim lasts; a worker that dies is replaced after this (default 60 s). */
+  /**
+   * How long a claim lasts: a worker that dies is replaced after this (default 60 s). On
+   * graphile-worker, how long a worker may go unseen before its jobs are unlocked.
+   */
   leaseMs?: number;
   /** Attempts before a customer's failing events are parked as dead (default 8). */
   maxAttempts?: number;
@@ -39,7 +43,17 @@ export interface StripeEventWorkerOptions {
   batchSize?: number;
 }
 
-type Deps = Pick<BillingDeps, 'db' | 'stripe' | 'plans' | 'clock' | 'observer'>;
+export type EventWorkerDeps = Pick<BillingDeps, 'db' | 'stripe' | 'plans' | 'clock' | 'observer' | 'queue'>;
+type Deps = EventWorkerDeps;
+
+/** One run over one customer's waiting events, as its queue handed it out. */
+export interface CustomerRun {
+  customerId: string;
+  /** Ends a run that applied everything it read. */
+  finish(): Promise<void>;
+  /** Ends a failed run: the customer's events are tried again at `runAt`. */
+  retry(runAt: Date, cause: string): Promise<void>;
+}
 type Read<T> = T | 'gone';
 
 const defaultBackoff = (attempt: number) => {
@@ -216,7 +230,8 @@ async function applyReads(trx: Trx, deps: Deps, customerId: string, userId: stri
  * and the events move to its customer's queue, to be applied there in order. A charge that is gone
  * or names no customer of anyone leaves them ignored.
  */
-async function requeueUnderCustomer(deps: Deps, job: ClaimedJob, ids: string[]): Promise<void> {
+async function requeueUnderCustomer(deps: Deps, job: CustomerRun, events: StripeEventRow[]): Promise<void> {
+  const ids = events.map((e) => e.event_id);
   try {
     const charge = await readOrGone(() => deps.stripe.charges.retrieve(job.customerId));
     const customer = charge === 'gone' ? null : customerIdOf(charge);
@@ -224,15 +239,19 @@ async function requeueUnderCustomer(deps: Deps, job: ClaimedJob, ids: string[]):
     else
       await deps.db.transaction().execute(async (trx) => {
         await trx.updateTable('stripe_events').set({ stripe_customer_id: customer }).where('event_id', 'in', ids).execute();
-        await enqueueCustomer(trx, customer);
+        await enqueueCustomers(trx, deps.queue ?? TABLE_QUEUE, [customer]);
       });
-    await finishCustomerJob(deps.db, job);
+    await job.finish();
   } catch (err) {
-    const nextAttemptAt = new Date(Date.now() + defaultBackoff(job.attempts + 1));
-    await setEventsStatus(deps.db, ids, 'failed', causeOf(err), nextAttemptAt);
-    await retryCustomerJob(deps.db, job, nextAttemptAt, causeOf(err));
+    const attempt = attemptOf(events);
+    const nextAttemptAt = new Date(Date.now() + defaultBackoff(attempt));
+    await setEventsStatus(deps.db, ids, 'failed', { error: causeOf(err), nextAttemptAt, attempt });
+    await job.retry(nextAttemptAt, causeOf(err));
   }
 }
+
+/** This run's attempt over these events: one more than the most any of them has had. */
+const attemptOf = (events: StripeEventRow[]) => Math.max(0, ...events.map((e) => e.attempts)) + 1;
 
 const causeOf = (err: unknown) => (err instanceof BillingError ? err.code : err instanceof Error ? err.name.slice(0, 64) : 'UNKNOWN');
 
@@ -241,19 +260,19 @@ const causeOf = (err: unknown) => (err instanceof BillingError ? err.code : err 
  * (no transaction open), apply it and mark the events in one short transaction. On failure the
  * events wait for the next attempt with backoff; after `maxAttempts` they are parked as `dead`.
  */
-export function runCustomerJob(deps: Deps, job: ClaimedJob, options: StripeEventWorkerOptions = {}): Promise<void> {
+export function runCustomerJob(deps: Deps, job: CustomerRun, options: StripeEventWorkerOptions = {}): Promise<void> {
   // A worker's Stripe calls wait behind every person's in the shared budget.
   return inBackground(() => runCustomerJobNow(deps, job, options));
 }
 
-async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEventWorkerOptions): Promise<void> {
+async function runCustomerJobNow(deps: Deps, job: CustomerRun, options: StripeEventWorkerOptions): Promise<void> {
   const events = await waitingEvents(deps.db, job.customerId, options.batchSize ?? 500);
   if (events.length === 0) {
-    await finishCustomerJob(deps.db, job);
+    await job.finish();
     return;
   }
   const ids = events.map((e) => e.event_id);
-  if (CHARGE_ID.test(job.customerId)) return requeueUnderCustomer(deps, job, ids);
+  if (CHARGE_ID.test(job.customerId)) return requeueUnderCustomer(deps, job, events);
   const now = deps.clock.now().getTime() / 1000;
   const report = (outcome: 'processed' | 'ignored' | 'failed' | 'dead') => {
     for (const e of events) deps.observer?.webhook?.({ type: e.type, outcome, lagSeconds: now - Number(e.stripe_created) });
@@ -270,7 +289,7 @@ async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEve
     if (!userId) {
       // Not one of ours (no mapping, no metadata naming a user we have): acknowledged and ignored.
       await setEventsStatus(deps.db, ids, 'ignored');
-      await finishCustomerJob(deps.db, job);
+      await job.finish();
       report('ignored');
       return;
     }
@@ -291,16 +310,16 @@ async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEve
     // The job row is touched only after that commit, in a statement of its own: a receipt for this
     // customer (which bumps the row) never waits on the apply transaction's lock, so acknowledgments
     // stay fast while workers write. A crash in between leaves the job to a later run with nothing left to do.
-    await finishCustomerJob(deps.db, job);
+    await job.finish();
     report('processed');
   } catch (err) {
-    const attempt = job.attempts + 1;
+    const attempt = attemptOf(events);
     const dead = attempt >= (options.maxAttempts ?? 8);
     const cause = causeOf(err);
     const nextAttemptAt = dead ? null : new Date(Date.now() + (options.backoffMs ?? defaultBackoff)(attempt));
-    await setEventsStatus(deps.db, ids, dead ? 'dead' : 'failed', cause, nextAttemptAt);
-    if (dead) await finishCustomerJob(deps.db, job);
-    else await retryCustomerJob(deps.db, job, nextAttemptAt as Date, cause);
+    await setEventsStatus(deps.db, ids, dead ? 'dead' : 'failed', { error: cause, nextAttemptAt, attempt });
+    if (dead) await job.finish();
+    else await job.retry(nextAttemptAt as Date, cause);
     report(dead ? 'dead' : 'failed');
     deps.observer?.eventsFailed?.({
       customerId: job.customerId,
@@ -313,17 +332,24 @@ async function runCustomerJobNow(deps: Deps, job: ClaimedJob, options: StripeEve
   }
 }
 
+/** A claimed job of the table queue as a run: finishing deletes it, unless an event came meanwhile. */
+const tableRun = (db: Deps['db'], job: ClaimedJob): CustomerRun => ({
+  customerId: job.customerId,
+  finish: () => finishCustomerJob(db, job),
+  retry: (runAt, cause) => retryCustomerJob(db, job, runAt, cause),
+});
+
 /**
- * Drains due customer jobs until none is left (tests, the CLI, and each wake-up of a worker).
- * Returns how many runs it made.
+ * Drains the table queue's due customer jobs until none is left, or `maxRuns`. Returns how many
+ * runs it made.
  */
-export async function runStripeEventJobs(deps: Deps, options: StripeEventWorkerOptions & { maxRuns?: number } = {}): Promise<number> {
+export async function drainTableQueue(deps: Deps, options: StripeEventWorkerOptions & { maxRuns?: number } = {}): Promise<number> {
   const workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
   let runs = 0;
   while (runs < (options.maxRuns ?? Number.POSITIVE_INFINITY)) {
     const job = await claimCustomerJob(deps.db, workerId, options.leaseMs ?? 60_000);
     if (!job) break;
-    await runCustomerJob(deps, job, options);
+    await runCustomerJob(deps, tableRun(deps.db, job), options);
     runs += 1;
   }
   return runs;
@@ -337,21 +363,20 @@ export interface StripeEventWorker {
   stop(): Promise<void>;
 }
 
+export type LongRunningWorkerOptions = StripeEventWorkerOptions & {
+  concurrency?: number;
+  pollMs?: number;
+  onError?: (err: unknown) => void;
+  /** Keep the process alive while the worker runs (a worker process); inside a server the server does. */
+  keepAlive?: boolean;
+};
+
 /**
- * A long-running worker: `concurrency` runs at once, each on a different customer (claims skip each
- * other's rows), polling every `pollMs` and woken at once by `wake()`. Any number of these, in any
- * number of processes, share one PostgreSQL queue.
+ * A long-running worker on the table queue: `concurrency` runs at once, each on a different customer
+ * (claims skip each other's rows), polling every `pollMs` and woken at once by `wake()`. Any number of
+ * these, in any number of processes, share one queue.
  */
-export function startStripeEventWorker(
-  deps: Deps,
-  options: StripeEventWorkerOptions & {
-    concurrency?: number;
-    pollMs?: number;
-    onError?: (err: unknown) => void;
-    /** Keep the process alive while the worker runs (a worker process); inside a server the server does. */
-    keepAlive?: boolean;
-  } = {},
-): StripeEventWorker {
+export function startTableWorker(deps: Deps, options: LongRunningWorkerOptions = {}): StripeEventWorker {
   const workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
   const concurrency = options.concurrency ?? 4;
   let stopped = false;
@@ -388,7 +413,7 @@ export function startStripeEventWorker(
             const job = await claimCustomerJob(deps.db, workerId, options.leaseMs ?? 60_000);
             if (!job) break;
             inFlight += 1;
-            const run = runCustomerJob(deps, job, options)
+            const run = runCustomerJob(deps, tableRun(deps.db, job), options)
               .catch((err) => options.onError?.(err))
               .finally(() => {
                 inFlight -= 1;
@@ -431,7 +456,7 @@ export function startStripeEventWorker(
         if (!job) return;
         inFlight += 1;
         try {
-          await runCustomerJob(deps, job, options);
+          await runCustomerJob(deps, tableRun(deps.db, job), options);
         } finally {
           inFlight -= 1;
         }

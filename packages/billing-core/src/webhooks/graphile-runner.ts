@@ -1,0 +1,206 @@
+import { EventEmitter } from 'node:events';
+import { type Runner, run, runOnce, type TaskList, type WorkerEvents } from 'graphile-worker';
+import { sql } from 'kysely';
+import { enqueueCustomers } from './event.repository.ts';
+import { CUSTOMER_TASK, type GraphileQueue, graphileFn, graphileJobs } from './event-queue.ts';
+import { graphileLogger, QueueProblem } from './graphile-logger.ts';
+import {
+  type CustomerRun,
+  type EventWorkerDeps,
+  type LongRunningWorkerOptions,
+  runCustomerJob,
+  type StripeEventWorker,
+  type StripeEventWorkerOptions,
+} from './stripe-event-worker.ts';
+
+/**
+ * A graphile-worker job as a run over its customer's events. graphile-worker completes the job when
+ * the task returns; events that arrived meanwhile already have a job of their own (the job key moved
+ * to it when this one was locked), which the customer's named queue runs next. A failed run asks for
+ * one more at `runAt` under the same key, so later events still bring it forward.
+ */
+const graphileRun = (deps: EventWorkerDeps, queue: GraphileQueue, customerId: string): CustomerRun => ({
+  customerId,
+  finish: async () => undefined,
+  retry: (runAt) => enqueueCustomers(deps.db, queue, [customerId], runAt),
+});
+
+function customerTask(deps: EventWorkerDeps, queue: GraphileQueue, options: StripeEventWorkerOptions, onRun?: () => void): TaskList {
+  return {
+    [CUSTOMER_TASK]: async (payload) => {
+      const customer = (payload as { customer?: unknown } | null)?.customer;
+      // A payload we did not write (a hand-added job) names no customer: nothing to run.
+      if (typeof customer !== 'string') return;
+      await runCustomerJob(deps, graphileRun(deps, queue, customer), options);
+      onRun?.();
+    },
+  };
+}
+
+const reportTo = (onError: ((err: unknown) => void) | undefined) =>
+  graphileLogger((level, message) => onError?.(new QueueProblem(level, message)));
+
+/**
+ * Runs every due job, one at a time, until none is left (tests, the CLI); returns how many it ran.
+ * graphile-worker's `runOnce` stops at the first empty fetch, which can come while the job a failed
+ * run asked for still waits behind the run's own queue lock: it goes round until nothing is due.
+ */
+export async function drainGraphileQueue(
+  deps: EventWorkerDeps,
+  queue: GraphileQueue,
+  options: StripeEventWorkerOptions & { onError?: (err: unknown) => void } = {},
+): Promise<number> {
+  let runs = 0;
+  const taskList = customerTask(deps, queue, options, () => {
+    runs += 1;
+  });
+  for (;;) {
+    const before = runs;
+    await runOnce({
+      connectionString: queue.connectionString,
+      schema: queue.schema,
+      maxPoolSize: 2,
+      noHandleSignals: true,
+      logger: reportTo(options.onError),
+      taskList,
+    });
+    if (runs === before && !(await dueJobWaiting(deps, queue))) return runs;
+    if (runs === before) await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Whether a job of ours is due and not taken (it may still wait behind its customer's queue lock). */
+async function dueJobWaiting(deps: EventWorkerDeps, queue: GraphileQueue): Promise<boolean> {
+  const row = await sql<{ due: boolean }>`
+    select exists (select 1 from ${graphileJobs(queue)}
+                    where task_identifier = ${CUSTOMER_TASK} and run_at <= now()
+                      and locked_at is null and attempts < max_attempts) as due`.execute(deps.db);
+  return row.rows[0]?.due === true;
+}
+
+/**
+ * graphile-worker's runner, `concurrency` jobs at once on a pool of its own (LISTEN wakes it when an
+ * event is stored, so `wake` has nothing to do). graphile-worker holds a dead worker's lock for four
+ * hours; here every runner writes its workers' ids to `event_queue_workers` every quarter lease and
+ * unlocks the jobs of any worker unseen for a whole lease, so a process killed with SIGKILL loses its
+ * jobs to the living within about `leaseMs`.
+ */
+export function startGraphileWorker(
+  deps: EventWorkerDeps,
+  queue: GraphileQueue,
+  options: LongRunningWorkerOptions = {},
+): StripeEventWorker {
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const leaseMs = options.leaseMs ?? 60_000;
+  const workerIds = new Set<string>();
+  const events: WorkerEvents = new EventEmitter();
+  events.on('worker:create', ({ worker }) => {
+    workerIds.add(worker.workerId);
+  });
+  events.on('worker:stop', ({ worker }) => {
+    workerIds.delete(worker.workerId);
+  });
+  let stopped = false;
+  let stopping: Promise<void> | undefined;
+  let beating: Promise<void> | undefined;
+  const beat = async () => {
+    const lease = sql`make_interval(secs => ${leaseMs / 1000})`;
+    if (workerIds.size > 0)
+      await sql`insert into event_queue_workers (worker_id, seen_at)
+                select id, now() from unnest(${[...workerIds]}::text[]) as id
+                on conflict (worker_id) do update set seen_at = now()`.execute(deps.db);
+    const dead = await sql<{ locked_by: string }>`
+      select distinct j.locked_by from ${graphileJobs(queue)} j
+       where j.locked_by is not null and j.locked_at < now() - ${lease}
+         and not exists (select 1 from event_queue_workers w where w.worker_id = j.locked_by and w.seen_at > now() - ${lease})`.execute(
+      deps.db,
+    );
+    if (dead.rows.length > 0)
+      await sql`select ${graphileFn(queue, 'force_unlock_workers')}(${dead.rows.map((r) => r.locked_by)}::text[])`.execute(deps.db);
+    await sql`delete from event_queue_workers where seen_at < now() - ${lease} * 10`.execute(deps.db);
+  };
+  const timer = setInterval(
+    () => {
+      if (stopped || beating) return;
+      beating = beat()
+        .catch((err) => options.onError?.(err))
+        .finally(() => {
+          beating = undefined;
+        });
+    },
+    Math.min(5_000, Math.max(100, leaseMs / 4)),
+  );
+  if (!options.keepAlive) timer.unref();
+
+  // graphile-worker's runner stops by itself when it hears of a breaking migration (its notice is
+  // database-wide, so another schema's install counts) or loses its LISTEN connection; until asked
+  // to stop, a runner that ended is replaced, at once the first time and then backing off.
+  let current: Promise<Runner | undefined> | undefined;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let failuresInRow = 0;
+  const replace = () => {
+    if (stopped) return;
+    restartTimer = setTimeout(launch, Math.min(30_000, 100 * 2 ** Math.min(failuresInRow, 9)));
+    if (!options.keepAlive) restartTimer.unref();
+  };
+  const launch = () => {
+    current = run({
+      connectionString: queue.connectionString,
+      schema: queue.schema,
+      concurrency,
+      maxPoolSize: concurrency + 2,
+      pollInterval: options.pollMs ?? 500,
+      noHandleSignals: true,
+      logger: reportTo(options.onError),
+      events,
+      taskList: customerTask(deps, queue, options),
+    }).then(
+      (runner) => {
+        failuresInRow = 0;
+        void runner.promise.catch((err) => options.onError?.(err)).then(replace);
+        return runner;
+      },
+      (err) => {
+        failuresInRow += 1;
+        options.onError?.(err);
+        replace();
+        return undefined;
+      },
+    );
+  };
+  launch();
+
+  return {
+    wake: () => undefined,
+    idle: async () => {
+      for (;;) {
+        const busy = await sql<{ busy: boolean }>`
+          select exists (select 1 from ${graphileJobs(queue)}
+                          where task_identifier = ${CUSTOMER_TASK} and run_at <= now()
+                            and (locked_at is not null or attempts < max_attempts)) as busy`.execute(deps.db);
+        if (!busy.rows[0]?.busy) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    stop: () => {
+      // Idempotent: a server's shutdown paths may each ask.
+      stopping ??= (async () => {
+        stopped = true;
+        clearInterval(timer);
+        await beating;
+        clearTimeout(restartTimer);
+        const ids = [...workerIds];
+        const runner = await current;
+        // A runner that already ended by itself says so by rejecting: nothing left to stop.
+        await runner?.stop().catch(() => undefined);
+        if (ids.length > 0)
+          await deps.db
+            .deleteFrom('event_queue_workers')
+            .where('worker_id', 'in', ids)
+            .execute()
+            .catch(() => undefined);
+      })();
+      return stopping;
+    },
+  };
+}
