@@ -153,6 +153,8 @@ export function startGraphileWorker(
       noHandleSignals: true,
       logger: reportTo(options.onError),
       events,
+      // No cron: without this it would read a `crontab` file from the working directory.
+      parsedCronItems: [],
       taskList: customerTask(deps, queue, options),
     }).then(
       (runner) => {
