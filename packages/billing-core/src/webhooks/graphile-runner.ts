@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { type Runner, run, runOnce, type TaskList, type WorkerEvents } from 'graphile-worker';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { enqueueCustomers } from './event.repository.ts';
 import { CUSTOMER_TASK, type GraphileQueue, graphileFn, graphileJobs } from './event-queue.ts';
 import { graphileLogger, QueueProblem } from './graphile-logger.ts';
@@ -37,6 +38,20 @@ function customerTask(deps: EventWorkerDeps, queue: GraphileQueue, options: Stri
   };
 }
 
+/**
+ * The runners' own pool (never the requests' pool: one of its connections LISTENs for good), named in
+ * pg_stat_activity. A connection lost while idle must not crash the process; graphile-worker listens
+ * for that while a runner is up, and these listeners cover the moment between two runners.
+ */
+function queuePool(queue: GraphileQueue, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: queue.connectionString, max, application_name: queue.applicationName });
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
+  return pool;
+}
+
 const reportTo = (onError: ((err: unknown) => void) | undefined) =>
   graphileLogger((level, message) => onError?.(new QueueProblem(level, message)));
 
@@ -54,18 +69,16 @@ export async function drainGraphileQueue(
   const taskList = customerTask(deps, queue, options, () => {
     runs += 1;
   });
-  for (;;) {
-    const before = runs;
-    await runOnce({
-      connectionString: queue.connectionString,
-      schema: queue.schema,
-      maxPoolSize: 2,
-      noHandleSignals: true,
-      logger: reportTo(options.onError),
-      taskList,
-    });
-    if (runs === before && !(await dueJobWaiting(deps, queue))) return runs;
-    if (runs === before) await new Promise((r) => setTimeout(r, 10));
+  const pgPool = queuePool(queue, 2);
+  try {
+    for (;;) {
+      const before = runs;
+      await runOnce({ pgPool, schema: queue.schema, noHandleSignals: true, logger: reportTo(options.onError), taskList });
+      if (runs === before && !(await dueJobWaiting(deps, queue))) return runs;
+      if (runs === before) await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    await pgPool.end();
   }
 }
 
@@ -135,6 +148,7 @@ export function startGraphileWorker(
   // graphile-worker's runner stops by itself when it hears of a breaking migration (its notice is
   // database-wide, so another schema's install counts) or loses its LISTEN connection; until asked
   // to stop, a runner that ended is replaced, at once the first time and then backing off.
+  const pgPool = queuePool(queue, concurrency + 2);
   let current: Promise<Runner | undefined> | undefined;
   let restartTimer: NodeJS.Timeout | undefined;
   let failuresInRow = 0;
@@ -145,10 +159,9 @@ export function startGraphileWorker(
   };
   const launch = () => {
     current = run({
-      connectionString: queue.connectionString,
+      pgPool,
       schema: queue.schema,
       concurrency,
-      maxPoolSize: concurrency + 2,
       pollInterval: options.pollMs ?? 500,
       noHandleSignals: true,
       logger: reportTo(options.onError),
@@ -195,6 +208,7 @@ export function startGraphileWorker(
         const runner = await current;
         // A runner that already ended by itself says so by rejecting: nothing left to stop.
         await runner?.stop().catch(() => undefined);
+        await pgPool.end();
         if (ids.length > 0)
           await deps.db
             .deleteFrom('event_queue_workers')
