@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { TokenService } from '../src/auth/jwt.ts';
 import { signInitData, validateInitData } from '../src/auth/telegram.ts';
 import { BOT_TOKEN, call, initDataFor, JWT_SECRET, startTestServer, type TestServer, telegramLogin } from './helpers.ts';
 
@@ -101,5 +102,48 @@ describe('access tokens', () => {
   it('a valid token is accepted', async () => {
     const token = jwt.sign({ ...(await claims()), exp: exp() }, JWT_SECRET, { algorithm: 'HS256' });
     expect((await call('GET', `${t.api}/billing/subscription`, { token })).status).toBe(200);
+  });
+});
+
+describe('a verified token is remembered until it expires, and only as itself', () => {
+  const service = () =>
+    new TokenService({ secret: JWT_SECRET, issuer: 'miniapp-billing', audience: 'miniapp-billing', ttlSeconds: 600 }, 2);
+  const sign = (sub: string, exp: number) => jwt.sign({ sub, iss: 'miniapp-billing', aud: 'miniapp-billing', exp }, JWT_SECRET);
+
+  it('refuses a remembered token once its exp has passed', () => {
+    const tokens = service();
+    const exp = now() + 2;
+    const token = sign('someone', exp);
+    expect(tokens.verify(token)).toBe('someone');
+    expect(tokens.verify(token)).toBe('someone');
+    vi.useFakeTimers({ toFake: ['Date'], now: exp * 1000 });
+    try {
+      expect(tokens.verify(token)).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('does not take a token that differs from a remembered one in its signature', () => {
+    const tokens = service();
+    const token = sign('someone', now() + 600);
+    expect(tokens.verify(token)).toBe('someone');
+    const last = token.at(-2) === 'A' ? 'B' : 'A';
+    const forged = `${token.slice(0, -2)}${last}${token.slice(-1)}`;
+    expect(tokens.verify(forged)).toBeNull();
+  });
+
+  it('keeps at most its bound; a forgotten token is verified afresh', () => {
+    const tokens = service();
+    const a = sign('a', now() + 600);
+    for (const [sub, token] of [
+      ['a', a],
+      ['b', sign('b', now() + 600)],
+      ['c', sign('c', now() + 600)],
+    ])
+      expect(tokens.verify(token as string)).toBe(sub);
+    expect(tokens.remembered).toBe(2);
+    expect(tokens.verify(a)).toBe('a');
+    expect(tokens.remembered).toBe(2);
   });
 });

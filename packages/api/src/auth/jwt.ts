@@ -17,12 +17,27 @@ export interface AccessToken {
 /**
  * HS256 access tokens. The key is a KeyObject built once: `jsonwebtoken` with a string secret
  * re-derives it on every call (hundreds of microseconds), with a KeyObject it does not.
+ *
+ * A token once verified is remembered, by its whole text (signature included), until its `exp`:
+ * the Mini App sends the same token with every request, and verifying it again (decoding, parsing,
+ * the HMAC, the claim checks) was a tenth of a read's CPU. Only an identical token string hits, and
+ * nothing about a token can change before it expires, so the answer is the one a fresh verification
+ * would give. At most `maxRemembered` tokens are kept (the oldest go first).
  */
 export class TokenService {
   private readonly key: KeyObject;
+  private readonly verified = new Map<string, { sub: string; expiresAtMs: number }>();
 
-  constructor(private readonly config: TokenConfig) {
+  constructor(
+    private readonly config: TokenConfig,
+    private readonly maxRemembered = 10_000,
+  ) {
     this.key = createSecretKey(Buffer.from(config.secret, 'utf8'));
+  }
+
+  /** How many verified tokens are remembered now (at most `maxRemembered`). */
+  get remembered(): number {
+    return this.verified.size;
   }
 
   issue(userId: string): AccessToken {
@@ -42,6 +57,12 @@ export class TokenService {
    */
   verify(token: string): string | null {
     if (token.length > 4096) return null;
+    const known = this.verified.get(token);
+    if (known) {
+      if (known.expiresAtMs > Date.now()) return known.sub;
+      this.verified.delete(token);
+      return null;
+    }
     try {
       const payload = jwt.verify(token, this.key, {
         algorithms: ['HS256'],
@@ -50,6 +71,11 @@ export class TokenService {
       });
       if (typeof payload !== 'object' || payload === null) return null;
       if (typeof payload.exp !== 'number' || typeof payload.sub !== 'string' || payload.sub.length === 0) return null;
+      if (this.verified.size >= this.maxRemembered) {
+        const oldest = this.verified.keys().next().value;
+        if (oldest !== undefined) this.verified.delete(oldest);
+      }
+      this.verified.set(token, { sub: payload.sub, expiresAtMs: payload.exp * 1000 });
       return payload.sub;
     } catch {
       return null;
