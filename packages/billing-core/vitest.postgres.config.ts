@@ -6,7 +6,6 @@ export default defineProject({
     name: 'billing-core (postgres)',
     environment: 'node',
     include: ['test/**/*.test.ts'],
-    env: { BILLING_TEST_DB: 'postgres' },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

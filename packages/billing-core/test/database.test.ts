@@ -27,7 +27,7 @@ describe('persistence', () => {
 
   it('migrations are safe to run from two processes at once', async () => {
     const url = process.env.TEST_DATABASE_URL;
-    if (process.env.BILLING_TEST_DB !== 'postgres' || !url) {
+    if (!url) {
       // PGlite is embedded in one process: a second migrator on the same folder is the same process.
       const db = await testDatabase();
       await Promise.all([migrateToLatest(db.db), migrateToLatest(db.db)]);
@@ -55,7 +55,7 @@ describe('persistence', () => {
   });
 
   it('hot reads are prepared once per connection on PostgreSQL, and read the same rows either way', async () => {
-    const postgres = process.env.BILLING_TEST_DB === 'postgres' && !!process.env.TEST_DATABASE_URL;
+    const postgres = !!process.env.TEST_DATABASE_URL;
     // One connection, so that what it prepared can be read back on it.
     const db = await createTestDatabase({ postgres, url: process.env.TEST_DATABASE_URL, poolSize: 1 });
     try {

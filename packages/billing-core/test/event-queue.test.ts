@@ -215,7 +215,7 @@ describe('no database connection waits on Stripe', () => {
   it('with one connection in the pool, a read answers while a worker and a checkout still wait on a slow Stripe', async () => {
     // One connection: if anything held it across a Stripe call, the read below would wait with it.
     const database = await createTestDatabase({
-      postgres: process.env.BILLING_TEST_DB === 'postgres',
+      postgres: !!process.env.TEST_DATABASE_URL,
       url: process.env.TEST_DATABASE_URL,
       poolSize: 1,
     });

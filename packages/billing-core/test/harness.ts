@@ -20,9 +20,9 @@ import { createTestDatabase } from '../src/testing.ts';
 
 export const WEBHOOK_SECRET = 'whsec_billing_core_tests';
 
-/** A fresh database for one test file, on the server this project runs against. */
+/** A fresh database for one test file: on the PostgreSQL server in TEST_DATABASE_URL when set, else PGlite. */
 export function testDatabase(): Promise<DatabaseHandle> {
-  return createTestDatabase({ postgres: process.env.BILLING_TEST_DB === 'postgres', url: process.env.TEST_DATABASE_URL });
+  return createTestDatabase({ postgres: !!process.env.TEST_DATABASE_URL, url: process.env.TEST_DATABASE_URL });
 }
 
 export function testConfig(overrides: Partial<BillingConfig> = {}): BillingConfig {
