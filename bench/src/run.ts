@@ -252,6 +252,9 @@ async function main() {
     children.push(emulator);
     // NODE_ENV=test: production's own checks refuse the emulator's test key and plain-HTTP base.
     const ours = await start('our-server.ts', {
+      // As `pnpm start` runs the server: a young generation twice V8's default, so that a
+      // request's short-lived objects cost fewer scavenges.
+      NODE_OPTIONS: `--max-semi-space-size=32 ${process.env.NODE_OPTIONS ?? ''}`.trim(),
       NODE_ENV: 'test',
       DATABASE_URL: benchUrl,
       DB_POOL_SIZE: '10',
