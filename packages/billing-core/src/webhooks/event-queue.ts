@@ -19,6 +19,9 @@ export interface GraphileQueue {
 
 export const TABLE_QUEUE: EventQueue = { kind: 'table' };
 
+/** The queue a set of dependencies names (the database handle's `queue`); the table queue when none. */
+export const queueOf = (deps: { queue?: EventQueue | undefined }): EventQueue => deps.queue ?? TABLE_QUEUE;
+
 /** The graphile-worker task that runs over one customer's waiting events; its payload is `{ customer }`. */
 export const CUSTOMER_TASK = 'stripe_customer_events';
 

@@ -74,7 +74,7 @@ export async function drainGraphileQueue(
     for (;;) {
       const before = runs;
       await runOnce({ pgPool, schema: queue.schema, noHandleSignals: true, logger: reportTo(options.onError), taskList });
-      if (runs === before && !(await dueJobWaiting(deps, queue))) return runs;
+      if (runs === before && !(await dueJob(deps, queue, false))) return runs;
       if (runs === before) await new Promise((r) => setTimeout(r, 10));
     }
   } finally {
@@ -82,12 +82,16 @@ export async function drainGraphileQueue(
   }
 }
 
-/** Whether a job of ours is due and not taken (it may still wait behind its customer's queue lock). */
-async function dueJobWaiting(deps: EventWorkerDeps, queue: GraphileQueue): Promise<boolean> {
+/**
+ * Whether a job of ours is due: one not taken yet (it may still wait behind its customer's queue
+ * lock), or with `orRunning`, also one a worker is running now.
+ */
+async function dueJob(deps: EventWorkerDeps, queue: GraphileQueue, orRunning: boolean): Promise<boolean> {
+  const taken = orRunning ? sql`locked_at is not null or` : sql`locked_at is null and`;
   const row = await sql<{ due: boolean }>`
     select exists (select 1 from ${graphileJobs(queue)}
                     where task_identifier = ${CUSTOMER_TASK} and run_at <= now()
-                      and locked_at is null and attempts < max_attempts) as due`.execute(deps.db);
+                      and (${taken} attempts < max_attempts)) as due`.execute(deps.db);
   return row.rows[0]?.due === true;
 }
 
@@ -188,14 +192,7 @@ export function startGraphileWorker(
   return {
     wake: () => undefined,
     idle: async () => {
-      for (;;) {
-        const busy = await sql<{ busy: boolean }>`
-          select exists (select 1 from ${graphileJobs(queue)}
-                          where task_identifier = ${CUSTOMER_TASK} and run_at <= now()
-                            and (locked_at is not null or attempts < max_attempts)) as busy`.execute(deps.db);
-        if (!busy.rows[0]?.busy) return;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      while (await dueJob(deps, queue, true)) await new Promise((r) => setTimeout(r, 20));
     },
     stop: () => {
       // Idempotent: a server's shutdown paths may each ask.

@@ -3,7 +3,7 @@ import { isDatabaseUnavailable } from '../db/database-errors.ts';
 import type { BillingDeps } from '../deps.ts';
 import { CHARGE_ID, customerIdOf, idOf, invoiceSubscriptionId } from '../stripe/ids.ts';
 import { type EventRecord, storeEvents } from './event.repository.ts';
-import { type EventQueue, TABLE_QUEUE } from './event-queue.ts';
+import { type EventQueue, queueOf } from './event-queue.ts';
 import { verifyStripeEvent } from './verify-stripe-event.ts';
 
 /** The event types a worker applies; every other type is acknowledged and recorded as ignored. */
@@ -162,7 +162,7 @@ export async function receiveStripeWebhook(
   const record = recordOf(event);
   const foreign = (event as { account?: unknown }).account != null || event.livemode !== deps.config.livemode;
   const applicable = !foreign && HANDLED_EVENT_TYPES.has(event.type) && record.customerId !== null && record.objectId !== null;
-  const stored = await receiptWriter(deps.db, deps.queue ?? TABLE_QUEUE).store(record, applicable ? 'pending' : 'ignored');
+  const stored = await receiptWriter(deps.db, queueOf(deps)).store(record, applicable ? 'pending' : 'ignored');
   const outcome = !stored ? 'duplicate' : applicable ? 'queued' : 'ignored';
   deps.observer?.webhook?.({
     type: event.type,

@@ -25,7 +25,7 @@ import {
   setEventsStatus,
   waitingEvents,
 } from './event.repository.ts';
-import { TABLE_QUEUE } from './event-queue.ts';
+import { queueOf } from './event-queue.ts';
 
 export interface StripeEventWorkerOptions {
   /** Names this worker in the job table (`locked_by`; the table queue). */
@@ -239,7 +239,7 @@ async function requeueUnderCustomer(deps: Deps, job: CustomerRun, events: Stripe
     else
       await deps.db.transaction().execute(async (trx) => {
         await trx.updateTable('stripe_events').set({ stripe_customer_id: customer }).where('event_id', 'in', ids).execute();
-        await enqueueCustomers(trx, deps.queue ?? TABLE_QUEUE, [customer]);
+        await enqueueCustomers(trx, queueOf(deps), [customer]);
       });
     await job.finish();
   } catch (err) {
