@@ -5,6 +5,7 @@ import {
   createCheckout,
   createUser,
   getSubscription,
+  queueStats,
   receiveStripeWebhook,
   replayEvents,
   runStripeEventJobs,
@@ -61,6 +62,29 @@ describe('the webhook is only a receipt', () => {
     await h.drain();
     expect((await getSubscription(h.deps, user)).cancel_at_period_end).toBe(true);
     expect(await eventRow(receipt.eventId)).toMatchObject({ status: 'processed', attempts: 1 });
+  });
+
+  it('receipts that arrive together over several customers leave one waiting job per customer', async () => {
+    const paid = await Promise.all([paidUser(), paidUser(), paidUser(), paidUser()]);
+    const jobs = async () => (await queueStats(h.deps.db, h.deps.queue ?? { kind: 'table' })).jobs;
+    const updated = (i: number) => {
+      const { customer, subscription } = paid[i % 4] as (typeof paid)[number];
+      return receive(event('customer.subscription.updated', { id: subscription, object: 'subscription', customer }));
+    };
+    // Twelve at once, written together (group commit): three events for each of four customers.
+    const receipts = await Promise.all(Array.from({ length: 12 }, (_, i) => updated(i)));
+    expect(receipts.map((r) => r.outcome)).toEqual(Array(12).fill('queued'));
+    expect(await jobs()).toBe(4);
+    // A waiting customer's next event folds into their job; an ignored event adds none.
+    const [more, ignored] = await Promise.all([
+      updated(0),
+      receive(event('customer.updated', { id: paid[1]?.customer, object: 'customer' })),
+    ]);
+    expect([more.outcome, ignored.outcome]).toEqual(['queued', 'ignored']);
+    expect(await jobs()).toBe(4);
+    await h.drain();
+    expect(await jobs()).toBe(0);
+    for (const r of [...receipts, more]) expect(await eventRow(r.eventId)).toMatchObject({ status: 'processed' });
   });
 
   it('a read taken before a concurrent plan change never passes for newer than it, however long the run takes', async () => {

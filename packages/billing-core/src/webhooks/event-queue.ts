@@ -29,7 +29,10 @@ export const CUSTOMER_TASK = 'stripe_customer_events';
 export const graphileSchemaFor = (schema: string) => (schema === 'public' ? 'graphile_worker' : `${schema}_graphile_worker`);
 
 /** A function of graphile-worker's public SQL API, qualified by its schema. */
-export const graphileFn = (queue: GraphileQueue, name: 'add_job' | 'force_unlock_workers') => sql.id(queue.schema, name);
+export const graphileFn = (queue: GraphileQueue, name: 'add_jobs' | 'force_unlock_workers') => sql.id(queue.schema, name);
+
+/** A type of graphile-worker's public SQL API, qualified by its schema. */
+export const graphileType = (queue: GraphileQueue, name: 'job_spec') => sql.id(queue.schema, name);
 
 /** graphile-worker's public view of its jobs. */
 export const graphileJobs = (queue: GraphileQueue) => sql.id(queue.schema, 'jobs');

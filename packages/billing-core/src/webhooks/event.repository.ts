@@ -1,8 +1,8 @@
-import { type RawBuilder, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Executor, Trx } from '../db/executor.ts';
 import type { EventSummary, StripeEventRow, StripeEventStatus } from '../db/schema.ts';
-import { CUSTOMER_TASK, type EventQueue, type GraphileQueue, graphileFn, graphileJobs } from './event-queue.ts';
+import { CUSTOMER_TASK, type EventQueue, type GraphileQueue, graphileFn, graphileJobs, graphileType } from './event-queue.ts';
 
 export interface EventRecord {
   id: string;
@@ -28,7 +28,9 @@ export async function storeEvents(
   events: Array<{ record: EventRecord; status: 'pending' | 'ignored' }>,
 ): Promise<Set<string>> {
   if (events.length === 0) return new Set();
-  const unique = [...new Map(events.map((e) => [e.record.id, e])).values()];
+  // In id order: two processes storing the same events (a delivery retried while the first is still
+  // being written) take the key locks in the same order and never deadlock.
+  const unique = [...new Map(events.map((e) => [e.record.id, e])).values()].sort((a, b) => (a.record.id < b.record.id ? -1 : 1));
   const stored = db.with('stored', (qb) =>
     qb
       .insertInto('stripe_events')
@@ -54,11 +56,13 @@ export async function storeEvents(
     const rows = await stored
       .with('enqueued', (qb) =>
         qb
-          .selectFrom('stored')
-          .select(addJob(queue, sql.ref('stored.stripe_customer_id')).as('job'))
-          .where('stored.status', '=', 'pending')
-          .where('stored.stripe_customer_id', 'is not', null)
-          .groupBy('stored.stripe_customer_id'),
+          .selectFrom(
+            sql`(select distinct stored.stripe_customer_id as customer from stored
+                  where stored.status = 'pending' and stored.stripe_customer_id is not null)`.as('c'),
+          )
+          .select(addCustomerJobs(queue).as('jobs'))
+          // No pending customer, no call (an empty one would still notify the runners).
+          .having(sql`count(*)`, '>', 0),
       )
       .selectFrom('stored')
       .select('event_id')
@@ -94,18 +98,27 @@ export async function storeEvents(
 }
 
 /**
- * graphile-worker's `add_job` for one customer: their own named queue (one run at a time, in order)
- * and their id as the job key, so a waiting job takes the new events in (its run time moves to
- * `runAt`, now by default) and a running one is followed by exactly one more.
+ * graphile-worker's `add_jobs` over the customers of the query it is selected from (a column
+ * `customer`, each once): one call for all of them, instead of its `add_job` (which calls `add_jobs`
+ * with one spec) per customer: the task and queue upserts, the notification and the insert are done
+ * once per statement, not once per customer. Each customer gets their own named queue (one run at a
+ * time, in order) and their id as the job key, so a waiting job takes the new events in (its run time
+ * moves to `runAt`, now by default) and a running one is followed by exactly one more. In customer
+ * order, so that two processes' statements over the same customers take the job rows' locks in the
+ * same order and never deadlock.
  */
-const addJob = (queue: GraphileQueue, customer: RawBuilder<unknown>, runAt?: Date) =>
-  sql`${graphileFn(queue, 'add_job')}(${CUSTOMER_TASK}, json_build_object('customer', ${customer}), queue_name => ${customer}, job_key => ${customer}, run_at => ${runAt ?? null}::timestamptz)`;
+const addCustomerJobs = (queue: GraphileQueue, runAt?: Date) =>
+  sql`(select count(*) from ${graphileFn(queue, 'add_jobs')}(array_agg(row(
+        ${CUSTOMER_TASK}::text, json_build_object('customer', c.customer), c.customer, ${runAt ?? null}::timestamptz,
+        null::smallint, c.customer, null::smallint, null::text[])::${graphileType(queue, 'job_spec')} order by c.customer)))`;
 
 /** Asks for a run over these customers' waiting events at `runAt` (default: now, even if one was backing off). */
 export async function enqueueCustomers(db: Executor, queue: EventQueue, customerIds: readonly string[], runAt?: Date): Promise<void> {
   if (customerIds.length === 0) return;
   if (queue.kind === 'graphile-worker') {
-    await sql`select ${addJob(queue, sql`c`, runAt)} from unnest(${[...new Set(customerIds)]}::text[]) as c`.execute(db);
+    await sql`select ${addCustomerJobs(queue, runAt)} from unnest(${[...new Set(customerIds)]}::text[]) as c(customer) having count(*) > 0`.execute(
+      db,
+    );
     return;
   }
   await db
