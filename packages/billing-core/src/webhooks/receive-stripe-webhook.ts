@@ -38,14 +38,18 @@ export const HANDLED_EVENT_TYPES = new Set([
 type Db = Pick<BillingDeps, 'db'>['db'];
 type Pending = { record: EventRecord; status: 'pending' | 'ignored'; resolve(stored: boolean): void; reject(err: unknown): void };
 
+/** How many receipt statements one process has in flight at most. */
+const WRITERS = 2;
+
 /**
- * Group commit for receipts: while one batch is being written, the receipts that arrive wait and go
- * together in the next statement. Under a burst this turns fifty acknowledgments into a few round
- * trips instead of fifty connections' worth; alone, a receipt is written at once.
+ * Group commit for receipts: while WRITERS batches are being written, the receipts that arrive wait
+ * and go together in the next statement. Under a burst this turns fifty acknowledgments into a few
+ * round trips instead of fifty connections' worth; alone, a receipt is written at once. A second
+ * writer lets a receipt start while a large batch is still being written, instead of waiting it out.
  */
 class ReceiptWriter {
   private queue: Pending[] = [];
-  private writing = false;
+  private writers = 0;
 
   constructor(
     private readonly db: Db,
@@ -60,8 +64,8 @@ class ReceiptWriter {
   }
 
   private async flush(): Promise<void> {
-    if (this.writing) return;
-    this.writing = true;
+    if (this.writers >= WRITERS) return;
+    this.writers++;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, 200);
@@ -84,7 +88,7 @@ class ReceiptWriter {
         }
       }
     } finally {
-      this.writing = false;
+      this.writers--;
     }
   }
 }
