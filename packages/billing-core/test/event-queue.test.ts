@@ -12,6 +12,7 @@ import {
   type User,
 } from '../src/index.ts';
 import { createTestDatabase } from '../src/testing.ts';
+import { queueOf } from '../src/webhooks/event-queue.ts';
 import { type Harness, harness, pay, WEBHOOK_SECRET } from './harness.ts';
 
 let h: Harness;
@@ -66,7 +67,7 @@ describe('the webhook is only a receipt', () => {
 
   it('receipts that arrive together over several customers leave one waiting job per customer', async () => {
     const paid = await Promise.all([paidUser(), paidUser(), paidUser(), paidUser()]);
-    const jobs = async () => (await queueStats(h.deps.db, h.deps.queue ?? { kind: 'table' })).jobs;
+    const jobs = async () => (await queueStats(h.deps.db, queueOf(h.deps))).jobs;
     const updated = (i: number) => {
       const { customer, subscription } = paid[i % 4] as (typeof paid)[number];
       return receive(event('customer.subscription.updated', { id: subscription, object: 'subscription', customer }));

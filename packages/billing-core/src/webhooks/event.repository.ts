@@ -136,7 +136,6 @@ export async function enqueueCustomers(db: Executor, queue: EventQueue, customer
 export interface ClaimedJob {
   customerId: string;
   version: number;
-  attempts: number;
 }
 
 /**
@@ -145,7 +144,7 @@ export interface ClaimedJob {
  * job over. One statement; `skip locked` keeps concurrent claimers off each other's rows.
  */
 export async function claimCustomerJob(db: Executor, workerId: string, leaseMs: number): Promise<ClaimedJob | undefined> {
-  const row = await sql<{ stripe_customer_id: string; version: string | number; attempts: number }>`
+  const row = await sql<{ stripe_customer_id: string; version: string | number }>`
     update stripe_customer_jobs
        set locked_until = now() + make_interval(secs => ${leaseMs / 1000}), locked_by = ${workerId}
      where stripe_customer_id = (
@@ -154,9 +153,9 @@ export async function claimCustomerJob(db: Executor, workerId: string, leaseMs: 
               order by run_at
               limit 1
               for update skip locked)
-     returning stripe_customer_id, version, attempts`.execute(db);
+     returning stripe_customer_id, version`.execute(db);
   const job = row.rows[0];
-  return job ? { customerId: job.stripe_customer_id, version: Number(job.version), attempts: job.attempts } : undefined;
+  return job ? { customerId: job.stripe_customer_id, version: Number(job.version) } : undefined;
 }
 
 /** The events a run applies: the customer's waiting ones, oldest first. */

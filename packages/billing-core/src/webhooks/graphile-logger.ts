@@ -1,12 +1,16 @@
 import { Logger } from 'graphile-worker';
 
+/** The longest message of graphile-worker's passed on (its messages quote the error a job threw). */
+const MAX_MESSAGE = 500;
+
 /**
  * graphile-worker's log, reduced to what an operator acts on: its warnings and errors go to `onProblem`
- * (the process's own logger); its chatter (a worker started, a job ran) is dropped.
+ * (the process's own logger), each at most MAX_MESSAGE characters; its chatter (a worker started, a
+ * job ran) is dropped.
  */
 export const graphileLogger = (onProblem?: (level: 'error' | 'warning', message: string) => void) =>
   new Logger(() => (level, message) => {
-    if (level === 'error' || level === 'warning') onProblem?.(level, message);
+    if (level === 'error' || level === 'warning') onProblem?.(level, message.slice(0, MAX_MESSAGE));
   });
 
 export const quietLogger = graphileLogger();
