@@ -1,5 +1,6 @@
 import { BillingError, type Catalog, DEFAULT_CATALOG, parseCatalog, sellsInStars } from '@miniapp-billing/billing-core';
 import { z } from 'zod';
+import { canShareListenPort } from './http/listen.ts';
 
 /**
  * The one environment schema of the API deployable; nothing else reads `process.env`.
@@ -18,6 +19,9 @@ export const ZEnv = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: port.default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
+  // Listening sockets sharing PORT (SO_REUSEPORT), so that a burst of new connections is accepted
+  // several per event-loop turn: 16 by default where Node.js can (Linux, 22.12 and later), else 1.
+  LISTEN_SOCKETS: z.coerce.number().int().min(1).max(32).optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
@@ -159,9 +163,10 @@ export const ZEnv = z.object({
 });
 
 /** The parsed environment, with the settings that need more than a schema finished here too. */
-export type Env = z.infer<typeof ZEnv> & {
+export type Env = Omit<z.infer<typeof ZEnv>, 'LISTEN_SOCKETS'> & {
   /** The plans on sale and `free`, from `PLAN_CATALOG_JSON` (the demo's catalog when unset). */
   catalog: Catalog;
+  LISTEN_SOCKETS: number;
 };
 
 /** Settings folded into `PLAN_CATALOG_JSON`: refused by name, so an old deployment learns where they went. */
@@ -192,7 +197,11 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   } catch (err) {
     throw new ConfigError(`Invalid configuration:\n  ${err instanceof BillingError ? err.message : 'PLAN_CATALOG_JSON is invalid'}`);
   }
-  const env: Env = { ...parsed.data, catalog };
+  if ((parsed.data.LISTEN_SOCKETS ?? 1) > 1 && !canShareListenPort())
+    throw new ConfigError(
+      `Invalid configuration:\n  LISTEN_SOCKETS: more than 1 needs SO_REUSEPORT (Linux, Node.js 22.12 or later; this is ${process.platform}, Node.js ${process.versions.node})`,
+    );
+  const env: Env = { ...parsed.data, catalog, LISTEN_SOCKETS: parsed.data.LISTEN_SOCKETS ?? (canShareListenPort() ? 16 : 1) };
   // The platform's tokens: one way to check them (a secret or a JWKS, never both), its own issuer.
   if (env.PLATFORM_JWT_SECRET || env.PLATFORM_JWKS_URL) {
     const problems: string[] = [];

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -24,6 +23,7 @@ import { UserCache } from './auth/user-cache.ts';
 import { buildBillingDeps, DEMO_BOT_TOKEN, openDatabase, startBillingNotices, workerErrorLog, workerOptions } from './composition.ts';
 import { type ApiDeps, parseServiceTokens } from './context.ts';
 import { ConfigError, type Env } from './env.ts';
+import { type Listening, listenShared } from './http/listen.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, observeQueue } from './metrics.ts';
 import { type BillingBot, createBillingBot } from './telegram/bot.ts';
@@ -135,7 +135,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
     (telegram ? keptSecret(env.DATA_DIR, 'telegram-webhook-secret', () => randomBytes(32).toString('base64url')) : undefined);
 
   const database = options.database ?? (await openDatabase(env));
-  let server: Server | undefined;
+  let sockets: Listening | undefined;
   let worker: StripeEventWorker | undefined;
   let noticeSender: NoticeSender | undefined;
   try {
@@ -147,14 +147,11 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
       res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1', connection: 'close' });
       res.end('{"status":"starting"}');
     };
-    const listening = await new Promise<Server>((resolve, reject) => {
-      const s = createServer(starting);
-      s.once('error', reject);
-      s.listen(env.PORT, env.HOST, () => resolve(s));
-    });
-    server = listening;
+    const listening = createServer(starting);
     listening.keepAliveTimeout = 65_000;
-    const port = (listening.address() as AddressInfo).port;
+    const listeners = await listenShared(listening, env.PORT, env.HOST, env.LISTEN_SOCKETS);
+    sockets = listeners;
+    const port = listeners.port;
     const url = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`;
     const appUrl = env.APP_URL ?? url;
 
@@ -271,11 +268,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
       demo,
       close: () => {
         closing ??= (async () => {
-          await new Promise<void>((resolve) => {
-            listening.close(() => resolve());
-            listening.closeIdleConnections();
-            setTimeout(() => listening.closeAllConnections(), 2_000).unref();
-          });
+          await listeners.close();
           await worker?.stop();
           await noticeSender?.stop();
           await emulator?.close();
@@ -286,7 +279,7 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
       },
     };
   } catch (err) {
-    server?.close();
+    await sockets?.close(0);
     await worker?.stop();
     await noticeSender?.stop();
     await emulator?.close();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseEnv } from '../src/env.ts';
+import { canShareListenPort } from '../src/http/listen.ts';
 
 const production = {
   NODE_ENV: 'production',
@@ -20,6 +21,18 @@ describe('configuration', () => {
   it('needs nothing in development', () => {
     const env = parseEnv({});
     expect(env).toMatchObject({ PORT: 3000, HOST: '127.0.0.1', DATA_DIR: '.data', STRIPE_EMULATOR_PORT: 12111 });
+  });
+
+  it('listens with 16 sockets where Node.js can share a port, and refuses more than one where it cannot', () => {
+    if (canShareListenPort()) {
+      expect(parseEnv({}).LISTEN_SOCKETS).toBe(16);
+      expect(parseEnv({ LISTEN_SOCKETS: '4' }).LISTEN_SOCKETS).toBe(4);
+    } else {
+      expect(parseEnv({}).LISTEN_SOCKETS).toBe(1);
+      expect(() => parseEnv({ LISTEN_SOCKETS: '4' })).toThrow(/LISTEN_SOCKETS: more than 1 needs SO_REUSEPORT/);
+    }
+    expect(parseEnv({ LISTEN_SOCKETS: '1' }).LISTEN_SOCKETS).toBe(1);
+    expect(() => parseEnv({ LISTEN_SOCKETS: '0' })).toThrow(/LISTEN_SOCKETS/);
   });
 
   it('accepts a complete production configuration', () => {
