@@ -12,6 +12,7 @@ import {
   type User,
 } from '../src/index.ts';
 import { createTestDatabase } from '../src/testing.ts';
+import { storeEvents } from '../src/webhooks/event.repository.ts';
 import { queueOf } from '../src/webhooks/event-queue.ts';
 import { type Harness, harness, pay, WEBHOOK_SECRET } from './harness.ts';
 
@@ -86,6 +87,52 @@ describe('the webhook is only a receipt', () => {
     await h.drain();
     expect(await jobs()).toBe(0);
     for (const r of [...receipts, more]) expect(await eventRow(r.eventId)).toMatchObject({ status: 'processed' });
+  });
+
+  it('statements storing events of the same customers at once never deadlock, whatever order they list them in', async () => {
+    // Six statements at a time, each over its own share of forty customers new to the queue (so their
+    // queue rows are written too), listed in its own order, twenty times. On PostgreSQL each statement
+    // has a connection of its own; a deadlock would fail one of them after deadlock_timeout.
+    const jobs = async () => (await queueStats(h.deps.db, queueOf(h.deps))).jobs;
+    const before = await jobs();
+    const shuffled = <T>(xs: T[]) =>
+      xs
+        .map((x) => [Math.random(), x] as const)
+        .sort((a, b) => a[0] - b[0])
+        .map(([, x]) => x);
+    const customers = new Set<string>();
+    for (let round = 0; round < 20; round++) {
+      const cs = Array.from({ length: 40 }, (_, i) => `cus_lockorder_${round}_${i}_${Date.now()}`);
+      const shares = Array.from({ length: 6 }, () => shuffled(cs).slice(0, 2 + Math.floor(Math.random() * 39)));
+      const stored = await Promise.all(
+        shares.map((share, k) =>
+          storeEvents(
+            h.deps.db,
+            queueOf(h.deps),
+            share.map((customer, i) => ({
+              record: {
+                id: `evt_lockorder_${round}_${k}_${i}_${Date.now()}`,
+                type: 'customer.subscription.updated',
+                created: Math.floor(Date.now() / 1000),
+                customerId: customer,
+                objectType: 'subscription',
+                objectId: `sub_lockorder_${round}_${i}`,
+                summary: {},
+              },
+              status: 'pending' as const,
+            })),
+          ),
+        ),
+      );
+      expect(stored.map((ids) => ids.size)).toEqual(shares.map((share) => share.length));
+      for (const share of shares) for (const c of share) customers.add(c);
+    }
+    // One waiting job per customer.
+    expect((await jobs()) - before).toBe(customers.size);
+    // Made-up customers: their events go, and their jobs then run empty.
+    await h.deps.db.deleteFrom('stripe_events').where('event_id', 'like', 'evt_lockorder_%').execute();
+    await h.drain();
+    expect(await jobs()).toBe(0);
   });
 
   it('a read taken before a concurrent plan change never passes for newer than it, however long the run takes', async () => {

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Executor, Trx } from '../db/executor.ts';
 import type { EventSummary, StripeEventRow, StripeEventStatus } from '../db/schema.ts';
@@ -57,8 +57,10 @@ export async function storeEvents(
       .with('enqueued', (qb) =>
         qb
           .selectFrom(
-            sql`(select distinct stored.stripe_customer_id as customer from stored
-                  where stored.status = 'pending' and stored.stripe_customer_id is not null)`.as('c'),
+            lockedCustomers(
+              sql`select distinct stored.stripe_customer_id as customer from stored
+                   where stored.status = 'pending' and stored.stripe_customer_id is not null`,
+            ).as('c'),
           )
           .select(addCustomerJobs(queue).as('jobs'))
           // No pending customer, no call (an empty one would still notify the runners).
@@ -81,7 +83,9 @@ export async function storeEvents(
             .select('stored.stripe_customer_id')
             .distinct()
             .where('stored.status', '=', 'pending')
-            .where('stored.stripe_customer_id', 'is not', null),
+            .where('stored.stripe_customer_id', 'is not', null)
+            // Rows upserted in key order: two statements over the same customers lock them alike.
+            .orderBy('stored.stripe_customer_id'),
         )
         .onConflict((oc) =>
           oc.column('stripe_customer_id').doUpdateSet({
@@ -97,15 +101,32 @@ export async function storeEvents(
   return new Set(rows.map((r) => r.event_id));
 }
 
+/** The advisory-lock space of customers' job writes: the first key of `pg_advisory_xact_lock(int, int)`. */
+const CUSTOMER_JOB_LOCKS = 1_398_034_002;
+
+/**
+ * The customers of `customers` (a select of a `customer` column, each once), each locked until the
+ * transaction ends, in lock-key order (PostgreSQL calls a volatile function of the select list after
+ * the sort). graphile-worker's `add_jobs` inserts new queue rows in an order of its own (its
+ * `select distinct`), so two statements adding jobs for overlapping customers could each wait on a
+ * row the other had inserted: PostgreSQL found such deadlocks between receipts written at once.
+ * With these locks taken first, one statement at a time writes a given customer's queue and job;
+ * another waits for its commit, which ends that customer's part of the wait.
+ */
+const lockedCustomers = (customers: RawBuilder<unknown>) =>
+  sql`(select l.customer from (
+        select c.customer, pg_advisory_xact_lock(${sql.lit(CUSTOMER_JOB_LOCKS)}, hashtext(c.customer)) as locked
+          from (${customers}) as c
+         order by hashtext(c.customer), c.customer) as l)`;
+
 /**
  * graphile-worker's `add_jobs` over the customers of the query it is selected from (a column
  * `customer`, each once): one call for all of them, instead of its `add_job` (which calls `add_jobs`
  * with one spec) per customer: the task and queue upserts, the notification and the insert are done
  * once per statement, not once per customer. Each customer gets their own named queue (one run at a
  * time, in order) and their id as the job key, so a waiting job takes the new events in (its run time
- * moves to `runAt`, now by default) and a running one is followed by exactly one more. In customer
- * order, so that two processes' statements over the same customers take the job rows' locks in the
- * same order and never deadlock.
+ * moves to `runAt`, now by default) and a running one is followed by exactly one more. Selected
+ * from `lockedCustomers`, so that statements over the same customers never deadlock inside it.
  */
 const addCustomerJobs = (queue: GraphileQueue, runAt?: Date) =>
   sql`(select count(*) from ${graphileFn(queue, 'add_jobs')}(array_agg(row(
@@ -116,14 +137,14 @@ const addCustomerJobs = (queue: GraphileQueue, runAt?: Date) =>
 export async function enqueueCustomers(db: Executor, queue: EventQueue, customerIds: readonly string[], runAt?: Date): Promise<void> {
   if (customerIds.length === 0) return;
   if (queue.kind === 'graphile-worker') {
-    await sql`select ${addCustomerJobs(queue, runAt)} from unnest(${[...new Set(customerIds)]}::text[]) as c(customer) having count(*) > 0`.execute(
-      db,
-    );
+    await sql`select ${addCustomerJobs(queue, runAt)}
+                from ${lockedCustomers(sql`select distinct u.customer from unnest(${[...customerIds]}::text[]) as u(customer)`)} as c
+              having count(*) > 0`.execute(db);
     return;
   }
   await db
     .insertInto('stripe_customer_jobs')
-    .values([...new Set(customerIds)].map((c) => ({ stripe_customer_id: c, ...(runAt ? { run_at: runAt } : {}) })))
+    .values([...new Set(customerIds)].sort().map((c) => ({ stripe_customer_id: c, ...(runAt ? { run_at: runAt } : {}) })))
     .onConflict((oc) =>
       oc.column('stripe_customer_id').doUpdateSet({
         version: sql`stripe_customer_jobs.version + 1`,
