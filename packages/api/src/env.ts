@@ -20,8 +20,8 @@ export const ZEnv = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   // Listening sockets sharing PORT (SO_REUSEPORT), so that a burst of new connections is accepted
-  // several per event-loop turn: 16 by default where Node.js can (Linux, 22.12 and later), else 1.
-  LISTEN_SOCKETS: z.coerce.number().int().min(1).max(32).optional(),
+  // several per event-loop turn: 32 by default where Node.js can (Linux, 22.12 and later), else 1.
+  LISTEN_SOCKETS: z.coerce.number().int().min(1).max(64).optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
@@ -201,7 +201,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     throw new ConfigError(
       `Invalid configuration:\n  LISTEN_SOCKETS: more than 1 needs SO_REUSEPORT (Linux, Node.js 22.12 or later; this is ${process.platform}, Node.js ${process.versions.node})`,
     );
-  const env: Env = { ...parsed.data, catalog, LISTEN_SOCKETS: parsed.data.LISTEN_SOCKETS ?? (canShareListenPort() ? 16 : 1) };
+  const env: Env = { ...parsed.data, catalog, LISTEN_SOCKETS: parsed.data.LISTEN_SOCKETS ?? (canShareListenPort() ? 32 : 1) };
   // The platform's tokens: one way to check them (a secret or a JWKS, never both), its own issuer.
   if (env.PLATFORM_JWT_SECRET || env.PLATFORM_JWKS_URL) {
     const problems: string[] = [];

@@ -23,9 +23,9 @@ describe('configuration', () => {
     expect(env).toMatchObject({ PORT: 3000, HOST: '127.0.0.1', DATA_DIR: '.data', STRIPE_EMULATOR_PORT: 12111 });
   });
 
-  it('listens with 16 sockets where Node.js can share a port, and refuses more than one where it cannot', () => {
+  it('listens with 32 sockets where Node.js can share a port, and refuses more than one where it cannot', () => {
     if (canShareListenPort()) {
-      expect(parseEnv({}).LISTEN_SOCKETS).toBe(16);
+      expect(parseEnv({}).LISTEN_SOCKETS).toBe(32);
       expect(parseEnv({ LISTEN_SOCKETS: '4' }).LISTEN_SOCKETS).toBe(4);
     } else {
       expect(parseEnv({}).LISTEN_SOCKETS).toBe(1);

@@ -97,7 +97,7 @@ describe('listening sockets', () => {
 
   it('the server listens with the configured sockets and closes them all', async () => {
     const t = await startTestServer();
-    const expected = canShareListenPort() ? 16 : 1;
+    const expected = canShareListenPort() ? 32 : 1;
     expect(listeners(t.server.port)).toBe(expected);
     expect((await fetch(`${t.base}/healthz`)).status).toBe(200);
     await t.close();
