@@ -59,6 +59,9 @@ describe('POST /api/v1/billing/webhooks/stripe', () => {
     const deliveries = (await t.emulatorControl('GET', '/webhooks/deliveries')).body.data as Array<{ status: number }>;
     expect(deliveries.length).toBeGreaterThan(5);
     expect(deliveries.every((d) => d.status === 200)).toBe(true);
-    expect((await call('GET', `${t.api}/billing/subscription`, { token })).body.tier).toBe('premium_monthly');
+    // Acknowledged first and applied by a worker: the view is read once it has caught up.
+    await expect
+      .poll(async () => (await call('GET', `${t.api}/billing/subscription`, { token })).body.tier, { timeout: 10_000, interval: 50 })
+      .toBe('premium_monthly');
   });
 });
