@@ -107,6 +107,9 @@ export function buildBillingDeps(env: Env, parts: BillingParts): BillingDeps {
           failure.dead ? 'stripe events parked as dead' : 'stripe events failed; will retry',
         );
       },
+      jobsDeferred: ({ customers, cause }) => {
+        logger?.warn({ customers, cause }, 'stripe events stored without their jobs; the queue sweep adds them');
+      },
     },
   };
 }

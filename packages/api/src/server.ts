@@ -9,6 +9,7 @@ import {
   migrateDatabase,
   type NoticeSender,
   queueStats,
+  receiptsSettled,
   type StripeEventWorker,
   sellsInStars,
   startStripeEventWorker,
@@ -269,6 +270,8 @@ export async function startServer(env: Env, options: ServerOptions = {}): Promis
       close: () => {
         closing ??= (async () => {
           await listeners.close();
+          // Webhooks already acknowledged: their customers' jobs are added before the pool closes.
+          await receiptsSettled(deps.billing.db);
           await worker?.stop();
           await noticeSender?.stop();
           await emulator?.close();

@@ -1,12 +1,24 @@
-import { type DatabaseHandle, DEFAULT_CATALOG, PlanCatalog, startStripeEventWorker, systemClock } from '@miniapp-billing/billing-core';
+import {
+  type BillingConfig,
+  type DatabaseHandle,
+  DEFAULT_CATALOG,
+  PlanCatalog,
+  receiptsSettled,
+  receiveStripeWebhook,
+  runStripeEventJobs,
+  startStripeEventWorker,
+  systemClock,
+} from '@miniapp-billing/billing-core';
 import { createTestDatabase } from '@miniapp-billing/billing-core/testing';
+import { signPayload } from '@miniapp-billing/stripe-emulator';
 import { sql } from 'kysely';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // PostgreSQL only (listed by the api project when TEST_DATABASE_URL is set): graphile-worker holds a
 // dead worker's lock for four hours; the runners' liveness sweep must hand its jobs to the living
-// within a lease, and must never take a job from a worker that is still alive.
+// within a lease, and must never take a job from a worker that is still alive. A receipt adds its
+// customer's job after answering; the same sweep adds the jobs of a receipt that died first.
 
 let database: DatabaseHandle;
 beforeAll(async () => {
@@ -67,5 +79,95 @@ describe('graphile-worker: a dead worker’s jobs', () => {
       clearInterval(heartbeat);
       await worker.stop();
     }
+  });
+});
+
+describe('graphile-worker: events stored without their jobs', () => {
+  // Stripe is never reached here: a run that starts reads the customer from Stripe, fails, and says
+  // so in the event's attempts. That the attempts moved is what shows a job ran.
+  const stripe = new Stripe('sk_test_never_called', { host: '127.0.0.1', port: 9, protocol: 'http', maxNetworkRetries: 0 });
+  const eventDeps = () => ({
+    db: database.db,
+    queue: database.queue,
+    stripe,
+    clock: systemClock,
+    plans: new PlanCatalog(stripe, DEFAULT_CATALOG),
+  });
+  const attempts = async (id: string) =>
+    Number((await database.db.selectFrom('stripe_events').select('attempts').where('event_id', '=', id).executeTakeFirst())?.attempts);
+  const jobKeys = async () => {
+    const queue = database.queue;
+    if (queue.kind !== 'graphile-worker') throw new Error(`expected the graphile-worker queue on PostgreSQL, got ${queue.kind}`);
+    return (
+      await sql<{ key: string }>`select key from ${sql.id(queue.schema, 'jobs')} where key is not null`.execute(database.db)
+    ).rows.map((r) => r.key);
+  };
+
+  it('a receipt that died before adding its job: the runners’ sweep adds it within the lease', async () => {
+    // What a receipt leaves if its process is killed between storing and enqueuing: the event, no job.
+    const id = `evt_unqueued_${Date.now()}`;
+    await database.db
+      .insertInto('stripe_events')
+      .values({
+        event_id: id,
+        type: 'customer.subscription.updated',
+        stripe_created: Math.floor(Date.now() / 1000),
+        stripe_customer_id: 'cus_whose_receipt_died',
+        object_type: 'subscription',
+        object_id: 'sub_whose_receipt_died',
+        summary: '{}',
+        status: 'pending',
+        attempts: 0,
+      })
+      .execute();
+    expect(await jobKeys()).not.toContain('cus_whose_receipt_died');
+    const started = Date.now();
+    const worker = startStripeEventWorker(eventDeps(), { concurrency: 2, leaseMs: 1_000, pollMs: 100, backoffMs: () => 3_600_000 });
+    try {
+      await expect.poll(() => attempts(id), { timeout: 10_000, interval: 100 }).toBe(1);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('a receipt whose job cannot be added is still acknowledged and stored; the job follows', async () => {
+    const queue = database.queue;
+    if (queue.kind !== 'graphile-worker') throw new Error(`expected the graphile-worker queue on PostgreSQL, got ${queue.kind}`);
+    const secret = 'whsec_jobs_deferred_test';
+    const deferred: Array<{ customers: number; cause: string }> = [];
+    const config = { webhookSecrets: [secret], webhookToleranceSeconds: 300, livemode: false } as unknown as BillingConfig;
+    const deps = { ...eventDeps(), config, observer: { jobsDeferred: (d: { customers: number; cause: string }) => deferred.push(d) } };
+    const body = JSON.stringify({
+      id: `evt_deferred_${Date.now()}`,
+      object: 'event',
+      type: 'customer.subscription.updated',
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+      data: { object: { id: 'sub_of_a_deferred_job', object: 'subscription', customer: 'cus_of_a_deferred_job' } },
+    });
+    const addJobs = sql.id(queue.schema, 'add_jobs');
+    const renamed = sql.id(queue.schema, 'add_jobs_switched_off');
+    // graphile-worker's add_jobs out of reach: every attempt to add the job fails.
+    await sql`alter function ${addJobs} rename to add_jobs_switched_off`.execute(database.db);
+    try {
+      const receipt = await receiveStripeWebhook(deps, Buffer.from(body), signPayload(body, secret));
+      expect(receipt.outcome).toBe('queued');
+      await receiptsSettled(database.db);
+      expect(await attempts(receipt.eventId)).toBe(0);
+      // Said once, with a safe cause (PostgreSQL's code for an undefined function), never a message.
+      expect(deferred).toEqual([{ customers: 1, cause: '42883' }]);
+      expect(await jobKeys()).not.toContain('cus_of_a_deferred_job');
+    } finally {
+      await sql`alter function ${renamed} rename to add_jobs`.execute(database.db);
+    }
+    // A drain (tests, the CLI) adds the missing job itself and runs it.
+    expect(await runStripeEventJobs(eventDeps(), { backoffMs: () => 3_600_000 })).toBeGreaterThanOrEqual(1);
+    const stored = await database.db
+      .selectFrom('stripe_events')
+      .select(['status', 'attempts'])
+      .where('event_id', '=', JSON.parse(body).id)
+      .executeTakeFirst();
+    expect(stored).toEqual({ status: 'failed', attempts: 1 });
   });
 });

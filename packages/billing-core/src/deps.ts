@@ -20,6 +20,11 @@ export interface BillingObserver {
   webhook?(event: { type: string; outcome: WebhookOutcome; lagSeconds: number }): void;
   /** A worker's run over one customer's events failed; `dead` when the events were parked. */
   eventsFailed?(failure: EventFailure): void;
+  /**
+   * Received events were stored but their customers' jobs could not be added after the
+   * acknowledgment; the runners' sweep adds them. `cause` is an error class name or code.
+   */
+  jobsDeferred?(failure: { customers: number; cause: string }): void;
 }
 
 export interface EventFailure {

@@ -76,7 +76,13 @@ export {
 export { type EventQueue, TABLE_QUEUE } from './webhooks/event-queue.ts';
 export { runStripeEventJobs, startStripeEventWorker } from './webhooks/event-workers.ts';
 export { QueueProblem } from './webhooks/graphile-logger.ts';
-export { eventTypeLabel, HANDLED_EVENT_TYPES, receiveStripeWebhook, type WebhookReceipt } from './webhooks/receive-stripe-webhook.ts';
+export {
+  eventTypeLabel,
+  HANDLED_EVENT_TYPES,
+  receiptsSettled,
+  receiveStripeWebhook,
+  type WebhookReceipt,
+} from './webhooks/receive-stripe-webhook.ts';
 export {
   drainTableQueue,
   type StripeEventWorker,

@@ -6,13 +6,14 @@ import {
   createUser,
   getSubscription,
   queueStats,
+  receiptsSettled,
   receiveStripeWebhook,
   replayEvents,
   runStripeEventJobs,
   type User,
 } from '../src/index.ts';
 import { createTestDatabase } from '../src/testing.ts';
-import { storeEvents } from '../src/webhooks/event.repository.ts';
+import { enqueueCustomers, storeEvents } from '../src/webhooks/event.repository.ts';
 import { queueOf } from '../src/webhooks/event-queue.ts';
 import { type Harness, harness, pay, WEBHOOK_SECRET } from './harness.ts';
 
@@ -76,6 +77,8 @@ describe('the webhook is only a receipt', () => {
     // Twelve at once, written together (group commit): three events for each of four customers.
     const receipts = await Promise.all(Array.from({ length: 12 }, (_, i) => updated(i)));
     expect(receipts.map((r) => r.outcome)).toEqual(Array(12).fill('queued'));
+    // On graphile-worker the jobs are added just after the acknowledgment.
+    await receiptsSettled(h.deps.db);
     expect(await jobs()).toBe(4);
     // A waiting customer's next event folds into their job; an ignored event adds none.
     const [more, ignored] = await Promise.all([
@@ -83,14 +86,16 @@ describe('the webhook is only a receipt', () => {
       receive(event('customer.updated', { id: paid[1]?.customer, object: 'customer' })),
     ]);
     expect([more.outcome, ignored.outcome]).toEqual(['queued', 'ignored']);
+    await receiptsSettled(h.deps.db);
     expect(await jobs()).toBe(4);
     await h.drain();
     expect(await jobs()).toBe(0);
     for (const r of [...receipts, more]) expect(await eventRow(r.eventId)).toMatchObject({ status: 'processed' });
   });
 
-  it('statements storing events of the same customers at once never deadlock, whatever order they list them in', async () => {
-    // Six statements at a time, each over its own share of forty customers new to the queue (so their
+  it('receipts storing events of the same customers at once never deadlock, whatever order they list them in', async () => {
+    // Six receipts at a time (the events stored, then their customers' jobs added, as receipts in
+    // several processes do), each over its own share of forty customers new to the queue (so their
     // queue rows are written too), listed in its own order, twenty times. On PostgreSQL each statement
     // has a connection of its own; a deadlock would fail one of them after deadlock_timeout.
     const jobs = async () => (await queueStats(h.deps.db, queueOf(h.deps))).jobs;
@@ -121,10 +126,13 @@ describe('the webhook is only a receipt', () => {
               },
               status: 'pending' as const,
             })),
-          ),
+          ).then(async (stored) => {
+            await enqueueCustomers(h.deps.db, queueOf(h.deps), stored.unqueued);
+            return stored;
+          }),
         ),
       );
-      expect(stored.map((ids) => ids.size)).toEqual(shares.map((share) => share.length));
+      expect(stored.map((s) => s.ids.size)).toEqual(shares.map((share) => share.length));
       for (const share of shares) for (const c of share) customers.add(c);
     }
     // One waiting job per customer.

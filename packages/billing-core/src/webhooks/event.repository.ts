@@ -14,20 +14,35 @@ export interface EventRecord {
   summary: EventSummary;
 }
 
+/** What a receipt statement wrote: the ids that were new, and the customers still to be given a job. */
+export interface StoredEvents {
+  ids: Set<string>;
+  /**
+   * On graphile-worker, the customers of the new `pending` events, whose jobs `enqueueCustomers`
+   * adds after the acknowledgment; on the table queue, none (the statement wrote their jobs).
+   */
+  unqueued: string[];
+}
+
 /**
- * Stores received events, each once (the event id is the key), and enqueues the customers of the
- * `pending` ones: one waiting job per customer, into which later events fold (on the table queue its
- * `version` moves, so a run that started before them knows to run again; graphile-worker's job key
- * does the same). One statement (data-modifying CTEs) for the whole batch: the rows and their jobs are
- * written together or not at all, in one round trip. Returns the ids that were new (the others were
- * duplicates).
+ * Stores received events, each once (the event id is the key), in one statement for the whole batch.
+ * Returns the ids that were new (the others were duplicates).
+ *
+ * On the table queue the same statement enqueues the customers of the `pending` ones (data-modifying
+ * CTEs): one waiting job per customer, into which later events fold (its `version` moves, so a run
+ * that started before them knows to run again). On graphile-worker the statement writes the events
+ * only, and returns their customers: graphile-worker's `add_jobs` (task and queue upserts, a
+ * notification, the job rows) costs several times the insert, and on a busy database every statement
+ * waits for CPU in proportion. The receipt enqueues them right after answering (`enqueueCustomers`);
+ * if the process dies in between, `unqueuedCustomers` finds the events that wait without a job and
+ * the runners' sweep enqueues them.
  */
 export async function storeEvents(
   db: Executor,
   queue: EventQueue,
   events: Array<{ record: EventRecord; status: 'pending' | 'ignored' }>,
-): Promise<Set<string>> {
-  if (events.length === 0) return new Set();
+): Promise<StoredEvents> {
+  if (events.length === 0) return { ids: new Set(), unqueued: [] };
   // In id order: two processes storing the same events (a delivery retried while the first is still
   // being written) take the key locks in the same order and never deadlock.
   const unique = [...new Map(events.map((e) => [e.record.id, e])).values()].sort((a, b) => (a.record.id < b.record.id ? -1 : 1));
@@ -52,25 +67,10 @@ export async function storeEvents(
       .returning(['event_id', 'stripe_customer_id', 'status']),
   );
   if (queue.kind === 'graphile-worker') {
-    // A select CTE runs only when read: the count makes the statement read every job it adds.
-    const rows = await stored
-      .with('enqueued', (qb) =>
-        qb
-          .selectFrom(
-            lockedCustomers(
-              sql`select distinct stored.stripe_customer_id as customer from stored
-                   where stored.status = 'pending' and stored.stripe_customer_id is not null`,
-            ).as('c'),
-          )
-          .select(addCustomerJobs(queue).as('jobs'))
-          // No pending customer, no call (an empty one would still notify the runners).
-          .having(sql`count(*)`, '>', 0),
-      )
-      .selectFrom('stored')
-      .select('event_id')
-      .where(sql<boolean>`(select count(*) from enqueued) >= 0`)
-      .execute();
-    return new Set(rows.map((r) => r.event_id));
+    const rows = await stored.selectFrom('stored').select(['event_id', 'stripe_customer_id', 'status']).execute();
+    const unqueued = new Set<string>();
+    for (const r of rows) if (r.status === 'pending' && r.stripe_customer_id !== null) unqueued.add(r.stripe_customer_id);
+    return { ids: new Set(rows.map((r) => r.event_id)), unqueued: [...unqueued] };
   }
   const rows = await stored
     .with('enqueued', (qb) =>
@@ -98,7 +98,30 @@ export async function storeEvents(
     .selectFrom('stored')
     .select('event_id')
     .execute();
-  return new Set(rows.map((r) => r.event_id));
+  return { ids: new Set(rows.map((r) => r.event_id)), unqueued: [] };
+}
+
+/**
+ * On graphile-worker: the waiting events that no job of their customer's will run, because the
+ * process that stored them died before enqueuing them (or its enqueue failed). `pending` events
+ * received at least `olderThanMs` ago, or `failed` ones whose next attempt is that late, whose
+ * customer has no job at all: a job that exists, waiting or running, reads every waiting event of its
+ * customer when it runs, or is followed by one that does. A select of `customer`.
+ */
+export const unqueuedEvents = (queue: GraphileQueue, olderThanMs: number) => {
+  const before = sql`now() - make_interval(secs => ${olderThanMs / 1000})`;
+  return sql`select e.stripe_customer_id as customer from stripe_events e
+     where e.stripe_customer_id is not null
+       and ((e.status = 'pending' and e.received_at <= ${before})
+         or (e.status = 'failed' and e.next_attempt_at <= ${before}))
+       and not exists (select 1 from ${graphileJobs(queue)} j where j.key = e.stripe_customer_id)`;
+};
+
+/** The customers (at most `limit`) of `unqueuedEvents`. */
+export async function unqueuedCustomers(db: Executor, queue: GraphileQueue, olderThanMs: number, limit = 500): Promise<string[]> {
+  const rows = await sql<{ customer: string }>`
+    select distinct u.customer from (${unqueuedEvents(queue, olderThanMs)}) as u limit ${limit}`.execute(db);
+  return rows.rows.map((r) => r.customer);
 }
 
 /** The advisory-lock space of customers' job writes: the first key of `pg_advisory_xact_lock(int, int)`. */

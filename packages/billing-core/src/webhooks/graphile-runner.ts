@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { type Runner, run, runOnce, type TaskList, type WorkerEvents } from 'graphile-worker';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { enqueueCustomers } from './event.repository.ts';
+import { enqueueCustomers, unqueuedCustomers, unqueuedEvents } from './event.repository.ts';
 import { CUSTOMER_TASK, type GraphileQueue, graphileFn, graphileJobs } from './event-queue.ts';
 import { graphileLogger, QueueProblem } from './graphile-logger.ts';
 import {
@@ -73,6 +73,8 @@ export async function drainGraphileQueue(
   try {
     for (;;) {
       const before = runs;
+      // Events stored a moment ago may still be waiting for the receipt to add their jobs.
+      await enqueueCustomers(deps.db, queue, await unqueuedCustomers(deps.db, queue, 0));
       await runOnce({ pgPool, schema: queue.schema, noHandleSignals: true, logger: reportTo(options.onError), taskList });
       if (runs === before && !(await dueJob(deps, queue, false))) return runs;
       if (runs === before) await new Promise((r) => setTimeout(r, 10));
@@ -84,14 +86,16 @@ export async function drainGraphileQueue(
 
 /**
  * Whether a job of ours is due: one not taken yet (it may still wait behind its customer's queue
- * lock), or with `orRunning`, also one a worker is running now.
+ * lock), or with `orRunning`, also one a worker is running now; or an event waits for a receipt to
+ * add its job. One statement, so that a job added between two reads cannot slip past both.
  */
 async function dueJob(deps: EventWorkerDeps, queue: GraphileQueue, orRunning: boolean): Promise<boolean> {
   const taken = orRunning ? sql`locked_at is not null or` : sql`locked_at is null and`;
   const row = await sql<{ due: boolean }>`
     select exists (select 1 from ${graphileJobs(queue)}
                     where task_identifier = ${CUSTOMER_TASK} and run_at <= now()
-                      and (${taken} attempts < max_attempts)) as due`.execute(deps.db);
+                      and (${taken} attempts < max_attempts))
+        or exists (${unqueuedEvents(queue, 0)}) as due`.execute(deps.db);
   return row.rows[0]?.due === true;
 }
 
@@ -100,7 +104,8 @@ async function dueJob(deps: EventWorkerDeps, queue: GraphileQueue, orRunning: bo
  * event is stored, so `wake` has nothing to do). graphile-worker holds a dead worker's lock for four
  * hours; here every runner writes its workers' ids to `event_queue_workers` every quarter lease and
  * unlocks the jobs of any worker unseen for a whole lease, so a process killed with SIGKILL loses its
- * jobs to the living within about `leaseMs`.
+ * jobs to the living within about `leaseMs`. The same sweep adds the jobs a receipt did not live to
+ * add (`unqueuedCustomers`).
  */
 export function startGraphileWorker(
   deps: EventWorkerDeps,
@@ -109,6 +114,9 @@ export function startGraphileWorker(
 ): StripeEventWorker {
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const leaseMs = options.leaseMs ?? 60_000;
+  // How long a stored event may wait without its customer's job before the sweep takes its receipt
+  // for dead and adds the job: a receipt adds it a few milliseconds after the acknowledgment.
+  const unqueuedAfterMs = Math.min(5_000, leaseMs);
   const workerIds = new Set<string>();
   const events: WorkerEvents = new EventEmitter();
   events.on('worker:create', ({ worker }) => {
@@ -135,6 +143,8 @@ export function startGraphileWorker(
     if (dead.rows.length > 0)
       await sql`select ${graphileFn(queue, 'force_unlock_workers')}(${dead.rows.map((r) => r.locked_by)}::text[])`.execute(deps.db);
     await sql`delete from event_queue_workers where seen_at < now() - ${lease} * 10`.execute(deps.db);
+    // Events whose receipt died (or failed) before adding their customers' jobs.
+    await enqueueCustomers(deps.db, queue, await unqueuedCustomers(deps.db, queue, unqueuedAfterMs));
   };
   const timer = setInterval(
     () => {

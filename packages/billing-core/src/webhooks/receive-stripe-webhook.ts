@@ -1,8 +1,8 @@
 import type Stripe from 'stripe';
 import { isDatabaseUnavailable } from '../db/database-errors.ts';
-import type { BillingDeps } from '../deps.ts';
+import type { BillingDeps, BillingObserver } from '../deps.ts';
 import { CHARGE_ID, customerIdOf, idOf, invoiceSubscriptionId } from '../stripe/ids.ts';
-import { type EventRecord, storeEvents } from './event.repository.ts';
+import { type EventRecord, enqueueCustomers, storeEvents } from './event.repository.ts';
 import { type EventQueue, queueOf } from './event-queue.ts';
 import { verifyStripeEvent } from './verify-stripe-event.ts';
 
@@ -41,30 +41,50 @@ type Pending = { record: EventRecord; status: 'pending' | 'ignored'; resolve(sto
 /** How many receipt statements one process has in flight at most. */
 const WRITERS = 2;
 
+/** How a failure is told apart for the logs: an error's class name or code, never its message. */
+const causeOf = (err: unknown) =>
+  (err instanceof Error ? ((err as { code?: unknown }).code?.toString() ?? err.name) : 'unknown').slice(0, 64);
+
 /**
  * Group commit for receipts: while WRITERS batches are being written, the receipts that arrive wait
  * and go together in the next statement. Under a burst this turns fifty acknowledgments into a few
  * round trips instead of fifty connections' worth; alone, a receipt is written at once. A second
  * writer lets a receipt start while a large batch is still being written, instead of waiting it out.
+ *
+ * On graphile-worker the receipts are answered once their events are stored, and their customers'
+ * jobs are added after (`JobAdder`): the acknowledgment waits for the insert only.
  */
 class ReceiptWriter {
   private queue: Pending[] = [];
   private writers = 0;
+  /** The flushes running now: `settled` waits for them. */
+  private flushing = new Set<Promise<void>>();
+  private readonly jobs: JobAdder;
 
   constructor(
     private readonly db: Db,
     private readonly eventQueue: EventQueue,
-  ) {}
+    observer: BillingObserver | undefined,
+  ) {
+    this.jobs = new JobAdder(db, eventQueue, observer);
+  }
 
   store(record: EventRecord, status: 'pending' | 'ignored'): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.queue.push({ record, status, resolve, reject });
-      void this.flush();
+      if (this.writers >= WRITERS) return;
+      const flushing = this.flush().finally(() => this.flushing.delete(flushing));
+      this.flushing.add(flushing);
     });
   }
 
+  /** Resolves when every receipt that arrived so far is written and its customers' jobs added. */
+  async settled(): Promise<void> {
+    while (this.flushing.size > 0) await Promise.all(this.flushing);
+    await this.jobs.settled();
+  }
+
   private async flush(): Promise<void> {
-    if (this.writers >= WRITERS) return;
     this.writers++;
     try {
       while (this.queue.length > 0) {
@@ -79,10 +99,11 @@ class ReceiptWriter {
           // The first of two identical ids in one batch is the one stored; the second is a duplicate.
           const claimed = new Set<string>();
           for (const p of batch) {
-            const isNew = stored.has(p.record.id) && !claimed.has(p.record.id);
+            const isNew = stored.ids.has(p.record.id) && !claimed.has(p.record.id);
             claimed.add(p.record.id);
             p.resolve(isNew);
           }
+          this.jobs.add(stored.unqueued);
         } catch (err) {
           for (const p of batch) p.reject(err);
         }
@@ -93,8 +114,46 @@ class ReceiptWriter {
   }
 }
 
+/**
+ * Adds graphile-worker jobs for customers whose events are stored, after the acknowledgment: one
+ * statement in flight, and the customers that arrive meanwhile go together in the next one. A
+ * statement that fails is tried once more; if that fails too, the runners' sweep
+ * (`unqueuedCustomers`) enqueues those customers a few seconds later, as it does for a process that
+ * died before its statement ran.
+ */
+class JobAdder {
+  private waiting = new Set<string>();
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly eventQueue: EventQueue,
+    private readonly observer: BillingObserver | undefined,
+  ) {}
+
+  add(customers: readonly string[]): void {
+    for (const c of customers) this.waiting.add(c);
+    if (this.waiting.size > 0) this.running ??= this.drain();
+  }
+
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.waiting.size > 0) {
+      const customers = [...this.waiting];
+      this.waiting.clear();
+      await enqueueCustomers(this.db, this.eventQueue, customers)
+        .catch(() => enqueueCustomers(this.db, this.eventQueue, customers))
+        .catch((err: unknown) => this.observer?.jobsDeferred?.({ customers: customers.length, cause: causeOf(err) }));
+    }
+    this.running = undefined;
+  }
+}
+
 const writers = new WeakMap<Db, Map<EventQueue, ReceiptWriter>>();
-const receiptWriter = (db: Db, queue: EventQueue) => {
+const receiptWriter = (db: Db, queue: EventQueue, observer: BillingObserver | undefined) => {
   let byQueue = writers.get(db);
   if (!byQueue) {
     byQueue = new Map();
@@ -102,11 +161,20 @@ const receiptWriter = (db: Db, queue: EventQueue) => {
   }
   let writer = byQueue.get(queue);
   if (!writer) {
-    writer = new ReceiptWriter(db, queue);
+    writer = new ReceiptWriter(db, queue, observer);
     byQueue.set(queue, writer);
   }
   return writer;
 };
+
+/**
+ * Resolves when every webhook this process received on `db` so far is stored and its customers' jobs
+ * are added: a server that stops waits for it before closing its pool, and tests that look at the
+ * queue right after a receipt wait for it too.
+ */
+export async function receiptsSettled(db: Db): Promise<void> {
+  await Promise.all([...(writers.get(db)?.values() ?? [])].map((w) => w.settled()));
+}
 
 /** A bounded label for metrics: the handled types by name, anything else as `other`. */
 export const eventTypeLabel = (type: string) => (HANDLED_EVENT_TYPES.has(type) ? type : 'other');
@@ -166,7 +234,7 @@ export async function receiveStripeWebhook(
   const record = recordOf(event);
   const foreign = (event as { account?: unknown }).account != null || event.livemode !== deps.config.livemode;
   const applicable = !foreign && HANDLED_EVENT_TYPES.has(event.type) && record.customerId !== null && record.objectId !== null;
-  const stored = await receiptWriter(deps.db, queueOf(deps)).store(record, applicable ? 'pending' : 'ignored');
+  const stored = await receiptWriter(deps.db, queueOf(deps), deps.observer).store(record, applicable ? 'pending' : 'ignored');
   const outcome = !stored ? 'duplicate' : applicable ? 'queued' : 'ignored';
   deps.observer?.webhook?.({
     type: event.type,
