@@ -70,14 +70,18 @@ export async function drainGraphileQueue(
     runs += 1;
   });
   const pgPool = queuePool(queue, 2);
+  // Events stored a moment ago may still be waiting for their receipt to add their jobs.
+  const enqueueUnqueued = async () => enqueueCustomers(deps.db, queue, await unqueuedCustomers(deps.db, queue, 0));
   try {
+    await enqueueUnqueued();
     for (;;) {
       const before = runs;
-      // Events stored a moment ago may still be waiting for the receipt to add their jobs.
-      await enqueueCustomers(deps.db, queue, await unqueuedCustomers(deps.db, queue, 0));
       await runOnce({ pgPool, schema: queue.schema, noHandleSignals: true, logger: reportTo(options.onError), taskList });
-      if (runs === before && !(await dueJob(deps, queue, false))) return runs;
-      if (runs === before) await new Promise((r) => setTimeout(r, 10));
+      if (runs === before) {
+        if (!(await dueJob(deps, queue, false))) return runs;
+        await enqueueUnqueued();
+        await new Promise((r) => setTimeout(r, 10));
+      }
     }
   } finally {
     await pgPool.end();
