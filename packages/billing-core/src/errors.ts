@@ -37,3 +37,15 @@ export class BillingError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * What a failure was, safe to log and to store: a BillingError's code, else the error's own code
+ * (PostgreSQL's SQLSTATE such as `40P01`, Node's such as `ECONNRESET`), else its class name. Never
+ * its message, which may carry a payload or a secret.
+ */
+export function causeOf(err: unknown): string {
+  if (err instanceof BillingError) return err.code;
+  if (!(err instanceof Error)) return 'UNKNOWN';
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^[A-Z0-9_]{1,32}$/.test(code) ? code : err.name.slice(0, 64);
+}

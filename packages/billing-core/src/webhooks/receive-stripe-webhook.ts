@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import { isDatabaseUnavailable } from '../db/database-errors.ts';
 import type { BillingDeps, BillingObserver } from '../deps.ts';
+import { causeOf } from '../errors.ts';
 import { CHARGE_ID, customerIdOf, idOf, invoiceSubscriptionId } from '../stripe/ids.ts';
 import { type EventRecord, enqueueCustomers, storeEvents } from './event.repository.ts';
 import { type EventQueue, queueOf } from './event-queue.ts';
@@ -40,10 +41,6 @@ type Pending = { record: EventRecord; status: 'pending' | 'ignored'; resolve(sto
 
 /** How many receipt statements one process has in flight at most. */
 const WRITERS = 2;
-
-/** How a failure is told apart for the logs: an error's class name or code, never its message. */
-const causeOf = (err: unknown) =>
-  (err instanceof Error ? ((err as { code?: unknown }).code?.toString() ?? err.name) : 'unknown').slice(0, 64);
 
 /**
  * Group commit for receipts: while WRITERS batches are being written, the receipts that arrive wait

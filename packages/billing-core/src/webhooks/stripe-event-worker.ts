@@ -6,7 +6,7 @@ import { resolveCustomerOwner } from '../customers/resolve-owner.ts';
 import type { Trx } from '../db/executor.ts';
 import type { StripeEventRow } from '../db/schema.ts';
 import type { BillingDeps } from '../deps.ts';
-import { BillingError } from '../errors.ts';
+import { causeOf } from '../errors.ts';
 import { applyCharge, type ChargeRead, enforceMoneyBackPolicy, invoiceOfCharge } from '../money-back/money-back.ts';
 import { notifyOnce } from '../notices/notice.repository.ts';
 import { CHARGE_ID, customerIdOf, idOf, invoiceSubscriptionId } from '../stripe/ids.ts';
@@ -252,8 +252,6 @@ async function requeueUnderCustomer(deps: Deps, job: CustomerRun, events: Stripe
 
 /** This run's attempt over these events: one more than the most any of them has had. */
 const attemptOf = (events: StripeEventRow[]) => Math.max(0, ...events.map((e) => e.attempts)) + 1;
-
-const causeOf = (err: unknown) => (err instanceof BillingError ? err.code : err instanceof Error ? err.name.slice(0, 64) : 'UNKNOWN');
 
 /**
  * One run over one claimed customer: read the waiting events, re-read what they name from Stripe
