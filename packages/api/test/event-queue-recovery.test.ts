@@ -137,21 +137,30 @@ describe('graphile-worker: events stored without their jobs', () => {
     const secret = 'whsec_jobs_deferred_test';
     const deferred: Array<{ customers: number; cause: string }> = [];
     const config = { webhookSecrets: [secret], webhookToleranceSeconds: 300, livemode: false } as unknown as BillingConfig;
-    const deps = { ...eventDeps(), config, observer: { jobsDeferred: (d: { customers: number; cause: string }) => deferred.push(d) } };
-    const body = JSON.stringify({
-      id: `evt_deferred_${Date.now()}`,
-      object: 'event',
-      type: 'customer.subscription.updated',
-      created: Math.floor(Date.now() / 1000),
-      livemode: false,
-      data: { object: { id: 'sub_of_a_deferred_job', object: 'subscription', customer: 'cus_of_a_deferred_job' } },
-    });
+    // An observer that itself fails (a logger gone wrong) must not stop later receipts' jobs.
+    const jobsDeferred = (d: { customers: number; cause: string }) => {
+      deferred.push(d);
+      throw new Error('the observer failed too');
+    };
+    const deps = { ...eventDeps(), config, observer: { jobsDeferred } };
+    const signed = (customer: string) => {
+      const text = JSON.stringify({
+        id: `evt_deferred_${customer}_${Date.now()}`,
+        object: 'event',
+        type: 'customer.subscription.updated',
+        created: Math.floor(Date.now() / 1000),
+        livemode: false,
+        data: { object: { id: `sub_of_${customer}`, object: 'subscription', customer } },
+      });
+      return [Buffer.from(text), signPayload(text, secret)] as const;
+    };
+    const body = signed('cus_of_a_deferred_job');
     const addJobs = sql.id(queue.schema, 'add_jobs');
     const renamed = sql.id(queue.schema, 'add_jobs_switched_off');
     // graphile-worker's add_jobs out of reach: every attempt to add the job fails.
     await sql`alter function ${addJobs} rename to add_jobs_switched_off`.execute(database.db);
     try {
-      const receipt = await receiveStripeWebhook(deps, Buffer.from(body), signPayload(body, secret));
+      const receipt = await receiveStripeWebhook(deps, ...body);
       expect(receipt.outcome).toBe('queued');
       await receiptsSettled(database.db);
       expect(await attempts(receipt.eventId)).toBe(0);
@@ -161,12 +170,17 @@ describe('graphile-worker: events stored without their jobs', () => {
     } finally {
       await sql`alter function ${renamed} rename to add_jobs`.execute(database.db);
     }
+    // The next receipt's job is added as usual.
+    await receiveStripeWebhook(deps, ...signed('cus_after_a_deferred_job'));
+    await receiptsSettled(database.db);
+    expect(await jobKeys()).toContain('cus_after_a_deferred_job');
+    expect(deferred).toHaveLength(1);
     // A drain (tests, the CLI) adds the missing job itself and runs it.
     expect(await runStripeEventJobs(eventDeps(), { backoffMs: () => 3_600_000 })).toBeGreaterThanOrEqual(1);
     const stored = await database.db
       .selectFrom('stripe_events')
       .select(['status', 'attempts'])
-      .where('event_id', '=', JSON.parse(body).id)
+      .where('event_id', '=', JSON.parse(body[0].toString()).id)
       .executeTakeFirst();
     expect(stored).toEqual({ status: 'failed', attempts: 1 });
   });

@@ -137,15 +137,29 @@ class JobAdder {
     while (this.running) await this.running;
   }
 
+  // Never rejects: nobody awaits it but `settled`, and it must always make way for the next drain.
   private async drain(): Promise<void> {
-    while (this.waiting.size > 0) {
-      const customers = [...this.waiting];
-      this.waiting.clear();
-      await enqueueCustomers(this.db, this.eventQueue, customers)
-        .catch(() => enqueueCustomers(this.db, this.eventQueue, customers))
-        .catch((err: unknown) => this.observer?.jobsDeferred?.({ customers: customers.length, cause: causeOf(err) }));
+    try {
+      while (this.waiting.size > 0) {
+        const customers = [...this.waiting];
+        this.waiting.clear();
+        try {
+          await enqueueCustomers(this.db, this.eventQueue, customers).catch(() => enqueueCustomers(this.db, this.eventQueue, customers));
+        } catch (err) {
+          this.report(customers.length, err);
+        }
+      }
+    } finally {
+      this.running = undefined;
     }
-    this.running = undefined;
+  }
+
+  private report(customers: number, err: unknown): void {
+    try {
+      this.observer?.jobsDeferred?.({ customers, cause: causeOf(err) });
+    } catch {
+      // A failing observer changes nothing: the sweep adds these jobs either way.
+    }
   }
 }
 
