@@ -197,11 +197,12 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   } catch (err) {
     throw new ConfigError(`Invalid configuration:\n  ${err instanceof BillingError ? err.message : 'PLAN_CATALOG_JSON is invalid'}`);
   }
-  if ((parsed.data.LISTEN_SOCKETS ?? 1) > 1 && !canShareListenPort())
+  const sharePort = canShareListenPort();
+  if ((parsed.data.LISTEN_SOCKETS ?? 1) > 1 && !sharePort)
     throw new ConfigError(
       `Invalid configuration:\n  LISTEN_SOCKETS: more than 1 needs SO_REUSEPORT (Linux, Node.js 22.12 or later; this is ${process.platform}, Node.js ${process.versions.node})`,
     );
-  const env: Env = { ...parsed.data, catalog, LISTEN_SOCKETS: parsed.data.LISTEN_SOCKETS ?? (canShareListenPort() ? 32 : 1) };
+  const env: Env = { ...parsed.data, catalog, LISTEN_SOCKETS: parsed.data.LISTEN_SOCKETS ?? (sharePort ? 32 : 1) };
   // The platform's tokens: one way to check them (a secret or a JWKS, never both), its own issuer.
   if (env.PLATFORM_JWT_SECRET || env.PLATFORM_JWKS_URL) {
     const problems: string[] = [];

@@ -46,33 +46,32 @@ export async function storeEvents(
   // In id order: two processes storing the same events (a delivery retried while the first is still
   // being written) take the key locks in the same order and never deadlock.
   const unique = [...new Map(events.map((e) => [e.record.id, e])).values()].sort((a, b) => (a.record.id < b.record.id ? -1 : 1));
-  const stored = db.with('stored', (qb) =>
-    qb
-      .insertInto('stripe_events')
-      .values(
-        unique.map(({ record, status }) => ({
-          event_id: record.id,
-          type: record.type,
-          stripe_created: record.created,
-          stripe_customer_id: record.customerId,
-          object_type: record.objectType,
-          object_id: record.objectId,
-          summary: JSON.stringify(record.summary),
-          status,
-          attempts: 0,
-          processed_at: status === 'ignored' ? new Date() : null,
-        })),
-      )
-      .onConflict((oc) => oc.column('event_id').doNothing())
-      .returning(['event_id', 'stripe_customer_id', 'status']),
-  );
+  const insert = db
+    .insertInto('stripe_events')
+    .values(
+      unique.map(({ record, status }) => ({
+        event_id: record.id,
+        type: record.type,
+        stripe_created: record.created,
+        stripe_customer_id: record.customerId,
+        object_type: record.objectType,
+        object_id: record.objectId,
+        summary: JSON.stringify(record.summary),
+        status,
+        attempts: 0,
+        processed_at: status === 'ignored' ? new Date() : null,
+      })),
+    )
+    .onConflict((oc) => oc.column('event_id').doNothing())
+    .returning(['event_id', 'stripe_customer_id', 'status']);
   if (queue.kind === 'graphile-worker') {
-    const rows = await stored.selectFrom('stored').select(['event_id', 'stripe_customer_id', 'status']).execute();
+    const rows = await insert.execute();
     const unqueued = new Set<string>();
     for (const r of rows) if (r.status === 'pending' && r.stripe_customer_id !== null) unqueued.add(r.stripe_customer_id);
     return { ids: new Set(rows.map((r) => r.event_id)), unqueued: [...unqueued] };
   }
-  const rows = await stored
+  const rows = await db
+    .with('stored', () => insert)
     .with('enqueued', (qb) =>
       qb
         .insertInto('stripe_customer_jobs')
@@ -154,7 +153,7 @@ const lockedCustomers = (customers: RawBuilder<unknown>) =>
 const addCustomerJobs = (queue: GraphileQueue, runAt?: Date) =>
   sql`(select count(*) from ${graphileFn(queue, 'add_jobs')}(array_agg(row(
         ${CUSTOMER_TASK}::text, json_build_object('customer', c.customer), c.customer, ${runAt ?? null}::timestamptz,
-        null::smallint, c.customer, null::smallint, null::text[])::${graphileType(queue, 'job_spec')} order by c.customer)))`;
+        null::smallint, c.customer, null::smallint, null::text[])::${graphileType(queue, 'job_spec')})))`;
 
 /** Asks for a run over these customers' waiting events at `runAt` (default: now, even if one was backing off). */
 export async function enqueueCustomers(db: Executor, queue: EventQueue, customerIds: readonly string[], runAt?: Date): Promise<void> {
