@@ -93,6 +93,50 @@ describe('the webhook is only a receipt', () => {
     for (const r of [...receipts, more]) expect(await eventRow(r.eventId)).toMatchObject({ status: 'processed' });
   });
 
+  it('a receipt statement stores each event as given, once, whatever its summary holds', async () => {
+    const at = Date.now();
+    const record = (id: string, customerId: string | null, summary: Record<string, unknown>) => ({
+      id: `evt_columns_${id}_${at}`,
+      type: customerId ? 'invoice.paid' : 'customer.updated',
+      created: 1_700_000_000 + id.length,
+      customerId,
+      objectType: customerId ? 'invoice' : null,
+      objectId: customerId ? `in_columns_${id}` : null,
+      summary,
+    });
+    const awkward = { status: 'a "quoted", {braced} \\ back\\slashed ünïcode', attempt_count: 3, subscription: 'sub_x' };
+    const first = record('first', `cus_columns_${at}`, awkward);
+    const ignored = record('ignored', null, {});
+    const stored = await storeEvents(h.deps.db, queueOf(h.deps), [
+      { record: first, status: 'pending' },
+      { record: ignored, status: 'ignored' },
+      // The same id twice in one batch: stored once.
+      { record: { ...first, type: 'invoice.voided' }, status: 'pending' },
+    ]);
+    expect([...stored.ids].sort()).toEqual([first.id, ignored.id].sort());
+    const again = await storeEvents(h.deps.db, queueOf(h.deps), [{ record: first, status: 'pending' }]);
+    expect(again.ids.size).toBe(0);
+    expect(again.unqueued).toEqual([]);
+    const firstRow = await eventRow(first.id);
+    expect(Number(firstRow?.stripe_created)).toBe(first.created);
+    expect(firstRow).toMatchObject({
+      type: 'invoice.paid',
+      stripe_customer_id: first.customerId,
+      object_type: 'invoice',
+      object_id: 'in_columns_first',
+      summary: awkward,
+      status: 'pending',
+      attempts: 0,
+      processed_at: null,
+    });
+    const ignoredRow = await eventRow(ignored.id);
+    expect(ignoredRow).toMatchObject({ stripe_customer_id: null, object_type: null, object_id: null, summary: {}, status: 'ignored' });
+    expect(ignoredRow?.processed_at).toBeInstanceOf(Date);
+    await enqueueCustomers(h.deps.db, queueOf(h.deps), stored.unqueued);
+    await h.deps.db.deleteFrom('stripe_events').where('event_id', 'like', `evt_columns_%_${at}`).execute();
+    await h.drain();
+  });
+
   it('receipts storing events of the same customers at once never deadlock, whatever order they list them in', async () => {
     // Six receipts at a time (the events stored, then their customers' jobs added, as receipts in
     // several processes do), each over its own share of forty customers new to the queue (so their
