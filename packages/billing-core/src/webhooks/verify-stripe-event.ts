@@ -27,10 +27,13 @@ export function verifyStripeEvent(
   if (t && Number(t[1]) > now() / 1000 + toleranceSeconds) {
     throw new BillingError('WEBHOOK_SIGNATURE_INVALID', 'Webhook signature timestamp is in the future');
   }
+  // Decoded once here: handed bytes, the SDK decodes them anew for the signature and again for the parse,
+  // for every secret it tries.
+  const payload = typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8');
   for (const secret of secrets) {
     let event: Stripe.Event;
     try {
-      event = verifier.webhooks.constructEvent(rawBody, signature, secret, toleranceSeconds);
+      event = verifier.webhooks.constructEvent(payload, signature, secret, toleranceSeconds);
     } catch (err) {
       if (err instanceof Stripe.errors.StripeSignatureVerificationError) continue;
       // The signature matched but the body is not JSON.
