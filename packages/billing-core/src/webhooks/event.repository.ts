@@ -56,59 +56,26 @@ export async function storeEvents(
     for (const r of rows) if (r.status === 'pending' && r.stripe_customer_id !== null) unqueued.add(r.stripe_customer_id);
     return { ids: new Set(rows.map((r) => r.event_id)), unqueued: [...unqueued] };
   }
-  const insert = db
-    .insertInto('stripe_events')
-    .values(
-      unique.map(({ record, status }) => ({
-        event_id: record.id,
-        type: record.type,
-        stripe_created: record.created,
-        stripe_customer_id: record.customerId,
-        object_type: record.objectType,
-        object_id: record.objectId,
-        summary: JSON.stringify(record.summary),
-        status,
-        attempts: 0,
-        processed_at: status === 'ignored' ? new Date() : null,
-      })),
-    )
-    .onConflict((oc) => oc.column('event_id').doNothing())
-    .returning(['event_id', 'stripe_customer_id', 'status']);
-  const rows = await db
-    .with('stored', () => insert)
-    .with('enqueued', (qb) =>
-      qb
-        .insertInto('stripe_customer_jobs')
-        .columns(['stripe_customer_id'])
-        .expression((eb) =>
-          eb
-            .selectFrom('stored')
-            .select('stored.stripe_customer_id')
-            .distinct()
-            .where('stored.status', '=', 'pending')
-            .where('stored.stripe_customer_id', 'is not', null)
-            // Rows upserted in key order: two statements over the same customers lock them alike.
-            .orderBy('stored.stripe_customer_id'),
-        )
-        .onConflict((oc) =>
-          oc.column('stripe_customer_id').doUpdateSet({
-            version: sql`stripe_customer_jobs.version + 1`,
-            run_at: sql`least(stripe_customer_jobs.run_at, now())`,
-          }),
-        )
-        .returning('stripe_customer_id'),
-    )
-    .selectFrom('stored')
-    .select('event_id')
-    .execute();
+  const { rows } = await sql<{ event_id: string }>`
+    with stored as (${receiptInsert(unique)}),
+    enqueued as (
+      insert into stripe_customer_jobs (stripe_customer_id)
+      select distinct stored.stripe_customer_id from stored
+       where stored.status = 'pending' and stored.stripe_customer_id is not null
+       -- Rows upserted in key order: two statements over the same customers lock them alike.
+       order by stored.stripe_customer_id
+      on conflict (stripe_customer_id) do update
+        set version = stripe_customer_jobs.version + 1, run_at = least(stripe_customer_jobs.run_at, now())
+      returning stripe_customer_id)
+    select event_id from stored`.execute(db);
   return { ids: new Set(rows.map((r) => r.event_id)), unqueued: [] };
 }
 
 /**
- * The receipt's insert on PostgreSQL: one prepared statement whatever the batch, its rows as one array
- * per column (`unnest`). Built with the query builder, a batch of n events was a new statement text of
- * 10n parameters, compiled in the process and parsed and planned by PostgreSQL at every receipt, on
- * the path every acknowledgment waits for.
+ * The receipt's insert: one statement text whatever the batch, its rows as one array per column
+ * (`unnest`), prepared on PostgreSQL. Built with the query builder, a batch of n events was a new
+ * text of 10n parameters, compiled in the process and parsed and planned by PostgreSQL at every
+ * receipt, on the path every acknowledgment waits for.
  */
 const receiptInsert = (events: Array<{ record: EventRecord; status: 'pending' | 'ignored' }>) => {
   const column = <T>(f: (e: { record: EventRecord; status: 'pending' | 'ignored' }) => T) => events.map(f);
