@@ -10,5 +10,8 @@ export default defineProject({
     globalSetup: ['e2e/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // What the walk waits for goes through the server and the Stripe emulator (a plan change, then the
+    // page's re-read): on a loaded CI machine that once took longer than expect.poll's 1 s default.
+    expect: { poll: { timeout: 10_000 } },
   },
 });
