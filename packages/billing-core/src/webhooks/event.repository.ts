@@ -25,6 +25,12 @@ export interface StoredEvents {
   unqueued: string[];
 }
 
+/** A received event as it is stored: `pending` for a worker to apply, or `ignored` (not ours to apply). */
+export interface EventReceipt {
+  record: EventRecord;
+  status: 'pending' | 'ignored';
+}
+
 /**
  * Stores received events, each once (the event id is the key), in one statement for the whole batch.
  * Returns the ids that were new (the others were duplicates).
@@ -38,16 +44,12 @@ export interface StoredEvents {
  * if the process dies in between, `unqueuedCustomers` finds the events that wait without a job and
  * the runners' sweep enqueues them.
  */
-export async function storeEvents(
-  db: Executor,
-  queue: EventQueue,
-  events: Array<{ record: EventRecord; status: 'pending' | 'ignored' }>,
-): Promise<StoredEvents> {
+export async function storeEvents(db: Executor, queue: EventQueue, events: EventReceipt[]): Promise<StoredEvents> {
   if (events.length === 0) return { ids: new Set(), unqueued: [] };
   // Each id once, the first of a batch kept (the receipt that waits on it is answered as new); in id
   // order: two processes storing the same events (a delivery retried while the first is still being
   // written) take the key locks in the same order and never deadlock.
-  const byId = new Map<string, (typeof events)[number]>();
+  const byId = new Map<string, EventReceipt>();
   for (const e of events) if (!byId.has(e.record.id)) byId.set(e.record.id, e);
   const unique = [...byId.values()].sort((a, b) => (a.record.id < b.record.id ? -1 : 1));
   if (queue.kind === 'graphile-worker') {
@@ -77,8 +79,8 @@ export async function storeEvents(
  * text of 10n parameters, compiled in the process and parsed and planned by PostgreSQL at every
  * receipt, on the path every acknowledgment waits for.
  */
-const receiptInsert = (events: Array<{ record: EventRecord; status: 'pending' | 'ignored' }>) => {
-  const column = <T>(f: (e: { record: EventRecord; status: 'pending' | 'ignored' }) => T) => events.map(f);
+const receiptInsert = (events: EventReceipt[]) => {
+  const column = <T>(f: (e: EventReceipt) => T) => events.map(f);
   return sql<Pick<StripeEventRow, 'event_id' | 'stripe_customer_id' | 'status'>>`
     insert into stripe_events
       (event_id, type, stripe_created, stripe_customer_id, object_type, object_id, summary, status, attempts, processed_at)

@@ -3,7 +3,7 @@ import { isDatabaseUnavailable } from '../db/database-errors.ts';
 import type { BillingDeps, BillingObserver } from '../deps.ts';
 import { causeOf } from '../errors.ts';
 import { CHARGE_ID, customerIdOf, idOf, invoiceSubscriptionId } from '../stripe/ids.ts';
-import { type EventRecord, enqueueCustomers, storeEvents } from './event.repository.ts';
+import { type EventReceipt, type EventRecord, enqueueCustomers, storeEvents } from './event.repository.ts';
 import { type EventQueue, queueOf } from './event-queue.ts';
 import { verifyStripeEvent } from './verify-stripe-event.ts';
 
@@ -37,7 +37,7 @@ export const HANDLED_EVENT_TYPES = new Set([
 ]);
 
 type Db = Pick<BillingDeps, 'db'>['db'];
-type Pending = { record: EventRecord; status: 'pending' | 'ignored'; resolve(stored: boolean): void; reject(err: unknown): void };
+type Pending = EventReceipt & { resolve(stored: boolean): void; reject(err: unknown): void };
 
 /** How many receipt statements one process has in flight at most. */
 const WRITERS = 2;
@@ -66,7 +66,7 @@ class ReceiptWriter {
     this.jobs = new JobAdder(db, eventQueue, observer);
   }
 
-  store(record: EventRecord, status: 'pending' | 'ignored'): Promise<boolean> {
+  store(record: EventRecord, status: EventReceipt['status']): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.queue.push({ record, status, resolve, reject });
       if (this.writers >= WRITERS) return;
